@@ -1,0 +1,308 @@
+#include "actors/journal.hpp"
+
+#include "actors/error.hpp"
+#include "metrics/metrics.hpp"
+#include "storage/keys.hpp"
+#include "storage/store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/spawn_options.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <chrono>
+#include <spdlog/spdlog.h>
+
+namespace nod {
+
+namespace {
+
+using self_ptr = journal_actor::stateful_pointer<journal_state>;
+
+std::string encode_u64(uint64_t x) {
+  std::string out;
+  storage::put_u64(out, x);
+  return out;
+}
+
+// Loads the stream view of `agent` on first use: the last seq with one
+// reverse seek, the cursor with one get. Cost per agent, not per event.
+caf::expected<agent_stream*> stream_of(self_ptr self, uint64_t agent) {
+  auto& st = self->state;
+  auto i = st.streams.find(agent);
+  if (i != st.streams.end())
+    return &i->second;
+  agent_stream s;
+  auto prefix = storage::stream_prefix(agent);
+  auto scanned = st.db->scan(
+    prefix, storage::prefix_end(prefix), 1,
+    [&](std::string_view key, std::string_view) {
+      if (auto decoded = storage::decode_stream_key(key))
+        s.last_seq = decoded->second;
+      return false;
+    },
+    true);
+  if (!scanned.ok())
+    return make_error(ec::storage_error, scanned.message());
+  std::string cursor;
+  auto got = st.db->get(storage::cursor_key(agent), cursor);
+  if (got.ok() && cursor.size() == 8)
+    s.cursor = storage::get_u64(cursor);
+  else if (!got.ok() && !got.is_not_found())
+    return make_error(ec::storage_error, got.message());
+  s.durable_seq = s.last_seq;
+  s.durable_cursor = s.cursor;
+  return &st.streams.emplace(agent, s).first->second;
+}
+
+// Current value of `key` as the open batch would leave it.
+caf::expected<std::optional<std::string>>
+current_value(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  if (auto i = st.overlay.find(key); i != st.overlay.end())
+    return i->second;
+  std::string value;
+  auto got = st.db->get(key, value);
+  if (got.is_not_found())
+    return std::optional<std::string>{};
+  if (!got.ok())
+    return make_error(ec::storage_error, got.message());
+  return std::optional<std::string>{std::move(value)};
+}
+
+// Writes the open batch with one (synced) write and answers everyone who
+// waits for it. On failure nothing in the batch counts: in-memory seqs and
+// cursors fall back to their durable values.
+void flush(self_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (st.waiting.empty())
+    return;
+  auto started = std::chrono::steady_clock::now();
+  auto written = st.db->write(*st.batch);
+  auto elapsed
+    = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+        .count();
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  st.batch->clear();
+  st.overlay.clear();
+  caf::error err;
+  if (written.ok()) {
+    for (auto agent : st.touched) {
+      auto& s = st.streams[agent];
+      s.durable_seq = s.last_seq;
+      s.durable_cursor = s.cursor;
+    }
+    st.stats.batches += 1;
+    st.stats.writes += waiting.size();
+    st.stats.max_batch = std::max<uint64_t>(st.stats.max_batch, waiting.size());
+    if (st.batch_size) {
+      st.batch_size->observe(static_cast<double>(waiting.size()));
+      st.write_latency->observe(elapsed);
+    }
+  } else {
+    spdlog::error("journal write of {} changes failed: {}", waiting.size(),
+                  written.message());
+    for (auto agent : st.touched) {
+      auto& s = st.streams[agent];
+      s.last_seq = s.durable_seq;
+      s.cursor = s.durable_cursor;
+    }
+    if (st.errors_total)
+      st.errors_total->inc();
+    err = make_error(ec::storage_error, written.message());
+  }
+  st.touched.clear();
+  for (auto& done : waiting)
+    done(err);
+}
+
+// Adds one acknowledged change to the open batch and makes sure a flush
+// follows. The flush message queues behind every message already in the
+// mailbox, so all of those join this batch: group commit.
+void enqueue(self_ptr self, std::function<void(const caf::error&)> done) {
+  auto& st = self->state;
+  st.waiting.push_back(std::move(done));
+  if (st.waiting.size() >= st.opts.max_batch) {
+    flush(self);
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+void touch(self_ptr self, uint64_t agent) {
+  self->state.touched.push_back(agent);
+}
+
+caf::result<journal_written> append(self_ptr self, journal_write& w) {
+  auto& st = self->state;
+  // 1. Expectations decide before anything is staged.
+  for (auto& e : w.expects) {
+    auto current = current_value(self, e.key);
+    if (!current)
+      return current.error();
+    bool holds = e.must_exist ? (*current && **current == e.value)
+                              : !current->has_value();
+    if (!holds)
+      return make_error(ec::conflict, "expectation failed");
+  }
+  // 2. Load every agent stream first, so a storage error stages nothing.
+  for (auto& a : w.appends)
+    if (auto s = stream_of(self, a.agent); !s)
+      return s.error();
+  // 3. Stage.
+  journal_written result;
+  result.seqs.reserve(w.appends.size());
+  for (auto& a : w.appends) {
+    auto& s = st.streams[a.agent];
+    auto seq = ++s.last_seq;
+    st.batch->put(storage::stream_key(a.agent, seq), a.payload);
+    touch(self, a.agent);
+    result.seqs.push_back(seq);
+  }
+  for (auto& [key, value] : w.puts) {
+    st.batch->put(key, value);
+    st.overlay[key] = value;
+  }
+  for (auto& key : w.deletes) {
+    st.batch->erase(key);
+    st.overlay[key] = std::nullopt;
+  }
+  st.stats.appends += w.appends.size();
+  if (st.appends_total)
+    st.appends_total->inc(w.appends.size());
+  auto promise = self->make_response_promise<journal_written>();
+  enqueue(self,
+          [promise, result = std::move(result)](const caf::error& err) mutable {
+            if (err)
+              promise.deliver(err);
+            else
+              promise.deliver(std::move(result));
+          });
+  return promise;
+}
+
+caf::result<uint64_t> ack(self_ptr self, uint64_t agent, uint64_t seq) {
+  auto s = stream_of(self, agent);
+  if (!s)
+    return s.error();
+  auto& stream = **s;
+  if (seq > stream.durable_seq)
+    return make_error(ec::invalid_argument,
+                      "seq " + std::to_string(seq) + " is past the last event "
+                        + std::to_string(stream.durable_seq));
+  if (seq <= stream.cursor)
+    return stream.cursor;
+  stream.cursor = seq;
+  self->state.batch->put(storage::cursor_key(agent), encode_u64(seq));
+  touch(self, agent);
+  auto promise = self->make_response_promise<uint64_t>();
+  enqueue(self, [promise, seq](const caf::error& err) mutable {
+    if (err)
+      promise.deliver(err);
+    else
+      promise.deliver(seq);
+  });
+  return promise;
+}
+
+} // namespace
+
+journal_state::journal_state()
+  : batch(std::make_unique<storage::write_batch>()) {}
+
+journal_state::~journal_state() = default;
+
+journal_actor::behavior_type journal(self_ptr self,
+                                     std::shared_ptr<storage::store> db,
+                                     journal_options opts) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.opts = opts;
+  if (st.opts.max_batch == 0)
+    st.opts.max_batch = 1;
+  if (auto* reg = opts.metrics) {
+    st.batch_size = &reg->get_histogram(
+      "nod_journal_batch_writes", "Acknowledged writes per journal batch.",
+      metrics::size_bounds());
+    st.write_latency = &reg->get_histogram(
+      "nod_journal_write_seconds",
+      "Time to write one journal batch durably (fsync included).",
+      metrics::latency_bounds());
+    st.appends_total = &reg->get_counter("nod_journal_appends_total",
+                                         "Events appended to agent streams.");
+    st.errors_total = &reg->get_counter("nod_journal_write_errors_total",
+                                        "Journal batches that failed.");
+  }
+  // An orderly stop writes what is waiting before the actor goes away, so
+  // every promise is answered with the real outcome.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    flush(self);
+    self->quit(msg.reason);
+  });
+  return {
+    [self](append_atom, journal_write& w) {
+      return append(self, w);
+    },
+    [self](read_atom, uint64_t agent, uint64_t after,
+           uint32_t limit) -> caf::result<std::vector<stream_event>> {
+      std::vector<stream_event> events;
+      if (after == UINT64_MAX)
+        return events;
+      auto status = self->state.db->scan(
+        storage::stream_key(agent, after + 1),
+        storage::prefix_end(storage::stream_prefix(agent)), limit,
+        [&](std::string_view key, std::string_view value) {
+          if (auto decoded = storage::decode_stream_key(key))
+            events.push_back({decoded->second, std::string{value}});
+          return true;
+        });
+      if (!status.ok())
+        return make_error(ec::storage_error, status.message());
+      return events;
+    },
+    [self](get_atom, const std::string& key) -> caf::result<std::string> {
+      std::string value;
+      auto got = self->state.db->get(key, value);
+      if (got.is_not_found())
+        return make_error(ec::not_found);
+      if (!got.ok())
+        return make_error(ec::storage_error, got.message());
+      return value;
+    },
+    [self](cursor_atom, uint64_t agent) -> caf::result<uint64_t> {
+      auto s = stream_of(self, agent);
+      if (!s)
+        return s.error();
+      return (*s)->durable_cursor;
+    },
+    [self](ack_atom, uint64_t agent, uint64_t seq) {
+      return ack(self, agent, seq);
+    },
+    [self](read_atom, uint64_t agent) -> caf::result<uint64_t> {
+      auto s = stream_of(self, agent);
+      if (!s)
+        return s.error();
+      return (*s)->durable_seq;
+    },
+    [self](stats_atom) {
+      return self->state.stats;
+    },
+    [self](flush_atom) {
+      flush(self);
+    },
+  };
+}
+
+journal_actor spawn_journal(caf::actor_system& sys,
+                            std::shared_ptr<storage::store> db,
+                            journal_options opts, bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(journal, std::move(db), opts);
+  return sys.spawn(journal, std::move(db), opts);
+}
+
+} // namespace nod

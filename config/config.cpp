@@ -1,0 +1,789 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <fcntl.h>
+#include <filesystem>
+#include <map>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+
+#ifndef NOD_VERSION
+// Builds outside CMake (e.g. compiling this file by hand) still get a
+// version; CMake passes the project version.
+#  define NOD_VERSION "0.1.0"
+#endif
+
+namespace nod {
+
+namespace {
+
+using reason = std::optional<std::string>;
+
+constexpr size_t kib = 1024;
+constexpr size_t mib = 1024 * kib;
+constexpr size_t gib = 1024 * mib;
+constexpr size_t min_size = kib;
+constexpr size_t max_size = gib;
+constexpr long long max_duration_ms = 3600 * 1000;
+
+// -- small string helpers ----------------------------------------------------
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'
+         || c == '\v';
+}
+
+std::string trim(const std::string& s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && is_space(s[b]))
+    ++b;
+  while (e > b && is_space(s[e - 1]))
+    --e;
+  return s.substr(b, e - b);
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// Quotes a user-supplied value for an error message.
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+// Error messages are promised to be one line; values from flags and the
+// environment may contain control characters, so escape them here.
+std::string one_line(const std::string& s) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// -- value parsers -----------------------------------------------------------
+
+enum class int_parse { ok, not_number, overflow };
+
+// Whole string must be a decimal integer; no sign prefix '+', no spaces.
+int_parse parse_int(const std::string& s, long long& out) {
+  const char* first = s.data();
+  const char* last = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(first, last, out);
+  if (ec == std::errc::result_out_of_range && ptr == last)
+    return int_parse::overflow;
+  if (ec != std::errc() || ptr != last || s.empty())
+    return int_parse::not_number;
+  return int_parse::ok;
+}
+
+std::string range_text(long long lo, long long hi) {
+  return std::to_string(lo) + "-" + std::to_string(hi);
+}
+
+reason parse_count(const std::string& v, long long lo, long long hi,
+                   size_t& out) {
+  long long n = 0;
+  switch (parse_int(v, n)) {
+    case int_parse::not_number: return quote(v) + " is not a whole number";
+    case int_parse::overflow:
+      return v + " is out of range " + range_text(lo, hi);
+    case int_parse::ok: break;
+  }
+  if (n < lo || n > hi)
+    return std::to_string(n) + " is out of range " + range_text(lo, hi);
+  out = static_cast<size_t>(n);
+  return std::nullopt;
+}
+
+// Splits "123abc" into the leading digits and the (trimmed) suffix.
+bool split_number(const std::string& v, unsigned long long& n,
+                  std::string& suffix) {
+  const char* first = v.data();
+  const char* last = v.data() + v.size();
+  auto [ptr, ec] = std::from_chars(first, last, n);
+  if (ptr == first)
+    return false; // no digits at all
+  if (ec == std::errc::result_out_of_range)
+    n = ~0ull; // saturate: caught by the range check
+  else if (ec != std::errc())
+    return false;
+  suffix = lower(trim(std::string(ptr, last)));
+  return true;
+}
+
+std::string format_size(size_t n) {
+  if (n != 0 && n % gib == 0)
+    return std::to_string(n / gib) + "GiB";
+  if (n != 0 && n % mib == 0)
+    return std::to_string(n / mib) + "MiB";
+  if (n != 0 && n % kib == 0)
+    return std::to_string(n / kib) + "KiB";
+  return std::to_string(n);
+}
+
+reason parse_size(const std::string& v, size_t& out) {
+  unsigned long long n = 0;
+  std::string suffix;
+  unsigned long long unit = 0;
+  if (split_number(v, n, suffix)) {
+    if (suffix.empty() || suffix == "b")
+      unit = 1;
+    else if (suffix == "kib")
+      unit = kib;
+    else if (suffix == "mib")
+      unit = mib;
+    else if (suffix == "gib")
+      unit = gib;
+  }
+  if (unit == 0)
+    return quote(v) + " is not a size (bytes, or a number with KiB, MiB or "
+           + "GiB)";
+  // Compare before multiplying so huge inputs cannot wrap around.
+  if (n > max_size / unit || n * unit < min_size)
+    return quote(v) + " is out of range " + format_size(min_size) + "-"
+           + format_size(max_size);
+  out = static_cast<size_t>(n * unit);
+  return std::nullopt;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms != 0 && ms % 3600000 == 0)
+    return std::to_string(ms / 3600000) + "h";
+  if (ms != 0 && ms % 60000 == 0)
+    return std::to_string(ms / 60000) + "m";
+  if (ms % 1000 == 0)
+    return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+reason parse_duration(const std::string& v, std::chrono::milliseconds& out) {
+  unsigned long long n = 0;
+  std::string suffix;
+  unsigned long long unit = 0;
+  if (split_number(v, n, suffix)) {
+    if (suffix.empty() || suffix == "s")
+      unit = 1000;
+    else if (suffix == "ms")
+      unit = 1;
+    else if (suffix == "m")
+      unit = 60000;
+    else if (suffix == "h")
+      unit = 3600000;
+  }
+  if (unit == 0)
+    return quote(v) + " is not a duration (e.g. 500ms, 30s, 2m; a bare "
+           + "number means seconds)";
+  if (n == 0)
+    return quote(v) + " is not greater than 0";
+  if (n > static_cast<unsigned long long>(max_duration_ms) / unit)
+    return quote(v) + " is longer than the maximum "
+           + format_duration(std::chrono::milliseconds{max_duration_ms});
+  out = std::chrono::milliseconds{static_cast<long long>(n * unit)};
+  return std::nullopt;
+}
+
+reason parse_bool(const std::string& v, bool& out) {
+  auto s = lower(v);
+  if (s == "true" || s == "1" || s == "yes" || s == "on") {
+    out = true;
+    return std::nullopt;
+  }
+  if (s == "false" || s == "0" || s == "no" || s == "off") {
+    out = false;
+    return std::nullopt;
+  }
+  return quote(v) + " is not a boolean (true/false, 1/0, yes/no, on/off)";
+}
+
+reason parse_listen(const std::string& v, config& cfg) {
+  const std::string missing
+    = "missing port in " + quote(v) + " (expected HOST:PORT or [IPV6]:PORT)";
+  std::string host;
+  std::string port;
+  if (starts_with(v, "[")) {
+    auto close = v.find(']');
+    if (close == std::string::npos)
+      return "missing \"]\" in " + quote(v);
+    host = v.substr(1, close - 1);
+    if (close + 1 >= v.size() || v[close + 1] != ':')
+      return missing;
+    port = v.substr(close + 2);
+  } else {
+    auto colon = v.rfind(':');
+    if (colon == std::string::npos)
+      return missing;
+    host = v.substr(0, colon);
+    port = v.substr(colon + 1);
+    if (host.find(':') != std::string::npos)
+      return "IPv6 address in " + quote(v) + " needs brackets, e.g. [::1]:8000";
+  }
+  if (host.empty())
+    return "host is empty in " + quote(v);
+  if (std::any_of(host.begin(), host.end(), is_space)
+      || host.find_first_of("[]") != std::string::npos)
+    return "invalid host " + quote(host);
+  if (port.empty())
+    return missing;
+  long long n = 0;
+  switch (parse_int(port, n)) {
+    case int_parse::not_number:
+      return "port " + quote(port) + " is not a number";
+    case int_parse::overflow:
+      return "port " + port + " is out of range 0-65535";
+    case int_parse::ok: break;
+  }
+  if (n < 0 || n > 65535)
+    return "port " + std::to_string(n) + " is out of range 0-65535";
+  cfg.listen_host = host;
+  cfg.listen_port = static_cast<uint16_t>(n);
+  return std::nullopt;
+}
+
+std::string format_listen(const config& cfg) {
+  // IPv6 hosts need brackets to stay parseable.
+  if (cfg.listen_host.find(':') != std::string::npos)
+    return "[" + cfg.listen_host + "]:" + std::to_string(cfg.listen_port);
+  return cfg.listen_host + ":" + std::to_string(cfg.listen_port);
+}
+
+const char* const log_levels[]
+  = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+
+reason parse_log_level(const std::string& v, std::string& out) {
+  auto s = lower(v);
+  for (auto* level : log_levels) {
+    if (s == level) {
+      out = s;
+      return std::nullopt;
+    }
+  }
+  std::string all;
+  for (auto* level : log_levels)
+    all += (all.empty() ? "" : ", ") + std::string(level);
+  return quote(v) + " is not one of " + all;
+}
+
+reason parse_public_url(const std::string& v, std::string& out) {
+  if (v.empty()) {
+    out.clear();
+    return std::nullopt;
+  }
+  auto s = lower(v);
+  size_t scheme = 0;
+  if (starts_with(s, "http://"))
+    scheme = 7;
+  else if (starts_with(s, "https://"))
+    scheme = 8;
+  auto host_end = v.find_first_of("/?#", scheme);
+  if (scheme == 0 || host_end == scheme || v.size() == scheme
+      || std::any_of(v.begin(), v.end(), is_space))
+    return quote(v) + " is not an absolute http:// or https:// URL";
+  auto url = v;
+  // Links are built as public_url + "/path"; avoid "//path".
+  while (url.size() > scheme + 1 && url.back() == '/')
+    url.pop_back();
+  out = url;
+  return std::nullopt;
+}
+
+// -- the settings table ------------------------------------------------------
+
+/// One setting: how it is named everywhere, documented and parsed.
+struct setting {
+  /// Flag and config file key, e.g. "listen" for `--listen=VALUE`.
+  const char* flag;
+  /// Environment variable, e.g. "NOD_LISTEN".
+  const char* env;
+  /// Placeholder for the value in `--help`.
+  const char* metavar;
+  /// One sentence for `--help`.
+  const char* help;
+  /// The current value as text; applied to a default config for `--help`.
+  std::string (*show)(const config&);
+  /// Parses `value` into the config; returns why it is bad.
+  reason (*set)(config&, const std::string& value);
+};
+
+const setting settings[] = {
+  {"listen", "NOD_LISTEN", "HOST:PORT",
+   "Address to listen on; port 0 picks a free port.",
+   [](const config& c) {
+     return format_listen(c);
+   },
+   [](config& c, const std::string& v) {
+     return parse_listen(v, c);
+   }},
+  {"data-dir", "NOD_DATA_DIR", "DIR",
+   "Directory of the embedded store; created if missing.",
+   [](const config& c) {
+     return c.data_dir;
+   },
+   [](config& c, const std::string& v) -> reason {
+     if (v.empty())
+       return std::string("must not be empty");
+     c.data_dir = v;
+     return std::nullopt;
+   }},
+  {"log-level", "NOD_LOG_LEVEL", "LEVEL",
+   "One of trace, debug, info, warn, error, critical, off.",
+   [](const config& c) {
+     return c.log_level;
+   },
+   [](config& c, const std::string& v) {
+     return parse_log_level(v, c.log_level);
+   }},
+  {"admin-password", "NOD_ADMIN_PASSWORD", "PASSWORD",
+   "Password of the admin user on a fresh data directory.",
+   // Never print a secret; only say whether one is set.
+   [](const config& c) -> std::string {
+     return c.admin_password.empty() ? "(random on first start)" : "(set)";
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.admin_password = v;
+     return std::nullopt;
+   }},
+  {"public-url", "NOD_PUBLIC_URL", "URL",
+   "Base http(s) URL for trigger URLs and media links.",
+   [](const config& c) -> std::string {
+     return c.public_url.empty() ? "(derived from listen)" : c.public_url;
+   },
+   [](config& c, const std::string& v) {
+     return parse_public_url(v, c.public_url);
+   }},
+  {"io-threads", "NOD_IO_THREADS", "N",
+   "Threads serving HTTP and WebSocket sessions (1-64).",
+   [](const config& c) {
+     return std::to_string(c.io_threads);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 64, c.io_threads);
+   }},
+  {"worker-threads", "NOD_WORKER_THREADS", "N",
+   "Actor worker threads (0-256); 0 means one per core.",
+   [](const config& c) {
+     return std::to_string(c.worker_threads);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 0, 256, c.worker_threads);
+   }},
+  {"journal-sync", "NOD_JOURNAL_SYNC", "BOOL",
+   "fsync every journal batch before acknowledging it.",
+   [](const config& c) -> std::string {
+     return c.journal_sync ? "true" : "false";
+   },
+   [](config& c, const std::string& v) {
+     return parse_bool(v, c.journal_sync);
+   }},
+  {"journal-max-batch", "NOD_JOURNAL_MAX_BATCH", "N",
+   "Most appends per journal write batch (1-1000000).",
+   [](const config& c) {
+     return std::to_string(c.journal_max_batch);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 1000000, c.journal_max_batch);
+   }},
+  {"max-body-bytes", "NOD_MAX_BODY_BYTES", "SIZE",
+   "Largest HTTP request body, e.g. 6MiB (1KiB-1GiB).",
+   [](const config& c) {
+     return format_size(c.max_body_bytes);
+   },
+   [](config& c, const std::string& v) {
+     return parse_size(v, c.max_body_bytes);
+   }},
+  {"max-frame-bytes", "NOD_MAX_FRAME_BYTES", "SIZE",
+   "Largest WebSocket frame, e.g. 6MiB (1KiB-1GiB).",
+   [](const config& c) {
+     return format_size(c.max_frame_bytes);
+   },
+   [](config& c, const std::string& v) {
+     return parse_size(v, c.max_frame_bytes);
+   }},
+  {"http-timeout", "NOD_HTTP_TIMEOUT", "DURATION",
+   "Time a client has to send a complete request (e.g. 500ms, 30s, 2m).",
+   [](const config& c) {
+     return format_duration(c.http_timeout);
+   },
+   [](config& c, const std::string& v) {
+     return parse_duration(v, c.http_timeout);
+   }},
+  {"idle-timeout", "NOD_IDLE_TIMEOUT", "DURATION",
+   "Time an idle keep-alive connection stays open.",
+   [](const config& c) {
+     return format_duration(c.idle_timeout);
+   },
+   [](config& c, const std::string& v) {
+     return parse_duration(v, c.idle_timeout);
+   }},
+  {"shutdown-grace", "NOD_SHUTDOWN_GRACE", "DURATION",
+   "Time shutdown waits for in-flight requests before closing them.",
+   [](const config& c) {
+     return format_duration(c.shutdown_grace);
+   },
+   [](config& c, const std::string& v) {
+     return parse_duration(v, c.shutdown_grace);
+   }},
+};
+
+const setting* find_setting(const std::string& flag) {
+  for (auto& s : settings)
+    if (flag == s.flag)
+      return &s;
+  return nullptr;
+}
+
+// -- sources -----------------------------------------------------------------
+
+/// A value for a setting and where it came from, e.g. "--listen".
+struct assignment {
+  const setting* what;
+  std::string value;
+  std::string source;
+};
+
+reason apply(config& cfg, const assignment& a) {
+  if (auto why = a.what->set(cfg, a.value))
+    return "invalid value for " + std::string(a.what->flag) + " (" + a.source
+           + "): " + *why;
+  return std::nullopt;
+}
+
+/// What the command line asked for, before any value is applied.
+struct parsed_args {
+  bool help = false;
+  bool version = false;
+  std::optional<std::string> config_path;
+  std::vector<assignment> values;
+  /// First syntax error; reported unless `--help` was also given.
+  std::optional<std::string> error;
+};
+
+parsed_args parse_args(const std::vector<std::string>& args) {
+  parsed_args out;
+  auto fail = [&](std::string msg) {
+    if (!out.error)
+      out.error = std::move(msg);
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      out.version = true;
+      continue;
+    }
+    if (!starts_with(arg, "--") || arg == "--") {
+      if (starts_with(arg, "-") && arg.size() > 1 && arg != "--")
+        fail("unknown flag " + arg + " (see --help)");
+      else
+        fail("unexpected argument " + quote(arg));
+      continue;
+    }
+    auto eq = arg.find('=');
+    auto name = arg.substr(2, eq == std::string::npos ? eq : eq - 2);
+    if (name == "help" || name == "version") {
+      fail("flag --" + name + " takes no value");
+      continue;
+    }
+    const setting* s = find_setting(name);
+    if (s == nullptr && name != "config") {
+      fail("unknown flag --" + name + " (see --help)");
+      continue;
+    }
+    std::string value;
+    if (eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+    } else if (i + 1 < args.size() && !starts_with(args[i + 1], "--")) {
+      // A following "--flag" is more likely a forgotten value than a value;
+      // `--name=--x` still passes such a value.
+      value = args[++i];
+    } else {
+      fail("missing value for --" + name + " (use --" + name + "=VALUE)");
+      continue;
+    }
+    if (s == nullptr)
+      out.config_path = value;
+    else
+      out.values.push_back({s, value, "--" + name});
+  }
+  return out;
+}
+
+/// Turns `NAME=value` strings into a map; the last one of a name wins.
+std::map<std::string, std::string>
+parse_env(const std::vector<std::string>& env) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : env) {
+    auto eq = entry.find('=');
+    if (eq == std::string::npos || !starts_with(entry, "NOD_"))
+      continue;
+    out[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return out;
+}
+
+reason read_file(const std::string& path, std::string& out) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr)
+    return std::string(std::strerror(errno));
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+    out.append(buf, n);
+  // fopen succeeds on a directory; the read then fails with EISDIR.
+  int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (err != 0)
+    return std::string(std::strerror(err));
+  return std::nullopt;
+}
+
+/// Parses a double-quoted value starting at `text[0] == '"'`.
+reason unquote(const std::string& text, std::string& out) {
+  out.clear();
+  size_t i = 1;
+  for (; i < text.size() && text[i] != '"'; ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    if (i + 1 < text.size() && (text[i + 1] == '"' || text[i + 1] == '\\')) {
+      out += text[++i];
+      continue;
+    }
+    return std::string("unknown escape in quoted value (only \\\" and \\\\)");
+  }
+  if (i >= text.size())
+    return std::string("missing closing quote");
+  auto rest = trim(text.substr(i + 1));
+  if (!rest.empty() && rest[0] != '#')
+    return "unexpected text after closing quote: " + quote(rest);
+  return std::nullopt;
+}
+
+/// Reads the config file at `path` (named by `origin`, e.g. "--config").
+reason parse_file(const std::string& path, const std::string& origin,
+                  std::vector<assignment>& out) {
+  std::string text;
+  if (auto why = read_file(path, text))
+    return "invalid value for config (" + origin + "): cannot read " + path
+           + ": " + *why;
+  if (starts_with(text, "\xEF\xBB\xBF"))
+    text.erase(0, 3); // UTF-8 byte order mark from some editors
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    auto line = trim(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++line_no;
+    auto where = "config file " + path + " line " + std::to_string(line_no);
+    if (line.empty() || line[0] == '#')
+      continue;
+    if (line.front() == '[' && line.back() == ']')
+      continue; // section headers like [server] only group lines
+    auto eq = line.find('=');
+    if (eq == std::string::npos)
+      return where + ": expected \"setting = value\", got " + quote(line);
+    auto key = trim(line.substr(0, eq));
+    auto raw = trim(line.substr(eq + 1));
+    const setting* s = find_setting(key);
+    if (s == nullptr)
+      return where + ": unknown setting " + quote(key);
+    std::string value = raw;
+    if (!raw.empty() && raw[0] == '"') {
+      if (auto why = unquote(raw, value))
+        return "invalid value for " + key + " (" + where + "): " + *why;
+    }
+    out.push_back({s, value, where});
+  }
+  return std::nullopt;
+}
+
+config_result fail_with(std::string message) {
+  config_result r;
+  r.what = config_result::outcome::error;
+  r.message = one_line(message);
+  return r;
+}
+
+config_result load(const std::vector<std::string>& args,
+                   const std::vector<std::string>& env) {
+  auto cli = parse_args(args);
+  config_result r;
+  if (cli.help) {
+    r.what = config_result::outcome::print_and_exit;
+    r.message = config_help();
+    return r;
+  }
+  if (cli.error)
+    return fail_with(*cli.error);
+  if (cli.version) {
+    r.what = config_result::outcome::print_and_exit;
+    r.message = std::string("nod-server ") + NOD_VERSION;
+    return r;
+  }
+  auto vars = parse_env(env);
+  // Weakest first: the file, then the environment, then flags.
+  std::vector<assignment> values;
+  std::string path;
+  std::string origin;
+  if (cli.config_path) {
+    path = *cli.config_path;
+    origin = "--config";
+  } else if (auto it = vars.find("NOD_CONFIG"); it != vars.end()) {
+    path = it->second;
+    origin = "NOD_CONFIG";
+  }
+  if (!path.empty()) {
+    if (auto err = parse_file(path, origin, values))
+      return fail_with(*err);
+    r.cfg.config_file = path;
+  } else if (cli.config_path) {
+    return fail_with("invalid value for config (--config): path is empty");
+  }
+  for (auto& s : settings)
+    if (auto it = vars.find(s.env); it != vars.end())
+      values.push_back({&s, it->second, s.env});
+  for (auto& v : cli.values)
+    values.push_back(std::move(v));
+  for (const auto& v : values)
+    if (auto err = apply(r.cfg, v))
+      return fail_with(*err);
+  return r;
+}
+
+std::string data_dir_error(const std::string& what) {
+  return one_line("invalid value for data-dir: " + what);
+}
+
+// Creates and removes a file in `dir` to prove it is writable.
+reason probe_writable(const std::filesystem::path& dir) {
+  auto probe = dir / (".nod-write-probe-" + std::to_string(::getpid()));
+  int fd
+    = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return "cannot write to " + dir.string() + ": " + std::strerror(errno);
+  ::close(fd);
+  if (::unlink(probe.c_str()) != 0)
+    return "cannot remove " + probe.string() + ": " + std::strerror(errno);
+  return std::nullopt;
+}
+
+} // namespace
+
+config_result load_config(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
+  try {
+    return load(args, env);
+  } catch (const std::exception& e) {
+    // Only allocation can throw here; report it instead of terminating.
+    return fail_with(std::string("cannot load configuration: ") + e.what());
+  }
+}
+
+std::string config_help() {
+  struct row {
+    std::string flag;
+    std::string env;
+    std::string text;
+  };
+  const config defaults;
+  std::vector<row> rows = {
+    {"-h, --help", "", "Print this help and exit."},
+    {"--version", "", "Print the version and exit."},
+    {"--config=FILE", "NOD_CONFIG",
+     "Read settings from FILE (\"setting = value\" lines). (default: none)"},
+  };
+  for (auto& s : settings)
+    rows.push_back(
+      {std::string("--") + s.flag + "=" + s.metavar, s.env,
+       std::string(s.help) + " (default: " + s.show(defaults) + ")"});
+  size_t flag_width = 0;
+  size_t env_width = 0;
+  for (auto& r : rows) {
+    flag_width = std::max(flag_width, r.flag.size());
+    env_width = std::max(env_width, r.env.size());
+  }
+  std::string out = "Usage: nod-server [--config FILE] [--SETTING=VALUE ...]\n"
+                    "\n"
+                    "Precedence: defaults < config file (--config FILE or "
+                    "NOD_CONFIG) < NOD_* "
+                    "environment < flags.\n"
+                    "Config file: one \"SETTING = VALUE\" per line, e.g. "
+                    "\"data-dir = /var/lib/nod\"; # starts a comment.\n"
+                    "\n";
+  for (auto& r : rows) {
+    auto line = "  " + r.flag + std::string(flag_width - r.flag.size() + 2, ' ')
+                + r.env + std::string(env_width - r.env.size() + 2, ' ')
+                + r.text;
+    out += line + "\n";
+  }
+  out.pop_back(); // callers add the final newline, as for other messages
+  return out;
+}
+
+std::optional<std::string> validate_environment(const config& cfg) {
+  try {
+    namespace fs = std::filesystem;
+    if (cfg.data_dir.empty())
+      return data_dir_error("must not be empty");
+    fs::path dir(cfg.data_dir);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+      return data_dir_error("cannot create " + cfg.data_dir + ": "
+                            + ec.message());
+    if (!fs::is_directory(dir, ec))
+      return data_dir_error(cfg.data_dir + " is not a directory");
+    if (auto why = probe_writable(dir))
+      return data_dir_error(*why);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return data_dir_error(std::string("cannot check ") + cfg.data_dir + ": "
+                          + e.what());
+  }
+}
+
+} // namespace nod

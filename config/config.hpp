@@ -1,0 +1,79 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nod {
+
+/// Every setting of the server, with its default. Loaded by `load_config`
+/// from (in rising strength) a config file, `NOD_*` environment variables
+/// and command-line flags.
+struct config {
+  /// Path of the config file that was read, empty when none.
+  std::string config_file;
+  /// Address to listen on (`NOD_LISTEN`); port 0 binds a free port.
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8000;
+  /// Directory of the embedded store (`NOD_DATA_DIR`).
+  std::string data_dir = "./data";
+  /// spdlog level: trace, debug, info, warn, error, critical, off.
+  std::string log_level = "info";
+  /// Password of `admin` on a fresh data directory; random when empty.
+  std::string admin_password;
+  /// Base URL for trigger URLs and media links; derived from listen if empty.
+  std::string public_url;
+  /// Threads running the io_context (HTTP and WebSocket sessions).
+  size_t io_threads = 1;
+  /// CAF worker threads; 0 means one per core.
+  size_t worker_threads = 0;
+  /// fsync every journal batch before acknowledging it.
+  bool journal_sync = true;
+  /// Upper bound on appends per journal write batch.
+  size_t journal_max_batch = 4096;
+  /// Largest accepted HTTP request body, in bytes.
+  size_t max_body_bytes = 6 * 1024 * 1024;
+  /// Largest accepted WebSocket frame, in bytes.
+  size_t max_frame_bytes = 6 * 1024 * 1024;
+  /// Time a client has to send a complete request (header and body).
+  std::chrono::milliseconds http_timeout{30000};
+  /// Time an idle keep-alive connection stays open.
+  std::chrono::milliseconds idle_timeout{60000};
+  /// Time SIGTERM waits for in-flight requests before closing them.
+  std::chrono::milliseconds shutdown_grace{10000};
+};
+
+/// What `load_config` decided.
+struct config_result {
+  enum class outcome {
+    /// Start the server with `cfg`.
+    run,
+    /// `--help` or `--version` was asked for; `message` holds the text to
+    /// print on stdout (without the final newline), exit status 0.
+    print_and_exit,
+    /// A setting was bad; `message` is one line naming it, exit status 2.
+    error,
+  };
+  outcome what = outcome::run;
+  config cfg;
+  std::string message;
+};
+
+/// Loads the configuration from `path` (if given by `--config` or
+/// `NOD_CONFIG`), the environment (`env`, as `NAME=value` strings, usually
+/// `environ`) and `args` (argv without the program name). Never throws.
+config_result load_config(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env);
+
+/// The `--help` text: every setting, its flag, env name and default.
+std::string config_help();
+
+/// Checks values that need the file system (data dir writable). Returns an
+/// error line naming the setting, or nothing when all is well.
+std::optional<std::string> validate_environment(const config& cfg);
+
+} // namespace nod

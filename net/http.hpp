@@ -1,0 +1,60 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+// Beast-free request/response types, so handlers and the actors they talk to
+// never see asio objects (STACK.md: an actor must not hold one).
+
+namespace nod::net {
+
+/// One HTTP request as handlers see it: fully read, body included.
+struct http_request {
+  std::string method;
+  /// Path without the query string, percent-decoding not applied.
+  std::string path;
+  /// Raw query string without `?`, may be empty.
+  std::string query;
+  /// Header names in lower case, in arrival order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  /// Peer address, `ip:port`.
+  std::string remote;
+  /// Values of `{name}` segments of the matched route, in order.
+  std::vector<std::pair<std::string, std::string>> params;
+
+  /// Value of header `name` (lower case), or empty.
+  const std::string& header(const std::string& name) const;
+  /// Value of route parameter `name`, or empty.
+  const std::string& param(const std::string& name) const;
+  /// Decoded value of query parameter `name`, if present.
+  bool query_param(const std::string& name, std::string& out) const;
+};
+
+/// One HTTP response as handlers build it.
+struct http_response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  /// Extra headers, e.g. `Retry-After`.
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// A JSON response `{"detail": detail}` with the given status.
+http_response error_response(unsigned status, const std::string& detail);
+
+/// A JSON response with the given status and already serialized body.
+http_response json_response(unsigned status, std::string body);
+
+/// Sends the response for one request. Callable from any thread (an actor's
+/// included), at most once; a call after the connection closed or the
+/// server stopped is dropped.
+using responder = std::function<void(http_response)>;
+
+/// Handles one request; must not block. Calls `respond` exactly once, now or
+/// later from any thread.
+using handler = std::function<void(const http_request&, responder respond)>;
+
+} // namespace nod::net

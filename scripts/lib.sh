@@ -1,0 +1,39 @@
+# Shared by scripts/start.sh and scripts/test.sh: install missing Debian
+# packages, configure and build. Sourced, not run.
+
+set -euo pipefail
+
+root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Every Debian package the build, the tests and the benchmarks need.
+packages=(
+  ca-certificates cmake g++ ninja-build ccache pkg-config
+  libcaf-dev libboost-dev rapidjson-dev librocksdb-dev libspdlog-dev
+  libgtest-dev libgmock-dev libssl-dev libsodium-dev
+  wrk hyperfine
+)
+
+install_packages() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+      || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing Debian packages: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# configure_build <build dir> [cmake args...]: configures once, then lets
+# the build tool decide what is stale.
+configure_build() {
+  local dir=$1
+  shift
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    cmake -S "$root_dir" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+  fi
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds everything and runs the whole test suite.
+#   scripts/test.sh          optimised build in build/
+#   scripts/test.sh --asan   AddressSanitizer + UBSan build in build-asan/
+# Extra arguments after the mode go to ctest, e.g. -R journal.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+build_dir="$root_dir/build"
+cmake_args=()
+if [ "${1:-}" = "--asan" ]; then
+  shift
+  build_dir="$root_dir/build-asan"
+  cmake_args=(-DNOD_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+fi
+
+install_packages
+configure_build "$build_dir" "${cmake_args[@]}"
+cmake --build "$build_dir"
+cd "$build_dir"
+ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@"

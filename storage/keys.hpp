@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+// Key layout of the store. Keys are byte strings ordered bytewise: a
+// one-byte table prefix, then big-endian numbers, so that a range scan
+// returns ascending ids and `seq` order. Variable-length strings only ever
+// end a key. Values are opaque to this file.
+
+namespace nod::storage {
+
+/// One-byte prefix of every key; each table is a contiguous key range.
+enum class table : uint8_t {
+  /// Store-wide facts, e.g. the schema version.
+  meta = 0x01,
+  /// Per-agent outbound stream: agent (8) + seq (8) → event.
+  stream = 0x10,
+  /// Per-agent delivery cursor: agent (8) → seq delivered up to (8).
+  cursor = 0x11,
+  /// First prefix free for the tables of later features.
+  user_tables = 0x20,
+};
+
+/// Appends `x` as 8 big-endian bytes.
+void put_u64(std::string& out, uint64_t x);
+
+/// Reads 8 big-endian bytes at `in[0..8)`; `in` must hold at least 8.
+uint64_t get_u64(std::string_view in);
+
+/// The key `t` + `id` (8 bytes).
+std::string id_key(table t, uint64_t id);
+
+/// Key of event `seq` in the outbound stream of `agent`.
+std::string stream_key(uint64_t agent, uint64_t seq);
+
+/// Prefix shared by every stream key of `agent`.
+std::string stream_prefix(uint64_t agent);
+
+/// Decodes a stream key into (agent, seq); nothing if it is not one.
+std::optional<std::pair<uint64_t, uint64_t>>
+decode_stream_key(std::string_view key);
+
+/// Key of the delivery cursor of `agent`.
+std::string cursor_key(uint64_t agent);
+
+/// The smallest key greater than every key starting with `prefix`, or an
+/// empty string when no such key exists (prefix of all 0xFF bytes), which
+/// range scans read as "to the end".
+std::string prefix_end(std::string_view prefix);
+
+/// Key holding the store's schema version.
+std::string schema_version_key();
+
+} // namespace nod::storage

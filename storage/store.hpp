@@ -1,0 +1,126 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+// The narrow interface between the journal and its backend. RocksDB stays
+// in store.cpp; a replicated backend can later implement the same calls.
+
+namespace nod::storage {
+
+/// Outcome of a store operation: ok, not found, or a readable error.
+class status {
+public:
+  enum class code { ok, not_found, error };
+
+  status() = default;
+
+  /// An error with a readable message.
+  static status error(std::string message) {
+    return status{code::error, std::move(message)};
+  }
+
+  /// The key was not there.
+  static status not_found() {
+    return status{code::not_found, "not found"};
+  }
+
+  bool ok() const noexcept {
+    return code_ == code::ok;
+  }
+
+  bool is_not_found() const noexcept {
+    return code_ == code::not_found;
+  }
+
+  const std::string& message() const noexcept {
+    return message_;
+  }
+
+private:
+  status(code c, std::string message)
+    : code_(c), message_(std::move(message)) {}
+
+  code code_ = code::ok;
+  std::string message_;
+};
+
+/// Options for `store::open`.
+struct store_options {
+  /// fsync the write-ahead log on every `write` before it returns.
+  bool sync = true;
+  /// Create the store when the directory holds none.
+  bool create_if_missing = true;
+};
+
+/// A set of puts and deletes applied atomically by `store::write`.
+class write_batch {
+public:
+  write_batch();
+  ~write_batch();
+  write_batch(write_batch&&) noexcept;
+  write_batch& operator=(write_batch&&) noexcept;
+
+  /// Sets `key` to `value`.
+  void put(std::string_view key, std::string_view value);
+
+  /// Removes `key`.
+  void erase(std::string_view key);
+
+  /// Number of puts and deletes.
+  size_t size() const noexcept;
+
+  /// Drops every operation.
+  void clear();
+
+private:
+  friend class store;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// An embedded, ordered key-value store (RocksDB) with atomic, durable batch
+/// writes. Not thread-safe by contract: the journal actor is its only user.
+class store {
+public:
+  ~store();
+
+  /// Opens (or creates) the store in `dir`. On failure returns null and
+  /// sets `error` to one readable line: the directory, what is wrong
+  /// (locked by another process, damaged, not permitted) and what to do.
+  static std::unique_ptr<store>
+  open(const std::string& dir, const store_options& opts, std::string& error);
+
+  /// Applies `batch` atomically; with `sync`, durable when this returns.
+  status write(write_batch& batch);
+
+  /// Reads `key` into `value`.
+  status get(std::string_view key, std::string& value);
+
+  /// Visits keys in [begin, end) in ascending order (descending with
+  /// `reverse`), at most `limit`, until `visit` returns false. An empty
+  /// `end` means the end of the key space.
+  status scan(std::string_view begin, std::string_view end, size_t limit,
+              const std::function<bool(std::string_view key,
+                                       std::string_view value)>& visit,
+              bool reverse = false);
+
+  /// Flushes and closes; further calls fail. Idempotent.
+  status close();
+
+  /// The directory the store lives in.
+  const std::string& dir() const noexcept {
+    return dir_;
+  }
+
+private:
+  store() = default;
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::string dir_;
+};
+
+} // namespace nod::storage
