@@ -3,11 +3,16 @@
 // Every typed actor interface of the server and the messages they exchange.
 // CAF 0.17 syntax: `replies_to<...>::with<...>` and `reacts_to<...>`.
 
+#include "protocol/records.hpp"
+#include "protocol/validate.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +35,8 @@ using ack_atom = caf::atom_constant<caf::atom("ack")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 /// Internal: write the batch collected so far.
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// Read a key range.
+using scan_atom = caf::atom_constant<caf::atom("scan")>;
 
 // -- journal messages ---------------------------------------------------------
 
@@ -81,6 +88,32 @@ struct journal_stats {
   /// Largest number of writes in one batch so far.
   uint64_t max_batch = 0;
 };
+
+/// One key and its value, from a scan.
+struct kv_entry {
+  std::string key;
+  std::string value;
+};
+
+/// A range read: keys in [begin, end) (empty `end`: to the end of the
+/// key space), at most `limit`, newest (highest key) first with `reverse`.
+struct scan_request {
+  std::string begin;
+  std::string end;
+  uint32_t limit = 0;
+  bool reverse = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kv_entry& x) {
+  return f(caf::meta::type_name("kv_entry"), x.key, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
+  return f(caf::meta::type_name("scan_request"), x.begin, x.end, x.limit,
+           x.reverse);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_append& x) {
@@ -136,7 +169,173 @@ using journal_actor = caf::typed_actor<
   // The highest seq in the stream of `agent` (0 when empty).
   caf::replies_to<read_atom, uint64_t>::with<uint64_t>,
   caf::replies_to<stats_atom>::with<journal_stats>,
+  // Keys and values of a range.
+  caf::replies_to<scan_atom, scan_request>::with<std::vector<kv_entry>>,
   // Internal: group commit of what is waiting.
   caf::reacts_to<flush_atom>>;
+
+// -- people's side: atoms
+// ------------------------------------------------------
+
+/// Log in with username and password.
+using login_atom = caf::atom_constant<caf::atom("login")>;
+/// Log out (revoke a token).
+using logout_atom = caf::atom_constant<caf::atom("logout")>;
+/// Resolve a bearer token or session cookie to its user.
+using auth_atom = caf::atom_constant<caf::atom("auth")>;
+/// Create a user.
+using user_add_atom = caf::atom_constant<caf::atom("useradd")>;
+/// Set a user's password.
+using passwd_atom = caf::atom_constant<caf::atom("passwd")>;
+/// Create the admin user on a fresh store.
+using bootstrap_atom = caf::atom_constant<caf::atom("bootstrap")>;
+/// Create, list, read, change, delete an agent.
+using agent_new_atom = caf::atom_constant<caf::atom("agentnew")>;
+using agent_list_atom = caf::atom_constant<caf::atom("agentlist")>;
+using agent_get_atom = caf::atom_constant<caf::atom("agentget")>;
+using agent_set_atom = caf::atom_constant<caf::atom("agentset")>;
+using agent_del_atom = caf::atom_constant<caf::atom("agentdel")>;
+/// Rotate an agent's secret / webhook signing secret.
+using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
+using rotate_wh_atom = caf::atom_constant<caf::atom("rotatewh")>;
+/// Check an agent's credentials.
+using agent_auth_atom = caf::atom_constant<caf::atom("agentauth")>;
+/// Password hashing.
+using hash_atom = caf::atom_constant<caf::atom("hash")>;
+using verify_atom = caf::atom_constant<caf::atom("verify")>;
+/// An app session joins the directory.
+using join_atom = caf::atom_constant<caf::atom("join")>;
+/// Send a frame to every app session of a user.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+/// A frame for the client of a session.
+using push_atom = caf::atom_constant<caf::atom("push")>;
+/// A text frame from the client of a session.
+using frame_atom = caf::atom_constant<caf::atom("frame")>;
+/// The client's socket closed.
+using closed_atom = caf::atom_constant<caf::atom("closed")>;
+/// A deadline passed.
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+/// Agents online / going online or offline.
+using online_atom = caf::atom_constant<caf::atom("online")>;
+using agent_up_atom = caf::atom_constant<caf::atom("agentup")>;
+using agent_down_atom = caf::atom_constant<caf::atom("agentdown")>;
+/// Counts for tests and metrics.
+using count_atom = caf::atom_constant<caf::atom("count")>;
+
+// -- people's side: messages
+// ---------------------------------------------------
+
+/// Reply to a login: the bearer token (shown only here) and its user.
+struct login_result {
+  std::string token;
+  user_record user;
+  int64_t expires_ms = 0;
+};
+
+/// Reply to creating an agent or rotating its secret: the record and the
+/// secret in clear, which is never stored or shown again.
+struct agent_created {
+  agent_record agent;
+  std::string secret;
+};
+
+/// The client end of a WebSocket session as actors see it: functions that
+/// queue a frame or close the socket, callable from any thread, never
+/// blocking. `send` returns false when the client fell too far behind
+/// (the socket is then closed by the network layer).
+struct client_link {
+  std::function<bool(std::string)> send;
+  std::function<void(uint16_t, std::string)> close;
+};
+
+} // namespace nod
+
+// Never serialized: these stay inside the process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::user_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_input)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::login_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_record>)
+
+namespace nod {
+
+// -- people's side: actor interfaces
+// -------------------------------------------
+
+/// Hashes and checks passwords. Argon2id takes tens of milliseconds and
+/// much memory on purpose, so it runs detached, off the worker threads.
+using hasher_actor = caf::typed_actor<
+  caf::replies_to<hash_atom, std::string>::with<std::string>,
+  caf::replies_to<verify_atom, std::string, std::string>::with<bool>>;
+
+/// Users, login sessions and agents: the in-memory view of their tables,
+/// written through the journal. Errors: `invalid_argument`,
+/// `unauthenticated`, `forbidden`, `not_found` (also for another user's
+/// agent), `conflict`, `rate_limited`, `storage_error`.
+using accounts_actor = caf::typed_actor<
+  // username, password, client address → token.
+  caf::replies_to<login_atom, std::string, std::string,
+                  std::string>::with<login_result>,
+  // token → revoked.
+  caf::replies_to<logout_atom, std::string>::with<bool>,
+  // token → its user.
+  caf::replies_to<auth_atom, std::string>::with<user_record>,
+  // username, password, admin → the new user.
+  caf::replies_to<user_add_atom, std::string, std::string,
+                  bool>::with<user_record>,
+  // username, new password → the user; their sessions end.
+  caf::replies_to<passwd_atom, std::string, std::string>::with<user_record>,
+  // admin password (empty: random) → the password if `admin` was created
+  // now (no admin existed), empty otherwise.
+  caf::replies_to<bootstrap_atom, std::string>::with<std::string>,
+  // user, input → the agent and its secret.
+  caf::replies_to<agent_new_atom, uint64_t, agent_input>::with<agent_created>,
+  // user → their agents, newest first.
+  caf::replies_to<agent_list_atom, uint64_t>::with<std::vector<agent_record>>,
+  // user, agent → the agent.
+  caf::replies_to<agent_get_atom, uint64_t, uint64_t>::with<agent_record>,
+  // user, agent, patch → the agent.
+  caf::replies_to<agent_set_atom, uint64_t, uint64_t,
+                  agent_input>::with<agent_record>,
+  // user, agent → deleted.
+  caf::replies_to<agent_del_atom, uint64_t, uint64_t>::with<bool>,
+  // user, agent → the agent and its new secret.
+  caf::replies_to<rotate_atom, uint64_t, uint64_t>::with<agent_created>,
+  // user, agent → the agent with its new webhook secret.
+  caf::replies_to<rotate_wh_atom, uint64_t, uint64_t>::with<agent_record>,
+  // agent, secret → the agent (`not_found` unknown, `unauthenticated`
+  // wrong secret).
+  caf::replies_to<agent_auth_atom, uint64_t, std::string>::with<agent_record>>;
+
+/// One app WebSocket: authenticates, then forwards the user's events.
+using app_session_actor = caf::typed_actor<
+  // A text frame from the client.
+  caf::reacts_to<frame_atom, std::string>,
+  // An event for the client.
+  caf::reacts_to<push_atom, std::string>,
+  // The socket closed.
+  caf::reacts_to<closed_atom>,
+  // Internal: the auth deadline.
+  caf::reacts_to<timeout_atom>>;
+
+/// Who is connected: app sessions by user, agent sessions by agent. Fans
+/// events out to a user's app sessions; tracks which agents are online and
+/// tells their owners when that changes.
+using directory_actor = caf::typed_actor<
+  // user, session: deliver the user's events to it until it ends.
+  caf::reacts_to<join_atom, uint64_t, app_session_actor>,
+  // user, frame: to every app session of the user.
+  caf::reacts_to<publish_atom, uint64_t, std::string>,
+  // agent, owner, session: an authenticated agent socket opened.
+  caf::reacts_to<agent_up_atom, uint64_t, uint64_t, caf::actor_addr>,
+  // agent, session: it closed.
+  caf::reacts_to<agent_down_atom, uint64_t, caf::actor_addr>,
+  // agents → those of them that are online.
+  caf::replies_to<online_atom,
+                  std::vector<uint64_t>>::with<std::vector<uint64_t>>,
+  // user → number of app sessions (tests, metrics).
+  caf::replies_to<count_atom, uint64_t>::with<uint64_t>>;
 
 } // namespace nod

@@ -291,6 +291,20 @@ journal_actor::behavior_type journal(self_ptr self,
     [self](stats_atom) {
       return self->state.stats;
     },
+    [self](scan_atom,
+           const scan_request& req) -> caf::result<std::vector<kv_entry>> {
+      std::vector<kv_entry> entries;
+      auto status = self->state.db->scan(
+        req.begin, req.end, req.limit,
+        [&](std::string_view key, std::string_view value) {
+          entries.push_back({std::string{key}, std::string{value}});
+          return true;
+        },
+        req.reverse);
+      if (!status.ok())
+        return make_error(ec::storage_error, status.message());
+      return entries;
+    },
     [self](flush_atom) {
       flush(self);
     },

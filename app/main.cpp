@@ -1,9 +1,14 @@
 // nod-server: wires the layers together and runs until SIGTERM/SIGINT.
 
+#include "actors/accounts.hpp"
+#include "actors/directory.hpp"
+#include "actors/error.hpp"
+#include "actors/hasher.hpp"
 #include "actors/journal.hpp"
 #include "actors/system.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "net/app_api.hpp"
 #include "net/server.hpp"
 #include "nod_version.hpp"
 #include "storage/store.hpp"
@@ -11,10 +16,14 @@
 #include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -49,6 +58,112 @@ std::string url_host(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
+// The actors of the people's side, spawned in dependency order.
+struct people_actors {
+  nod::hasher_actor hasher;
+  nod::accounts_actor accounts;
+  nod::directory_actor directory;
+};
+
+people_actors spawn_people(caf::actor_system& sys,
+                           const nod::journal_actor& journal) {
+  people_actors p;
+  // Argon2id blocks for tens of milliseconds: its own thread.
+  p.hasher
+    = sys.spawn<caf::detached>(nod::hasher, nod::password_cost::interactive);
+  p.accounts
+    = sys.spawn(nod::accounts, journal, p.hasher, nod::accounts_options{});
+  p.directory = sys.spawn(nod::directory);
+  return p;
+}
+
+void stop_all(std::initializer_list<caf::actor_addr> actors) {
+  for (auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+// `nod-server user add NAME [--admin]` and `nod-server user passwd NAME`:
+// manage people while the server is stopped (the store allows one
+// process). The password comes from NOD_USER_PASSWORD or the first line of
+// standard input.
+int user_command(const std::vector<std::string>& args) {
+  if (args.size() < 2 || (args[0] != "add" && args[0] != "passwd")) {
+    std::fprintf(stderr, "usage: nod-server user add NAME [--admin] "
+                         "[--data-dir=DIR]\n"
+                         "       nod-server user passwd NAME [--data-dir=DIR]\n"
+                         "The password is read from NOD_USER_PASSWORD or the "
+                         "first line of standard input.\n");
+    return exit_bad_setting;
+  }
+  auto action = args[0];
+  auto name = args[1];
+  bool admin = false;
+  std::vector<std::string> rest;
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (args[i] == "--admin")
+      admin = true;
+    else
+      rest.push_back(args[i]);
+  }
+  auto loaded = nod::load_config(rest, environment());
+  if (loaded.what != nod::config_result::outcome::run) {
+    std::fprintf(stderr, "nod-server: %s\n", loaded.message.c_str());
+    return exit_bad_setting;
+  }
+  auto& cfg = loaded.cfg;
+  if (auto err = nod::validate_environment(cfg)) {
+    std::fprintf(stderr, "nod-server: %s\n", err->c_str());
+    return exit_bad_setting;
+  }
+  std::string password;
+  if (auto* env = std::getenv("NOD_USER_PASSWORD"))
+    password = env;
+  else
+    std::getline(std::cin, password);
+  std::string error;
+  auto db = nod::storage::store::open(cfg.data_dir, {}, error);
+  if (!db) {
+    std::fprintf(stderr, "nod-server: %s\n", error.c_str());
+    return exit_failure;
+  }
+  caf::actor_system_config sys_cfg;
+  nod::configure_actor_system(sys_cfg, cfg.worker_threads);
+  caf::actor_system sys{sys_cfg};
+  auto journal = nod::spawn_journal(
+    sys, std::shared_ptr<nod::storage::store>{std::move(db)}, {});
+  auto people = spawn_people(sys, journal);
+  int status = 0;
+  {
+    caf::scoped_actor self{sys, true};
+    auto on_error = [&](caf::error& err) {
+      std::fprintf(stderr, "nod-server: %s\n", nod::detail_of(err).c_str());
+      status = nod::code_of(err) == nod::ec::invalid_argument
+                   || nod::code_of(err) == nod::ec::conflict
+                   || nod::code_of(err) == nod::ec::not_found
+                 ? exit_bad_setting
+                 : exit_failure;
+    };
+    auto on_user = [&](nod::user_record& u) {
+      std::printf("%s %s\n",
+                  action == "add" ? "added user" : "new password for",
+                  u.username.c_str());
+    };
+    if (action == "add")
+      self
+        ->request(people.accounts, caf::infinite, nod::user_add_atom::value,
+                  name, password, admin)
+        .receive(on_user, on_error);
+    else
+      self
+        ->request(people.accounts, caf::infinite, nod::passwd_atom::value, name,
+                  password)
+        .receive(on_user, on_error);
+  }
+  stop_all({people.accounts.address(), people.directory.address(),
+            people.hasher.address(), journal.address()});
+  return status;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -61,6 +176,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (argc > 1 && std::string_view{argv[1]} == "user")
+    return user_command({argv + 2, argv + argc});
   auto loaded = nod::load_config({argv + 1, argv + argc}, environment());
   switch (loaded.what) {
     case nod::config_result::outcome::print_and_exit:
@@ -105,14 +222,56 @@ int main(int argc, char** argv) {
     journal_opts.metrics = &metrics;
     auto journal = nod::spawn_journal(
       sys, std::shared_ptr<nod::storage::store>{std::move(db)}, journal_opts);
+    auto people = spawn_people(sys, journal);
+    auto stop_actors = [&] {
+      stop_all({people.accounts.address(), people.directory.address(),
+                people.hasher.address(), journal.address()});
+    };
+
+    // A fresh data directory gets its admin, whose password is shown once.
+    {
+      caf::scoped_actor self{sys, true};
+      bool ok = true;
+      self
+        ->request(people.accounts, caf::infinite, nod::bootstrap_atom::value,
+                  cfg.admin_password)
+        .receive(
+          [&](std::string& password) {
+            if (password.empty())
+              return;
+            if (cfg.admin_password.empty())
+              spdlog::warn("created user admin with password {} (shown only "
+                           "now; change it with `nod-server user passwd "
+                           "admin`)",
+                           password);
+            else
+              spdlog::info("created user admin with NOD_ADMIN_PASSWORD");
+          },
+          [&](caf::error& err) {
+            spdlog::critical("cannot create the admin user: {}",
+                             nod::detail_of(err));
+            ok = false;
+          });
+      if (!ok) {
+        stop_actors();
+        return exit_failure;
+      }
+    }
 
     // 3. The network.
     nod::net::server server{cfg, metrics, [&ready] {
                               return ready.load();
                             }};
+    nod::net::app_api_context api;
+    api.sys = &sys;
+    api.accounts = people.accounts;
+    api.directory = people.directory;
+    api.journal = journal;
+    api.public_url = cfg.public_url;
+    nod::net::add_app_api(server, std::move(api));
     if (auto err = server.start()) {
       spdlog::critical("{}", *err);
-      caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
+      stop_actors();
       return exit_failure;
     }
     ready = true;
@@ -131,8 +290,7 @@ int main(int argc, char** argv) {
     ready = false;
     server.stop();
     spdlog::info("connections closed");
-    caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
-    journal = nullptr;
+    stop_actors();
   } // the actor system waits here for every actor, the journal included
   spdlog::info("journal closed, bye");
   return 0;

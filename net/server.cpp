@@ -14,12 +14,15 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <shared_mutex>
 #include <spdlog/spdlog.h>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -31,6 +34,7 @@ namespace detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 using strand_type = asio::strand<asio::io_context::executor_type>;
@@ -52,6 +56,29 @@ constexpr std::chrono::seconds force_close_wait{1};
 /// Sent before reading the body of a request with `Expect: 100-continue`.
 constexpr char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
+/// Close code for a WebSocket handler or callback that threw (RFC 6455:
+/// internal error).
+constexpr uint16_t ws_internal_error = 1011;
+
+/// Reported to `on_closed` when the connection ended without a close frame.
+constexpr uint16_t ws_abnormal = 1006;
+
+/// Reported to `on_closed` when the peer's close frame had no code.
+constexpr uint16_t ws_no_status = 1005;
+
+/// Longest reason a close frame can carry.
+constexpr size_t ws_max_reason = 123;
+
+/// Beast's WebSocket read buffer (`tcp_frame_size` in Boost 1.74). Bytes a
+/// client sends right after its upgrade request, before the 101, reach the
+/// WebSocket only if they fit in it together with the re-serialized
+/// request.
+constexpr size_t ws_handshake_buffer = 1536;
+
+/// A WebSocket read buffer grown larger than this by one big message is
+/// shrunk after it, so an idle connection does not pin megabytes.
+constexpr size_t ws_keep_buffer = 64 * 1024;
+
 /// The gate between asio and other threads: responders post onto a session
 /// strand only while `open`, under a shared lock; `stop` closes it, under
 /// the exclusive lock, before the io_context is destroyed.
@@ -61,6 +88,7 @@ struct io_guard {
 };
 
 class session;
+class ws_session;
 
 /// Everything the server shares with its sessions. Outlives every session:
 /// `stop` destroys the io_context (and with it the last session) first.
@@ -77,6 +105,12 @@ struct server_core {
   void add_session(const std::shared_ptr<session>& s);
   void remove_session(session* s);
   std::vector<std::shared_ptr<session>> live_sessions();
+  void add_websocket(std::string pattern, ws_handler h);
+  void add_ws_session(const std::shared_ptr<ws_session>& s);
+  void remove_ws_session(ws_session* s);
+  std::vector<std::shared_ptr<ws_session>> live_ws_sessions();
+  /// True when no session of either kind is left; under `sessions_mtx_`.
+  bool no_sessions() const;
 
   /// Records one finished request in the metrics.
   void record(const std::string& route, const std::string& method,
@@ -86,6 +120,15 @@ struct server_core {
   metrics::registry& reg_;
   std::function<bool()> ready_;
   net::router router_;
+  /// Matches WebSocket paths (every route `GET`, handler unused); the
+  /// matched pattern is the key of `ws_handlers_`.
+  net::router ws_router_;
+  std::unordered_map<std::string, ws_handler> ws_handlers_;
+  /// Send-queue limit of one WebSocket: `2 * max_frame_bytes`, so a
+  /// frame of the largest size the server accepts always fits beside one
+  /// that is being written, while a client that stops reading costs at
+  /// most this much memory.
+  const size_t max_ws_queue_bytes_;
   std::shared_ptr<io_guard> guard_ = std::make_shared<io_guard>();
   std::atomic<bool> stopping_{false};
   /// Request ids are unique per server, so a stale responder never matches
@@ -94,6 +137,12 @@ struct server_core {
 
   metrics::gauge& connections_active_;
   metrics::counter& connections_total_;
+  metrics::gauge& ws_active_;
+  metrics::counter& ws_total_;
+  metrics::counter& ws_frames_in_;
+  metrics::counter& ws_frames_out_;
+  metrics::counter& ws_overflows_;
+  metrics::gauge& ws_queue_bytes_;
   std::mutex metrics_mtx_;
   std::unordered_map<std::string, metrics::counter*> request_counters_;
   std::unordered_map<std::string, metrics::histogram*> durations_;
@@ -101,6 +150,7 @@ struct server_core {
   std::mutex sessions_mtx_;
   std::condition_variable sessions_cv_;
   std::unordered_map<session*, std::weak_ptr<session>> sessions_;
+  std::unordered_map<ws_session*, std::weak_ptr<ws_session>> ws_sessions_;
 
   std::mutex lifecycle_mtx_;
   bool started_ = false;
@@ -156,7 +206,527 @@ const beast::error_category& http_category() {
   return cat;
 }
 
+// Codes an endpoint may send in a close frame (RFC 6455 7.4).
+bool sendable_close_code(uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
+         || (code >= 3000 && code <= 4999);
+}
+
+// Cuts `reason` to what a close frame carries, at a UTF-8 boundary.
+std::string close_reason_text(std::string reason) {
+  if (reason.size() <= ws_max_reason)
+    return reason;
+  size_t n = ws_max_reason;
+  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80)
+    --n;
+  reason.resize(n);
+  return reason;
+}
+
 } // namespace
+
+/// What the owner of a WebSocket holds: the session only weakly, and asio
+/// only through the guard, so a call after the connection or the server
+/// went away does nothing.
+class ws_handle final : public ws_connection {
+public:
+  ws_handle(std::weak_ptr<ws_session> session, std::shared_ptr<io_guard> guard,
+            std::string remote)
+    : session_(std::move(session)), guard_(std::move(guard)),
+      remote_(std::move(remote)) {
+    // nop
+  }
+
+  bool send(std::string text) override;
+
+  void close(uint16_t code, std::string reason) override;
+
+  const std::string& remote() const override {
+    return remote_;
+  }
+
+private:
+  std::weak_ptr<ws_session> session_;
+  std::shared_ptr<io_guard> guard_;
+  std::string remote_;
+};
+
+/// One upgraded WebSocket connection. Reads messages in a loop and hands
+/// them to the owner's callbacks; writes what `enqueue` queued, one
+/// `async_write` at a time. Everything except `enqueue` and
+/// `request_close` runs on the connection's strand (or, during `stop`,
+/// after the io threads are gone).
+class ws_session : public std::enable_shared_from_this<ws_session> {
+public:
+  ws_session(server_core& srv, tcp::socket&& socket, strand_type strand,
+             std::string remote)
+    : srv_(srv), strand_(std::move(strand)), ws_(std::move(socket)),
+      close_timer_(strand_), remote_(std::move(remote)) {
+    // nop
+  }
+
+  ~ws_session() {
+    // `stop` finishes every live session before the io_context drops the
+    // last handlers; this only keeps the promise of `on_closed` should
+    // that ever change.
+    if (!finished_) {
+      finished_ = true;
+      if (counted_)
+        srv_.ws_active_.add(-1);
+      notify_closed(ws_abnormal);
+    }
+    {
+      std::lock_guard<std::mutex> lock{mtx_};
+      srv_.ws_queue_bytes_.add(-static_cast<int64_t>(queued_bytes_));
+    }
+    srv_.remove_ws_session(this);
+  }
+
+  /// Posts `fn(session)` onto the strand.
+  template <class F>
+  static void post(std::shared_ptr<ws_session> self, F fn) {
+    auto& strand = self->strand_;
+    asio::post(strand, [self = std::move(self), fn = std::move(fn)]() mutable {
+      fn(*self);
+    });
+  }
+
+  /// Answers the upgrade request `req`, then gives `info` and the new
+  /// connection to `handler`. `early` is the request re-serialized plus
+  /// the bytes that followed it, when the client sent some too soon. On
+  /// the strand.
+  void run(const http::request<http::string_body>& req, http_request info,
+           std::string route, const ws_handler* handler, std::string early,
+           clock_type::time_point started) {
+    info_ = std::move(info);
+    route_ = std::move(route);
+    handler_ = handler;
+    started_ = started;
+    // The WebSocket's own timers replace the HTTP deadlines: the handshake
+    // and the close handshake get `http_timeout`; an open connection is
+    // pinged after half of `idle_timeout` without traffic from the peer
+    // and dropped if the other half passes without an answer.
+    beast::get_lowest_layer(ws_).expires_never();
+    auto timeouts
+      = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.handshake_timeout = srv_.cfg_.http_timeout;
+    timeouts.idle_timeout = srv_.cfg_.idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(
+      websocket::stream_base::decorator([this](websocket::response_type& res) {
+        res.set(http::field::server, "nod-server");
+        handshake_status_ = res.result_int();
+      }));
+    ws_.read_message_max(srv_.cfg_.max_frame_bytes);
+    // One frame per message: no 4 KiB fragments, no write per fragment.
+    ws_.auto_fragment(false);
+    ws_.text(true);
+    auto done
+      = beast::bind_front_handler(&ws_session::on_accept, shared_from_this());
+    if (early.empty())
+      return ws_.async_accept(req, std::move(done));
+    early_ = std::move(early);
+    ws_.async_accept(asio::buffer(early_), std::move(done));
+  }
+
+  /// The server began to stop: close with `going_away`.
+  void on_server_stop() {
+    // During the handshake, on_accept sees `stopping_` and closes.
+    if (open_)
+      request_close(ws_close::going_away, "server shutting down");
+  }
+
+  /// Closes the socket at once and reports the end. On the strand, or
+  /// after the io threads are gone.
+  void force_close() {
+    close_socket();
+    finish(requested_code().value_or(ws_abnormal));
+  }
+
+  /// Queues `text`; see `ws_connection::send`. Any thread.
+  bool enqueue(std::string text) {
+    auto size = text.size();
+    bool start = false;
+    bool overflow = false;
+    {
+      std::lock_guard<std::mutex> lock{mtx_};
+      if (closing_)
+        return false;
+      overflow = size > srv_.max_ws_queue_bytes_ - queued_bytes_;
+      if (overflow) {
+        // Too slow a reader: drop what it has not got yet and close.
+        size_t dropped = 0;
+        for (auto& frame : queue_)
+          dropped += frame.size();
+        queue_.clear();
+        queued_bytes_ -= dropped;
+        srv_.ws_queue_bytes_.add(-static_cast<int64_t>(dropped));
+        closing_ = true;
+        close_requested_ = true;
+        close_code_ = ws_close::too_slow;
+        close_reason_ = "send queue overflow";
+      } else {
+        queue_.push_back(std::move(text));
+        queued_bytes_ += size;
+        srv_.ws_queue_bytes_.add(static_cast<int64_t>(size));
+      }
+      start = !writing_;
+      writing_ = true;
+    }
+    if (overflow) {
+      srv_.ws_overflows_.inc();
+      spdlog::info("ws: {}: send queue over {} bytes, closing", remote_,
+                   srv_.max_ws_queue_bytes_);
+      post_self([start](ws_session& s) {
+        s.on_close_requested(start);
+      });
+      return false;
+    }
+    if (start)
+      post_self([](ws_session& s) {
+        s.do_write();
+      });
+    return true;
+  }
+
+  /// Flushes the queue, then closes with `code`; see
+  /// `ws_connection::close`. Any thread.
+  void request_close(uint16_t code, std::string reason) {
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> lock{mtx_};
+      if (closing_)
+        return;
+      closing_ = true;
+      close_requested_ = true;
+      close_code_ = code;
+      close_reason_ = std::move(reason);
+      start = !writing_;
+      writing_ = true;
+    }
+    post_self([start](ws_session& s) {
+      s.on_close_requested(start);
+    });
+  }
+
+private:
+  template <class F>
+  void post_self(F fn) {
+    try {
+      post(shared_from_this(), std::move(fn));
+    } catch (const std::exception& e) {
+      spdlog::warn("ws: {}: cannot post: {}", remote_, e.what());
+    }
+  }
+
+  // -- handshake -------------------------------------------------------------
+
+  void on_accept(beast::error_code ec) {
+    early_ = {};
+    if (handshake_status_ != 0)
+      srv_.record(
+        route_, "GET", handshake_status_,
+        std::chrono::duration<double>(clock_type::now() - started_).count());
+    if (ec) {
+      spdlog::debug("ws: {}: handshake: {}", remote_, ec.message());
+      info_ = {};
+      return close_socket();
+    }
+    open_ = true;
+    counted_ = true;
+    srv_.ws_total_.inc();
+    srv_.ws_active_.add(1);
+    spdlog::debug("ws: {} connected to {}", remote_, info_.path);
+    if (srv_.stopping_) {
+      // Too late for the owner: it would only hear `on_closed`.
+      request_close(ws_close::going_away, "server shutting down");
+    } else {
+      auto conn
+        = std::make_shared<ws_handle>(weak_from_this(), srv_.guard_, remote_);
+      try {
+        callbacks_ = (*handler_)(info_, std::move(conn));
+      } catch (const std::exception& e) {
+        spdlog::error("ws: handler of {} threw: {}", route_, e.what());
+        request_close(ws_internal_error, "internal error");
+      } catch (...) {
+        spdlog::error("ws: handler of {} threw", route_);
+        request_close(ws_internal_error, "internal error");
+      }
+    }
+    info_ = {};
+    do_read();
+  }
+
+  // -- reading ---------------------------------------------------------------
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read,
+                                                      shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec)
+      return on_read_failed(ec);
+    srv_.ws_frames_in_.inc();
+    bool text = ws_.got_text();
+    std::string payload;
+    if (text)
+      payload = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > ws_keep_buffer)
+      buffer_.shrink_to_fit();
+    // After close() the owner is done with the connection: it hears only
+    // `on_closed`.
+    if (!finished_ && !requested_code()) {
+      try {
+        if (text && callbacks_.on_text)
+          callbacks_.on_text(std::move(payload));
+        else if (!text && callbacks_.on_binary)
+          callbacks_.on_binary();
+      } catch (const std::exception& e) {
+        spdlog::error("ws: callback of {} threw: {}", route_, e.what());
+        request_close(ws_internal_error, "internal error");
+      } catch (...) {
+        spdlog::error("ws: callback of {} threw", route_);
+        request_close(ws_internal_error, "internal error");
+      }
+    }
+    do_read();
+  }
+
+  // Reading ends every connection: Beast completes the read only after
+  // its part of any close handshake.
+  void on_read_failed(beast::error_code ec) {
+    uint16_t code = ws_abnormal;
+    if (auto requested = requested_code()) {
+      code = *requested;
+    } else if (ec == websocket::error::closed) {
+      code = ws_.reason().code != websocket::close_code::none
+               ? static_cast<uint16_t>(ws_.reason().code)
+               : ws_no_status;
+    } else if (ec == websocket::error::message_too_big) {
+      code = ws_close::too_big; // Beast sent 1009
+    } else if (ec == websocket::error::bad_frame_payload) {
+      code = 1007; // Beast sent "invalid payload": bad UTF-8
+    } else if (ec == websocket::condition::protocol_violation) {
+      code = 1002; // Beast sent "protocol error"
+    }
+    if (ec != websocket::error::closed && ec != asio::error::operation_aborted
+        && ec != asio::error::eof && ec != beast::error::timeout)
+      spdlog::debug("ws: {}: read: {}", remote_, ec.message());
+    finish(code);
+  }
+
+  // -- writing ---------------------------------------------------------------
+
+  // The write loop: owns `writing_` from the post that started it until it
+  // finds the queue empty; then sends the close frame if one was asked for.
+  void do_write() {
+    if (finished_)
+      return;
+    bool have = false;
+    bool close_now = false;
+    {
+      std::lock_guard<std::mutex> lock{mtx_};
+      if (!queue_.empty()) {
+        out_ = std::move(queue_.front());
+        queue_.pop_front();
+        have = true;
+      } else {
+        writing_ = false;
+        close_now = close_requested_;
+      }
+    }
+    if (have)
+      return ws_.async_write(
+        asio::buffer(out_),
+        beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
+    if (close_now)
+      do_close_frame();
+  }
+
+  void on_write(beast::error_code ec, size_t) {
+    {
+      // The frame in flight counts against the limit until written.
+      std::lock_guard<std::mutex> lock{mtx_};
+      queued_bytes_ -= out_.size();
+      srv_.ws_queue_bytes_.add(-static_cast<int64_t>(out_.size()));
+    }
+    out_ = std::string{};
+    if (ec) {
+      // The read fails too and reports the end.
+      if (ec != asio::error::operation_aborted)
+        spdlog::debug("ws: {}: write: {}", remote_, ec.message());
+      return close_socket();
+    }
+    srv_.ws_frames_out_.inc();
+    do_write();
+  }
+
+  // -- closing ---------------------------------------------------------------
+
+  void on_close_requested(bool start_loop) {
+    if (finished_)
+      return;
+    // Bounds the flush and the close handshake, even when a write to a
+    // peer that stopped reading never completes.
+    close_timer_.expires_after(srv_.cfg_.http_timeout);
+    close_timer_.async_wait(beast::bind_front_handler(
+      &ws_session::on_close_timeout, shared_from_this()));
+    if (start_loop)
+      do_write();
+  }
+
+  void do_close_frame() {
+    if (finished_ || close_started_)
+      return;
+    close_started_ = true;
+    websocket::close_reason reason;
+    {
+      std::lock_guard<std::mutex> lock{mtx_};
+      reason.code = close_code_;
+      reason.reason = close_reason_;
+    }
+    ws_.async_close(reason, beast::bind_front_handler(&ws_session::on_close,
+                                                      shared_from_this()));
+  }
+
+  void on_close(beast::error_code ec) {
+    if (ec && ec != asio::error::operation_aborted)
+      spdlog::debug("ws: {}: close: {}", remote_, ec.message());
+    finish(requested_code().value_or(ws_abnormal));
+  }
+
+  void on_close_timeout(beast::error_code ec) {
+    if (ec || finished_)
+      return;
+    spdlog::debug("ws: {}: close timed out", remote_);
+    force_close();
+  }
+
+  /// The code of a close asked for on this side, if any.
+  std::optional<uint16_t> requested_code() {
+    std::lock_guard<std::mutex> lock{mtx_};
+    if (close_requested_)
+      return close_code_;
+    return std::nullopt;
+  }
+
+  void close_socket() {
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(ws_).socket();
+    if (socket.is_open()) {
+      socket.shutdown(tcp::socket::shutdown_both, ec);
+      socket.close(ec);
+    }
+  }
+
+  /// Ends the connection for the owner: no sends from here on, queued
+  /// frames dropped, `on_closed(code)` called once, callbacks released.
+  void finish(uint16_t code) {
+    if (finished_)
+      return;
+    finished_ = true;
+    close_timer_.cancel();
+    {
+      std::lock_guard<std::mutex> lock{mtx_};
+      closing_ = true;
+      size_t dropped = 0;
+      for (auto& frame : queue_)
+        dropped += frame.size();
+      queue_.clear();
+      queued_bytes_ -= dropped;
+      srv_.ws_queue_bytes_.add(-static_cast<int64_t>(dropped));
+    }
+    // Beast is done with the socket once the read completed; closing it
+    // also ends a write stuck on a peer that stopped reading.
+    close_socket();
+    if (counted_)
+      srv_.ws_active_.add(-1);
+    spdlog::debug("ws: {} closed ({})", remote_, code);
+    notify_closed(code);
+  }
+
+  void notify_closed(uint16_t code) {
+    // Moved out first: the callbacks may hold the connection (and with it
+    // their owner); dropping them here breaks that cycle.
+    auto callbacks = std::move(callbacks_);
+    callbacks_ = {};
+    if (!callbacks.on_closed)
+      return;
+    try {
+      callbacks.on_closed(code);
+    } catch (const std::exception& e) {
+      spdlog::error("ws: on_closed of {} threw: {}", route_, e.what());
+    } catch (...) {
+      spdlog::error("ws: on_closed of {} threw", route_);
+    }
+  }
+
+  server_core& srv_;
+  strand_type strand_;
+  websocket::stream<beast::tcp_stream> ws_;
+  asio::steady_timer close_timer_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+
+  // The handshake.
+  http_request info_;
+  std::string route_;
+  const ws_handler* handler_ = nullptr;
+  std::string early_;
+  clock_type::time_point started_;
+  unsigned handshake_status_ = 0;
+
+  // Strand only.
+  ws_callbacks callbacks_;
+  /// The frame being written.
+  std::string out_;
+  bool open_ = false;
+  bool counted_ = false;
+  bool close_started_ = false;
+  bool finished_ = false;
+
+  // Shared with the threads that send or close, under `mtx_`.
+  std::mutex mtx_;
+  std::deque<std::string> queue_;
+  /// Bytes in `queue_` plus `out_`; never above `max_ws_queue_bytes_`.
+  size_t queued_bytes_ = 0;
+  /// A write loop is scheduled or running.
+  bool writing_ = false;
+  /// No more frames are accepted.
+  bool closing_ = false;
+  /// This side asked to close, with `close_code_`.
+  bool close_requested_ = false;
+  uint16_t close_code_ = ws_close::normal;
+  std::string close_reason_;
+};
+
+bool ws_handle::send(std::string text) {
+  // The shared lock keeps stop() from tearing down the io_context while
+  // this thread touches the session; `s` goes before the lock.
+  std::shared_lock<std::shared_mutex> lock{guard_->mtx};
+  if (!guard_->open)
+    return false;
+  auto s = session_.lock();
+  if (!s)
+    return false;
+  return s->enqueue(std::move(text));
+}
+
+void ws_handle::close(uint16_t code, std::string reason) {
+  if (!sendable_close_code(code)) {
+    spdlog::warn("ws: {}: close code {} cannot be sent; using {}", remote_,
+                 code, ws_close::normal);
+    code = ws_close::normal;
+  }
+  std::shared_lock<std::shared_mutex> lock{guard_->mtx};
+  if (!guard_->open)
+    return;
+  if (auto s = session_.lock())
+    s->request_close(code, close_reason_text(std::move(reason)));
+}
 
 /// One HTTP connection. Reads one request at a time, hands it to a handler
 /// and writes the response before reading the next one. Everything except
@@ -311,11 +881,19 @@ private:
     req.remote = remote_;
     if (log_requests())
       path_ = req.path;
+    if (route_websocket(msg, req))
+      return;
     auto found = srv_.router_.match(req.method, req.path);
     if (found.target == nullptr) {
       route_ = found.route.empty() ? "unmatched" : std::move(found.route);
-      if (!found.method_not_allowed)
-        return finish(error_response(404, "not found"));
+      if (!found.method_not_allowed) {
+        // Only a WebSocket route has this path: it takes GET alone.
+        auto ws = srv_.ws_router_.match("GET", req.path);
+        if (ws.target == nullptr)
+          return finish(error_response(404, "not found"));
+        route_ = std::move(ws.route);
+        found.allow = "GET";
+      }
       auto res = error_response(405, "method not allowed");
       res.headers.emplace_back("Allow", std::move(found.allow));
       return finish(std::move(res));
@@ -343,6 +921,62 @@ private:
       auto res = std::move(*sync_response_);
       sync_response_.reset();
       on_response(request_id_, std::move(res));
+    }
+  }
+
+  // A GET on a WebSocket route: an upgrade goes to a WebSocket session,
+  // anything else gets 426 (HEAD too). False if the path has no WebSocket
+  // route or the method is not GET or HEAD.
+  bool route_websocket(http::request<http::string_body>& msg,
+                       http_request& req) {
+    if (srv_.ws_handlers_.empty()
+        || (msg.method() != http::verb::get
+            && msg.method() != http::verb::head))
+      return false;
+    auto found = srv_.ws_router_.match(req.method, req.path);
+    if (found.target == nullptr)
+      return false;
+    route_ = std::move(found.route);
+    if (msg.method() == http::verb::get && websocket::is_upgrade(msg)) {
+      req.params = std::move(found.params);
+      upgrade(msg, std::move(req));
+      return true;
+    }
+    auto res = error_response(426, "websocket upgrade required");
+    res.headers.emplace_back("Upgrade", "websocket");
+    finish(std::move(res));
+    return true;
+  }
+
+  // Hands the socket to a new WebSocket session, which answers the
+  // upgrade. This session ends here.
+  void upgrade(const http::request<http::string_body>& msg, http_request req) {
+    // A client must wait for the 101 before it sends frames (RFC 6455
+    // 4.1). One that did not gets them read all the same: Beast takes
+    // early bytes only with the request in front of them, so the request
+    // is serialized again.
+    std::string early;
+    if (buffer_.size() > 0) {
+      std::ostringstream os;
+      os << msg.base();
+      early = os.str() + beast::buffers_to_string(buffer_.data());
+      buffer_.consume(buffer_.size());
+      if (early.size() > ws_handshake_buffer) {
+        keep_alive_ = false;
+        return do_write(error_response(400, "websocket data sent before the "
+                                            "handshake response"),
+                        true);
+      }
+    }
+    const auto* handler = &srv_.ws_handlers_.at(route_);
+    state_ = state::closed; // the socket is gone: do_close has nothing to do
+    try {
+      auto ws = std::make_shared<ws_session>(srv_, stream_.release_socket(),
+                                             strand_, remote_);
+      srv_.add_ws_session(ws);
+      ws->run(msg, std::move(req), route_, handler, std::move(early), started_);
+    } catch (const std::exception& e) {
+      spdlog::warn("ws: cannot start a session: {}", e.what());
     }
   }
 
@@ -548,10 +1182,28 @@ private:
 server_core::server_core(const config& cfg, metrics::registry& reg,
                          std::function<bool()> ready)
   : cfg_(cfg), reg_(reg), ready_(std::move(ready)),
+    max_ws_queue_bytes_(2 * cfg.max_frame_bytes),
     connections_active_(
       reg.get_gauge("nod_http_connections_active", "Open HTTP connections.")),
     connections_total_(reg.get_counter("nod_http_connections_total",
                                        "Accepted HTTP connections.")),
+    ws_active_(reg.get_gauge("nod_ws_connections_active",
+                             "Open WebSocket connections.")),
+    ws_total_(reg.get_counter("nod_ws_connections_total",
+                              "WebSocket connections opened (handshake "
+                              "done).")),
+    ws_frames_in_(reg.get_counter("nod_ws_frames_total",
+                                  "WebSocket messages read and written.",
+                                  "direction=\"in\"")),
+    ws_frames_out_(reg.get_counter("nod_ws_frames_total",
+                                   "WebSocket messages read and written.",
+                                   "direction=\"out\"")),
+    ws_overflows_(reg.get_counter("nod_ws_send_overflows_total",
+                                  "WebSocket connections closed because "
+                                  "their send queue overflowed.")),
+    ws_queue_bytes_(reg.get_gauge("nod_ws_send_queue_bytes",
+                                  "Bytes queued for WebSocket writes, all "
+                                  "connections.")),
     ioc_(std::make_unique<asio::io_context>(
       static_cast<int>(std::max<size_t>(cfg.io_threads, 1)))) {
   router_.add("GET", "/healthz", [](const http_request&, responder respond) {
@@ -709,6 +1361,47 @@ std::vector<std::shared_ptr<session>> server_core::live_sessions() {
   return out;
 }
 
+void server_core::add_websocket(std::string pattern, ws_handler h) {
+  std::lock_guard<std::mutex> lock{lifecycle_mtx_};
+  if (started_ || stopped_) {
+    spdlog::error("http: WebSocket route {} added after start; ignored",
+                  pattern);
+    return;
+  }
+  // Like the router: the first route of a pattern wins.
+  if (ws_handlers_.count(pattern) > 0)
+    return;
+  ws_router_.add("GET", pattern, handler{});
+  ws_handlers_.emplace(std::move(pattern), std::move(h));
+}
+
+void server_core::add_ws_session(const std::shared_ptr<ws_session>& s) {
+  std::lock_guard<std::mutex> lock{sessions_mtx_};
+  ws_sessions_.emplace(s.get(), s);
+}
+
+void server_core::remove_ws_session(ws_session* s) {
+  {
+    std::lock_guard<std::mutex> lock{sessions_mtx_};
+    ws_sessions_.erase(s);
+  }
+  sessions_cv_.notify_all();
+}
+
+std::vector<std::shared_ptr<ws_session>> server_core::live_ws_sessions() {
+  std::vector<std::shared_ptr<ws_session>> out;
+  std::lock_guard<std::mutex> lock{sessions_mtx_};
+  out.reserve(ws_sessions_.size());
+  for (auto& [ptr, weak] : ws_sessions_)
+    if (auto s = weak.lock())
+      out.push_back(std::move(s));
+  return out;
+}
+
+bool server_core::no_sessions() const {
+  return sessions_.empty() && ws_sessions_.empty();
+}
+
 void server_core::record(const std::string& route, const std::string& method,
                          unsigned status, double seconds) {
   auto key = route;
@@ -764,18 +1457,23 @@ void server_core::stop_locked() {
       accept_retry_->cancel();
     });
     // 2) Close connections between requests; the others close after their
-    // response (stopping_ turns keep-alive off).
+    // response (stopping_ turns keep-alive off). WebSockets flush and
+    // close with 1001.
     for (auto& s : live_sessions())
       session::post(std::move(s), [](session& x) {
         x.on_server_stop();
       });
-    // 3) Give requests in flight the grace period.
+    for (auto& s : live_ws_sessions())
+      ws_session::post(std::move(s), [](ws_session& x) {
+        x.on_server_stop();
+      });
+    // 3) Give requests in flight and close handshakes the grace period.
     std::unique_lock<std::mutex> sessions_lock{sessions_mtx_};
     auto deadline = clock_type::now() + cfg_.shutdown_grace;
     sessions_cv_.wait_until(sessions_lock, deadline, [this] {
-      return sessions_.empty();
+      return no_sessions();
     });
-    auto left = sessions_.size();
+    auto left = sessions_.size() + ws_sessions_.size();
     sessions_lock.unlock();
     // 4) Close the rest.
     if (left > 0) {
@@ -786,9 +1484,13 @@ void server_core::stop_locked() {
         session::post(std::move(s), [](session& x) {
           x.force_close();
         });
+      for (auto& s : live_ws_sessions())
+        ws_session::post(std::move(s), [](ws_session& x) {
+          x.force_close();
+        });
       sessions_lock.lock();
       sessions_cv_.wait_for(sessions_lock, force_close_wait, [this] {
-        return sessions_.empty();
+        return no_sessions();
       });
       sessions_lock.unlock();
     }
@@ -807,6 +1509,8 @@ void server_core::stop_locked() {
   // then destroy the io objects before the io_context.
   for (auto& s : live_sessions())
     s->force_close();
+  for (auto& s : live_ws_sessions())
+    s->force_close(); // on_closed of the last ones runs on this thread
   accept_retry_.reset();
   acceptor_.reset();
   ioc_.reset();
@@ -834,6 +1538,10 @@ server::~server() {
 
 net::router& server::routes() {
   return impl_->router_;
+}
+
+void server::add_websocket(std::string pattern, ws_handler h) {
+  impl_->add_websocket(std::move(pattern), std::move(h));
 }
 
 std::optional<std::string> server::start() {

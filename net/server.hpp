@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/router.hpp"
+#include "net/websocket.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -17,8 +18,8 @@ class registry;
 
 namespace nod::net {
 
-/// The HTTP (and later WebSocket) front end: a Beast listener, one session
-/// per connection, routing to handlers. Beast stays inside net/*.cpp.
+/// The HTTP and WebSocket front end: a Beast listener, one session per
+/// connection, routing to handlers. Beast stays inside net/*.cpp.
 class server {
 public:
   /// `ready` answers `/readyz`; it is called on io threads and must not
@@ -34,6 +35,18 @@ public:
   /// `/metrics` are built in.
   net::router& routes();
 
+  /// Adds a WebSocket route; call before `start`. `pattern` uses the
+  /// router's syntax (`/ws/agent/{agent_id}`). A `GET` on the path that is
+  /// a WebSocket upgrade is handed to `h` once the handshake (`101`) is
+  /// done; a plain request gets 426 and other methods fall through to the
+  /// HTTP routes. For `GET` the WebSocket route wins over an HTTP route of
+  /// the same path. Every connection reads messages of at most
+  /// `max_frame_bytes`, is dropped after `idle_timeout` without an answer
+  /// to the server's pings, and queues at most `2 * max_frame_bytes` bytes
+  /// for sending (`max_ws_queue_bytes`): beyond, it closes with
+  /// `ws_close::too_slow`.
+  void add_websocket(std::string pattern, ws_handler h);
+
   /// Binds, listens and starts the io threads. Returns an error line (e.g.
   /// "cannot listen on 127.0.0.1:8000: Address already in use") on failure.
   std::optional<std::string> start();
@@ -41,8 +54,10 @@ public:
   /// Port actually bound (useful with port 0); valid after `start`.
   uint16_t port() const;
 
-  /// Orderly stop: stop accepting, let in-flight requests finish (up to
-  /// the configured grace), close idle connections, join the io threads.
+  /// Orderly stop: stop accepting, close WebSockets with
+  /// `ws_close::going_away`, let in-flight requests and close handshakes
+  /// finish (up to the configured grace), close idle connections, join the
+  /// io threads. Every WebSocket's `on_closed` has run when it returns.
   /// Idempotent; the destructor calls it.
   void stop();
 

@@ -22,6 +22,24 @@ std::string id_key(table t, uint64_t id) {
   return key;
 }
 
+std::string pair_key(table t, uint64_t a, uint64_t b) {
+  auto key = id_key(t, a);
+  put_u64(key, b);
+  return key;
+}
+
+std::string text_key(table t, std::string_view suffix) {
+  std::string key;
+  key.reserve(1 + suffix.size());
+  key += static_cast<char>(t);
+  key += suffix;
+  return key;
+}
+
+uint64_t pair_second(std::string_view key) {
+  return key.size() >= 17 ? get_u64(key.substr(9)) : 0;
+}
+
 std::string stream_key(uint64_t agent, uint64_t seq) {
   auto key = id_key(table::stream, agent);
   put_u64(key, seq);

@@ -20,8 +20,28 @@ enum class table : uint8_t {
   stream = 0x10,
   /// Per-agent delivery cursor: agent (8) → seq delivered up to (8).
   cursor = 0x11,
+  /// Users: user (8) → user record.
+  users = 0x20,
+  /// Unique usernames: username → user (8).
+  usernames = 0x21,
+  /// Login sessions: SHA-256 hex of the token → session record.
+  sessions = 0x22,
+  /// Agents: agent (8) → agent record.
+  agents = 0x23,
+  /// Conversations: conversation (8) → conversation object.
+  conversations = 0x30,
+  /// Conversations of an agent: agent (8) + conversation (8) → "".
+  agent_conversations = 0x31,
+  /// Messages of a conversation: conversation (8) + message (8) → message.
+  messages = 0x32,
+  /// Decisions: decision (8) → decision object.
+  decisions = 0x33,
+  /// Decisions of a user: user (8) + decision (8) → "".
+  user_decisions = 0x34,
+  /// Activity feed of a user: user (8) + entry (8) → activity object.
+  user_activity = 0x35,
   /// First prefix free for the tables of later features.
-  user_tables = 0x20,
+  next_free = 0x40,
 };
 
 /// Appends `x` as 8 big-endian bytes.
@@ -32,6 +52,16 @@ uint64_t get_u64(std::string_view in);
 
 /// The key `t` + `id` (8 bytes).
 std::string id_key(table t, uint64_t id);
+
+/// The key `t` + `a` (8) + `b` (8), for indexes such as a user's
+/// decisions; ids are time-ordered, so a reverse scan is newest first.
+std::string pair_key(table t, uint64_t a, uint64_t b);
+
+/// The key `t` + `suffix` (a string that ends the key).
+std::string text_key(table t, std::string_view suffix);
+
+/// The second id of a `pair_key`; 0 if `key` is too short.
+uint64_t pair_second(std::string_view key);
 
 /// Key of event `seq` in the outbound stream of `agent`.
 std::string stream_key(uint64_t agent, uint64_t seq);

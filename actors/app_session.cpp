@@ -1,0 +1,143 @@
+#include "actors/app_session.hpp"
+
+#include "actors/error.hpp"
+#include "protocol/json.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace nod {
+
+namespace {
+
+using self_ptr = app_session_actor::stateful_pointer<app_session_state>;
+
+constexpr uint16_t close_auth_required = 4001;
+constexpr uint16_t close_auth_failed = 4003;
+
+void close_and_quit(self_ptr self, uint16_t code, const char* reason) {
+  self->state.link.close(code, reason);
+  self->quit();
+}
+
+void send_frame(self_ptr self, std::string frame) {
+  // A client that fell too far behind is closed by the network layer; it
+  // reloads from REST when it reconnects.
+  if (!self->state.link.send(std::move(frame)))
+    self->quit();
+}
+
+std::string error_frame(std::string_view detail) {
+  json::writer w;
+  w.start_object();
+  w.field("type", "error");
+  w.field("detail", detail);
+  w.end_object();
+  return w.str();
+}
+
+void authenticate(self_ptr self, std::string token) {
+  self->state.auth_pending = true;
+  self
+    ->request(self->state.accounts, caf::infinite, auth_atom::value,
+              std::move(token))
+    .then(
+      [self](user_record& user) {
+        auto& st = self->state;
+        st.auth_pending = false;
+        st.authenticated = true;
+        st.user = user.id;
+        self->send(st.dir, join_atom::value, user.id,
+                   caf::actor_cast<app_session_actor>(self));
+        json::writer w;
+        w.start_object();
+        w.field("type", "auth_ok");
+        w.key("user");
+        write_user(w, user);
+        w.end_object();
+        send_frame(self, w.str());
+      },
+      [self](caf::error& err) {
+        if (code_of(err) == ec::unauthenticated)
+          close_and_quit(self, close_auth_failed, "invalid token");
+        else
+          close_and_quit(self, 1011, "authentication unavailable");
+      });
+}
+
+void on_first_frame(self_ptr self, const std::string& text) {
+  json::document doc;
+  json::field_error err;
+  if (!json::parse_object(text, doc, err) || !doc.HasMember("type")
+      || !doc["type"].IsString()
+      || std::string_view{doc["type"].GetString()} != "auth") {
+    close_and_quit(self, close_auth_required, "first frame must be auth");
+    return;
+  }
+  std::string token;
+  if (!json::require_string(doc, "token", 1024, token, err)) {
+    close_and_quit(self, close_auth_required, "auth frame needs a token");
+    return;
+  }
+  authenticate(self, std::move(token));
+}
+
+void on_frame(self_ptr self, const std::string& text) {
+  json::document doc;
+  json::field_error err;
+  if (!json::parse_object(text, doc, err)) {
+    send_frame(self, error_frame(err.message));
+    return;
+  }
+  std::optional<std::string> type;
+  if (!json::get_string(doc, "type", 64, type, err) || !type) {
+    send_frame(self, error_frame("type: is required"));
+    return;
+  }
+  if (*type == "ping")
+    send_frame(self, R"({"type":"pong"})");
+  else
+    send_frame(self, error_frame("unknown frame type \"" + *type + "\""));
+}
+
+} // namespace
+
+app_session_actor::behavior_type app_session(self_ptr self, client_link link,
+                                             accounts_actor accounts,
+                                             directory_actor dir,
+                                             std::string cookie_token,
+                                             app_session_options opts) {
+  auto& st = self->state;
+  st.link = std::move(link);
+  st.accounts = std::move(accounts);
+  st.dir = std::move(dir);
+  if (!cookie_token.empty())
+    authenticate(self, std::move(cookie_token));
+  else
+    self->delayed_send(self, opts.auth_timeout, timeout_atom::value);
+  return {
+    [self](frame_atom, const std::string& text) {
+      auto& st = self->state;
+      if (st.authenticated)
+        on_frame(self, text);
+      else if (!st.auth_pending)
+        on_first_frame(self, text);
+      // Frames sent while the token is being checked are dropped: the
+      // client must wait for auth_ok.
+    },
+    [self](push_atom, std::string& frame) {
+      if (self->state.authenticated)
+        send_frame(self, std::move(frame));
+    },
+    [self](closed_atom) {
+      self->quit();
+    },
+    [self](timeout_atom) {
+      auto& st = self->state;
+      if (!st.authenticated && !st.auth_pending)
+        close_and_quit(self, close_auth_required, "auth timeout");
+    },
+  };
+}
+
+} // namespace nod

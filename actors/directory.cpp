@@ -1,0 +1,103 @@
+#include "actors/directory.hpp"
+
+#include "protocol/json.hpp"
+#include "protocol/time.hpp"
+
+#include <algorithm>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace nod {
+
+namespace {
+
+using self_ptr = directory_actor::stateful_pointer<directory_state>;
+
+void publish(self_ptr self, uint64_t user, const std::string& frame) {
+  auto i = self->state.apps.find(user);
+  if (i == self->state.apps.end())
+    return;
+  for (auto& session : i->second)
+    self->send(session, push_atom::value, frame);
+}
+
+// Removes `who` wherever it is registered; tells the owner when an agent
+// lost its last socket.
+void forget(self_ptr self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  for (auto i = st.apps.begin(); i != st.apps.end();) {
+    auto& list = i->second;
+    list.erase(std::remove_if(list.begin(), list.end(),
+                              [&](const app_session_actor& s) {
+                                return s.address() == who;
+                              }),
+               list.end());
+    i = list.empty() ? st.apps.erase(i) : std::next(i);
+  }
+  for (auto i = st.agents.begin(); i != st.agents.end();) {
+    auto& sessions = i->second.sessions;
+    auto before = sessions.size();
+    sessions.erase(std::remove(sessions.begin(), sessions.end(), who),
+                   sessions.end());
+    if (before > 0 && sessions.empty()) {
+      publish(self, i->second.owner, agent_status_frame(i->first, false));
+      i = st.agents.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+} // namespace
+
+std::string agent_status_frame(uint64_t agent, bool online) {
+  json::writer w;
+  w.start_object();
+  w.field("type", "agent_status");
+  w.field("agent_id", agent_id_text(agent));
+  w.field("online", online);
+  w.field("at", iso8601(now_ms()));
+  w.end_object();
+  return w.str();
+}
+
+directory_actor::behavior_type directory(self_ptr self) {
+  // Sessions that die without saying goodbye are dropped all the same.
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    forget(self, msg.source);
+  });
+  return {
+    [self](join_atom, uint64_t user, app_session_actor session) {
+      self->monitor(session);
+      self->state.apps[user].push_back(std::move(session));
+    },
+    [self](publish_atom, uint64_t user, const std::string& frame) {
+      publish(self, user, frame);
+    },
+    [self](agent_up_atom, uint64_t agent, uint64_t owner,
+           caf::actor_addr session) {
+      auto& entry = self->state.agents[agent];
+      entry.owner = owner;
+      self->monitor(session);
+      entry.sessions.push_back(std::move(session));
+      if (entry.sessions.size() == 1)
+        publish(self, owner, agent_status_frame(agent, true));
+    },
+    [self](agent_down_atom, uint64_t, const caf::actor_addr& session) {
+      forget(self, session);
+    },
+    [self](online_atom, const std::vector<uint64_t>& agents) {
+      std::vector<uint64_t> online;
+      for (auto agent : agents)
+        if (self->state.agents.count(agent) > 0)
+          online.push_back(agent);
+      return online;
+    },
+    [self](count_atom, uint64_t user) -> uint64_t {
+      auto i = self->state.apps.find(user);
+      return i == self->state.apps.end() ? 0 : i->second.size();
+    },
+  };
+}
+
+} // namespace nod

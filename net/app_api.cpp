@@ -1,0 +1,764 @@
+#include "net/app_api.hpp"
+
+#include "actors/error.hpp"
+#include "net/ask.hpp"
+#include "net/server.hpp"
+#include "net/websocket.hpp"
+#include "protocol/ids.hpp"
+#include "protocol/json.hpp"
+#include "protocol/time.hpp"
+#include "protocol/validate.hpp"
+#include "storage/keys.hpp"
+
+#include <algorithm>
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <charconv>
+#include <memory>
+
+namespace nod::net {
+
+namespace {
+
+using storage::table;
+
+/// Everything a handler needs, shared by all handlers.
+using ctx_ptr = std::shared_ptr<const app_api_context>;
+
+// -- responses
+// -----------------------------------------------------------------
+
+http_response from_error(const caf::error& err) {
+  auto code = code_of(err);
+  if (code == ec::none) {
+    // A CAF error: the actor is gone or did not answer in time.
+    return error_response(503, "service unavailable");
+  }
+  if (code == ec::rate_limited) {
+    auto seconds = detail_of(err);
+    auto res = error_response(429, "too many failed logins; try again in "
+                                     + seconds + " s");
+    res.headers.emplace_back("Retry-After", seconds);
+    return res;
+  }
+  return error_response(http_status(code), detail_of(err));
+}
+
+// -- request helpers
+// -----------------------------------------------------------
+
+const std::string* cookie_value(const http_request& req,
+                                std::string_view name) {
+  static thread_local std::string value;
+  for (auto& [key, header] : req.headers) {
+    if (key != "cookie")
+      continue;
+    std::string_view rest{header};
+    while (!rest.empty()) {
+      auto end = rest.find(';');
+      auto part = rest.substr(0, end);
+      while (!part.empty() && part.front() == ' ')
+        part.remove_prefix(1);
+      if (part.size() > name.size() && part.substr(0, name.size()) == name
+          && part[name.size()] == '=') {
+        value = std::string{part.substr(name.size() + 1)};
+        return &value;
+      }
+      if (end == std::string_view::npos)
+        break;
+      rest.remove_prefix(end + 1);
+    }
+  }
+  return nullptr;
+}
+
+/// The caller's token and whether it came from the cookie.
+struct credentials {
+  std::string token;
+  bool from_cookie = false;
+};
+
+std::optional<credentials> credentials_of(const http_request& req) {
+  auto& auth = req.header("authorization");
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.size() > bearer.size()
+      && auth.compare(0, bearer.size(), bearer) == 0)
+    return credentials{auth.substr(bearer.size()), false};
+  if (auto* cookie = cookie_value(req, session_cookie))
+    return credentials{*cookie, true};
+  return std::nullopt;
+}
+
+bool is_safe_method(const std::string& method) {
+  return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
+// With cookie auth a browser sends credentials on cross-site requests too,
+// so state-changing ones must prove they come from our own pages: the
+// Origin header must be this server's origin (API.md B1).
+bool same_origin(const app_api_context& ctx, const http_request& req) {
+  auto& origin = req.header("origin");
+  if (origin.empty())
+    return req.header("sec-fetch-site") == "same-origin";
+  auto& host = req.header("host");
+  return origin == "http://" + host || origin == "https://" + host
+         || (!ctx.public_url.empty() && origin == ctx.public_url);
+}
+
+/// Parses the JSON object body; answers 415 or 400 itself on failure.
+bool read_body(const http_request& req, const responder& respond,
+               json::document& doc) {
+  auto& type = req.header("content-type");
+  if (!type.empty() && type.find("application/json") == std::string::npos
+      && type.find("+json") == std::string::npos) {
+    respond(error_response(415, "content-type must be application/json"));
+    return false;
+  }
+  json::field_error err;
+  if (!json::parse_object(req.body.empty() ? "{}" : req.body, doc, err)) {
+    respond(error_response(400, err.message));
+    return false;
+  }
+  return true;
+}
+
+/// Reads `limit` (1-200, default 50) and `before` (an id with `prefix`).
+struct page {
+  uint32_t limit = 50;
+  std::optional<uint64_t> before;
+};
+
+bool read_page(const http_request& req, const responder& respond,
+               std::string_view prefix, page& out) {
+  std::string text;
+  if (req.query_param("limit", text)) {
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || ptr != text.data() + text.size() || n < 1
+        || n > 200) {
+      respond(error_response(400, "limit: must be an integer from 1 to 200"));
+      return false;
+    }
+    out.limit = static_cast<uint32_t>(n);
+  }
+  if (req.query_param("before", text) && !text.empty()) {
+    out.before = parse_id64(prefix, text);
+    if (!out.before) {
+      respond(error_response(400, "before: must be an id like "
+                                    + std::string{prefix} + "…"));
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Runs `next(user)` for an authenticated caller, else answers 401/403.
+template <class F>
+void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,
+               F next) {
+  auto creds = credentials_of(req);
+  if (!creds) {
+    respond(error_response(401, "missing credentials"));
+    return;
+  }
+  if (creds->from_cookie && !is_safe_method(req.method)
+      && !same_origin(*ctx, req)) {
+    respond(error_response(403, "cross-origin request refused"));
+    return;
+  }
+  ask<user_record>(
+    *ctx->sys, ctx->accounts,
+    [respond, next](caf::expected<user_record> user) {
+      if (!user)
+        respond(from_error(user.error()));
+      else
+        next(std::move(*user), respond);
+    },
+    auth_atom::value, creds->token);
+}
+
+/// The agent id in the path, or a 404.
+std::optional<uint64_t> path_id(const http_request& req, const char* param,
+                                std::string_view prefix,
+                                const responder& respond) {
+  auto id = parse_id64(prefix, req.param(param));
+  if (!id)
+    respond(error_response(404, "not found"));
+  return id;
+}
+
+// -- rendering
+// -----------------------------------------------------------------
+
+std::string agent_json(const agent_record& agent, const agent_live& live,
+                       bool with_webhook_secret,
+                       const std::string* secret = nullptr) {
+  json::writer w;
+  w.start_object();
+  write_agent_fields(w, agent, live, with_webhook_secret);
+  // The agent secret is added at the top level, this once (API.md B2).
+  if (secret)
+    w.field("secret", *secret);
+  w.end_object();
+  return w.str();
+}
+
+std::string user_json(const user_record& user) {
+  json::writer w;
+  write_user(w, user);
+  return w.str();
+}
+
+// -- auth endpoints
+// ------------------------------------------------------------
+
+std::string cookie_header(const app_api_context& ctx, const std::string& token,
+                          int64_t max_age_s) {
+  auto cookie = std::string{session_cookie} + "=" + token
+                + "; Path=/; HttpOnly; SameSite=Strict; Max-Age="
+                + std::to_string(max_age_s);
+  if (ctx.public_url.rfind("https://", 0) == 0)
+    cookie += "; Secure";
+  return cookie;
+}
+
+void login(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  std::string username;
+  std::string password;
+  json::field_error err;
+  if (!parse_login(doc, username, password, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  ask<login_result>(
+    *ctx->sys, ctx->accounts,
+    [ctx, respond](caf::expected<login_result> r) {
+      if (!r) {
+        respond(from_error(r.error()));
+        return;
+      }
+      json::writer w;
+      w.start_object();
+      w.field("token", r->token);
+      w.key("user");
+      write_user(w, r->user);
+      w.field("expires_at", iso8601(r->expires_ms));
+      w.end_object();
+      auto res = json_response(200, w.str());
+      res.headers.emplace_back(
+        "Set-Cookie",
+        cookie_header(*ctx, r->token, (r->expires_ms - now_ms()) / 1000));
+      respond(std::move(res));
+    },
+    login_atom::value, username, password, req.remote);
+}
+
+void logout(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  with_user(
+    ctx, req, std::move(respond),
+    [ctx, token = credentials_of(req)->token](user_record, responder respond) {
+      ask<bool>(
+        *ctx->sys, ctx->accounts,
+        [ctx, respond](caf::expected<bool> r) {
+          if (!r) {
+            respond(from_error(r.error()));
+            return;
+          }
+          auto res = json_response(200, R"({"status":"ok"})");
+          res.headers.emplace_back("Set-Cookie", cookie_header(*ctx, "", 0));
+          respond(std::move(res));
+        },
+        logout_atom::value, token);
+    });
+}
+
+void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  std::string username;
+  std::string password;
+  json::field_error err;
+  if (!parse_new_user(doc, username, password, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  bool admin = false;
+  if (doc.HasMember("admin")) {
+    std::optional<bool> flag;
+    if (!json::get_bool(doc, "admin", flag, err)) {
+      respond(error_response(400, err.message));
+      return;
+    }
+    admin = flag.value_or(false);
+  }
+  with_user(
+    ctx, req, std::move(respond),
+    [ctx, username, password, admin](user_record caller, responder respond) {
+      if (!caller.admin) {
+        respond(error_response(403, "only an admin can add users"));
+        return;
+      }
+      ask<user_record>(
+        *ctx->sys, ctx->accounts,
+        [respond](caf::expected<user_record> u) {
+          if (!u)
+            respond(from_error(u.error()));
+          else
+            respond(json_response(201, user_json(*u)));
+        },
+        user_add_atom::value, username, password, admin);
+    });
+}
+
+// -- agents
+// --------------------------------------------------------------------
+
+/// Adds the live fields (online) to `agents` and answers with `render`.
+template <class Render>
+void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
+               responder respond, Render render) {
+  std::vector<uint64_t> ids;
+  for (auto& a : agents)
+    ids.push_back(a.id);
+  ask<std::vector<uint64_t>>(
+    *ctx->sys, ctx->directory,
+    [agents = std::move(agents), respond,
+     render](caf::expected<std::vector<uint64_t>> online) {
+      std::vector<agent_live> live(agents.size());
+      if (online)
+        for (size_t i = 0; i < agents.size(); ++i)
+          live[i].online
+            = std::find(online->begin(), online->end(), agents[i].id)
+              != online->end();
+      respond(render(agents, live));
+    },
+    online_atom::value, std::move(ids));
+}
+
+void create_agent(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  agent_input in;
+  json::field_error err;
+  if (!parse_agent_create(doc, in, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  with_user(ctx, req, std::move(respond),
+            [ctx, in](user_record user, responder respond) {
+              ask<agent_created>(
+                *ctx->sys, ctx->accounts,
+                [respond](caf::expected<agent_created> c) {
+                  if (!c)
+                    respond(from_error(c.error()));
+                  else
+                    respond(json_response(
+                      201, agent_json(c->agent, {}, true, &c->secret)));
+                },
+                agent_new_atom::value, user.id, in);
+            });
+}
+
+void list_agents(const ctx_ptr& ctx, const http_request& req,
+                 responder respond) {
+  with_user(ctx, req, std::move(respond),
+            [ctx](user_record user, responder respond) {
+              ask<std::vector<agent_record>>(
+                *ctx->sys, ctx->accounts,
+                [ctx, respond](caf::expected<std::vector<agent_record>> list) {
+                  if (!list) {
+                    respond(from_error(list.error()));
+                    return;
+                  }
+                  with_live(ctx, std::move(*list), respond,
+                            [](auto& agents, auto& live) {
+                              json::writer w;
+                              w.start_array();
+                              for (size_t i = 0; i < agents.size(); ++i)
+                                write_agent(w, agents[i], live[i], false);
+                              w.end_array();
+                              return json_response(200, w.str());
+                            });
+                },
+                agent_list_atom::value, user.id);
+            });
+}
+
+/// Answers with one agent (and its webhook secret) after `msg` to accounts.
+template <class... Ts>
+void agent_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
+  ask<agent_record>(
+    *ctx->sys, ctx->accounts,
+    [ctx, respond](caf::expected<agent_record> a) {
+      if (!a) {
+        respond(from_error(a.error()));
+        return;
+      }
+      with_live(ctx, {*a}, respond, [](auto& agents, auto& live) {
+        return json_response(200, agent_json(agents[0], live[0], true));
+      });
+    },
+    std::forward<Ts>(msg)...);
+}
+
+void get_agent(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  auto id = path_id(req, "id", "agt_", respond);
+  if (!id)
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id](user_record user, responder respond) {
+              agent_call(ctx, respond, agent_get_atom::value, user.id, id);
+            });
+}
+
+void patch_agent(const ctx_ptr& ctx, const http_request& req,
+                 responder respond) {
+  auto id = path_id(req, "id", "agt_", respond);
+  if (!id)
+    return;
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  agent_input in;
+  json::field_error err;
+  if (!parse_agent_patch(doc, in, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id, in](user_record user, responder respond) {
+              agent_call(ctx, respond, agent_set_atom::value, user.id, id, in);
+            });
+}
+
+void delete_agent(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  auto id = path_id(req, "id", "agt_", respond);
+  if (!id)
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id](user_record user, responder respond) {
+              ask<bool>(
+                *ctx->sys, ctx->accounts,
+                [respond](caf::expected<bool> r) {
+                  if (!r)
+                    respond(from_error(r.error()));
+                  else
+                    respond(json_response(204, ""));
+                },
+                agent_del_atom::value, user.id, id);
+            });
+}
+
+void rotate_secret(const ctx_ptr& ctx, const http_request& req,
+                   responder respond) {
+  auto id = path_id(req, "id", "agt_", respond);
+  if (!id)
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id](user_record user, responder respond) {
+              ask<agent_created>(
+                *ctx->sys, ctx->accounts,
+                [respond](caf::expected<agent_created> c) {
+                  if (!c)
+                    respond(from_error(c.error()));
+                  else
+                    respond(json_response(
+                      200, agent_json(c->agent, {}, true, &c->secret)));
+                },
+                rotate_atom::value, user.id, id);
+            });
+}
+
+void rotate_webhook_secret(const ctx_ptr& ctx, const http_request& req,
+                           responder respond) {
+  auto id = path_id(req, "id", "agt_", respond);
+  if (!id)
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id](user_record user, responder respond) {
+              agent_call(ctx, respond, rotate_wh_atom::value, user.id, id);
+            });
+}
+
+// -- read side
+// -----------------------------------------------------------------
+
+/// Where a newest-first listing stands: the index, the exclusive upper
+/// key of the next chunk, and what was kept so far.
+struct listing {
+  std::string prefix;
+  std::string end;
+  uint32_t limit = 0;
+  std::function<bool(const json::document&)> keep;
+  std::vector<std::string> found;
+};
+
+/// Reads the next chunk of `l` and either answers or reads on.
+void next_chunk(const ctx_ptr& ctx, std::shared_ptr<listing> l,
+                responder respond) {
+  scan_request req;
+  req.begin = l->prefix;
+  req.end = l->end;
+  req.limit = std::max<uint32_t>(l->limit * 2, 64);
+  req.reverse = true;
+  ask<std::vector<kv_entry>>(
+    *ctx->sys, ctx->journal,
+    [ctx, l, respond,
+     chunk = req.limit](caf::expected<std::vector<kv_entry>> entries) {
+      if (!entries) {
+        respond(from_error(entries.error()));
+        return;
+      }
+      for (auto& e : *entries) {
+        json::document doc;
+        json::field_error err;
+        if (json::parse_object(e.value, doc, err) && (!l->keep || l->keep(doc)))
+          l->found.push_back(e.value);
+        if (l->found.size() >= l->limit)
+          break;
+      }
+      if (l->found.size() < l->limit && entries->size() == chunk) {
+        l->end = entries->back().key; // exclusive: go on below it
+        next_chunk(ctx, l, respond);
+        return;
+      }
+      json::writer w;
+      w.start_array();
+      for (auto& item : l->found)
+        w.raw_json(item);
+      w.end_array();
+      respond(json_response(200, w.str()));
+    },
+    scan_atom::value, req);
+}
+
+/// Pages backwards through index `prefix` (keys end in an 8-byte id whose
+/// value is the stored object), newest first, keeping objects `keep`
+/// accepts, until `limit` are found or the index ends. Reads in chunks so
+/// a sparse filter does not load the whole index at once.
+void scan_newest_first(const ctx_ptr& ctx, std::string prefix,
+                       std::optional<uint64_t> before, uint32_t limit,
+                       std::function<bool(const json::document&)> keep,
+                       responder respond) {
+  auto l = std::make_shared<listing>();
+  l->prefix = prefix;
+  if (before) {
+    l->end = prefix;
+    storage::put_u64(l->end, *before);
+  } else {
+    l->end = storage::prefix_end(prefix);
+  }
+  l->limit = limit;
+  l->keep = std::move(keep);
+  next_chunk(ctx, std::move(l), std::move(respond));
+}
+
+bool has_string(const json::document& doc, const char* name,
+                const std::string& want) {
+  auto i = doc.FindMember(name);
+  return i != doc.MemberEnd() && i->value.IsString()
+         && want == i->value.GetString();
+}
+
+void list_conversations(const ctx_ptr& ctx, const http_request& req,
+                        responder respond) {
+  auto id = path_id(req, "id", "agt_", respond);
+  page p;
+  if (!id || !read_page(req, respond, "conv_", p))
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id, p](user_record user, responder respond) {
+              ask<agent_record>(
+                *ctx->sys, ctx->accounts,
+                [ctx, id, p, respond](caf::expected<agent_record> a) {
+                  if (!a) {
+                    respond(from_error(a.error()));
+                    return;
+                  }
+                  scan_newest_first(
+                    ctx, storage::id_key(table::agent_conversations, id),
+                    p.before, p.limit, nullptr, respond);
+                },
+                agent_get_atom::value, user.id, id);
+            });
+}
+
+void list_messages(const ctx_ptr& ctx, const http_request& req,
+                   responder respond) {
+  auto id = path_id(req, "id", "conv_", respond);
+  page p;
+  if (!id || !read_page(req, respond, "msg_", p))
+    return;
+  with_user(
+    ctx, req, std::move(respond),
+    [ctx, id = *id, p](user_record user, responder respond) {
+      // The conversation names its agent; the agent must be the caller's.
+      ask<std::string>(
+        *ctx->sys, ctx->journal,
+        [ctx, id, p, user, respond](caf::expected<std::string> conv) {
+          json::document doc;
+          json::field_error err;
+          std::optional<uint64_t> agent;
+          if (conv && json::parse_object(*conv, doc, err)
+              && doc.HasMember("agent_id") && doc["agent_id"].IsString())
+            agent = parse_id64("agt_", doc["agent_id"].GetString());
+          if (!agent) {
+            respond(error_response(404, "conversation not found"));
+            return;
+          }
+          ask<agent_record>(
+            *ctx->sys, ctx->accounts,
+            [ctx, id, p, respond](caf::expected<agent_record> a) {
+              if (!a) {
+                respond(error_response(404, "conversation not found"));
+                return;
+              }
+              scan_newest_first(ctx, storage::id_key(table::messages, id),
+                                p.before, p.limit, nullptr, respond);
+            },
+            agent_get_atom::value, user.id, *agent);
+        },
+        get_atom::value, storage::id_key(table::conversations, id));
+    });
+}
+
+void list_decisions(const ctx_ptr& ctx, const http_request& req,
+                    responder respond) {
+  page p;
+  if (!read_page(req, respond, "dec_", p))
+    return;
+  std::string status;
+  std::string agent;
+  req.query_param("status", status);
+  req.query_param("agent_id", agent);
+  with_user(ctx, req, std::move(respond),
+            [ctx, p, status, agent](user_record user, responder respond) {
+              scan_newest_first(
+                ctx, storage::id_key(table::user_decisions, user.id), p.before,
+                p.limit,
+                [status, agent](const json::document& d) {
+                  return (status.empty() || has_string(d, "status", status))
+                         && (agent.empty() || has_string(d, "agent_id", agent));
+                },
+                respond);
+            });
+}
+
+void get_decision(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  auto id = path_id(req, "id", "dec_", respond);
+  if (!id)
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id](user_record user, responder respond) {
+              ask<std::string>(
+                *ctx->sys, ctx->journal,
+                [respond](caf::expected<std::string> d) {
+                  if (!d)
+                    respond(error_response(404, "decision not found"));
+                  else
+                    respond(json_response(200, *d));
+                },
+                get_atom::value,
+                storage::pair_key(table::user_decisions, user.id, id));
+            });
+}
+
+void list_activity(const ctx_ptr& ctx, const http_request& req,
+                   responder respond) {
+  page p;
+  if (!read_page(req, respond, "act_", p))
+    return;
+  std::string agent;
+  req.query_param("agent_id", agent);
+  with_user(ctx, req, std::move(respond),
+            [ctx, p, agent](user_record user, responder respond) {
+              scan_newest_first(
+                ctx, storage::id_key(table::user_activity, user.id), p.before,
+                p.limit,
+                agent.empty() ? std::function<bool(const json::document&)>{}
+                              : [agent](const json::document& d) {
+                                  return has_string(d, "agent_id", agent);
+                                },
+                respond);
+            });
+}
+
+// -- app WebSocket
+// ---------------------------------------------------------------
+
+ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
+                             std::shared_ptr<ws_connection> conn) {
+  client_link link{[conn](std::string frame) {
+                     return conn->send(std::move(frame));
+                   },
+                   [conn](uint16_t code, std::string reason) {
+                     conn->close(code, std::move(reason));
+                   }};
+  std::string cookie;
+  if (auto* value = cookie_value(req, session_cookie))
+    cookie = *value;
+  auto session
+    = ctx->sys->spawn(app_session, std::move(link), ctx->accounts,
+                      ctx->directory, std::move(cookie), ctx->app_sessions);
+  ws_callbacks cb;
+  cb.on_text = [session](std::string text) {
+    caf::anon_send(session, frame_atom::value, std::move(text));
+  };
+  cb.on_binary = [conn] {
+    conn->close(ws_close::unsupported_data, "text frames only");
+  };
+  cb.on_closed = [session](uint16_t) {
+    caf::anon_send(session, closed_atom::value);
+  };
+  return cb;
+}
+
+} // namespace
+
+void add_app_api(server& srv, app_api_context context) {
+  auto ctx = std::make_shared<const app_api_context>(std::move(context));
+  auto& r = srv.routes();
+  auto bind
+    = [ctx](void (*fn)(const ctx_ptr&, const http_request&, responder)) {
+        return [ctx, fn](const http_request& req, responder respond) {
+          fn(ctx, req, std::move(respond));
+        };
+      };
+  r.add("POST", "/api/auth/login", bind(login));
+  r.add("POST", "/api/auth/logout", bind(logout));
+  r.add("GET", "/api/me", [ctx](const http_request& req, responder respond) {
+    with_user(ctx, req, std::move(respond),
+              [](user_record user, responder respond) {
+                respond(json_response(200, user_json(user)));
+              });
+  });
+  r.add("POST", "/api/users", bind(add_user));
+  r.add("POST", "/api/agents", bind(create_agent));
+  r.add("GET", "/api/agents", bind(list_agents));
+  r.add("GET", "/api/agents/{id}", bind(get_agent));
+  r.add("PATCH", "/api/agents/{id}", bind(patch_agent));
+  r.add("DELETE", "/api/agents/{id}", bind(delete_agent));
+  r.add("POST", "/api/agents/{id}/secret", bind(rotate_secret));
+  r.add("POST", "/api/agents/{id}/webhook-secret", bind(rotate_webhook_secret));
+  r.add("GET", "/api/agents/{id}/conversations", bind(list_conversations));
+  r.add("GET", "/api/conversations/{id}/messages", bind(list_messages));
+  r.add("GET", "/api/decisions", bind(list_decisions));
+  r.add("GET", "/api/decisions/{id}", bind(get_decision));
+  r.add("GET", "/api/activity", bind(list_activity));
+  srv.add_websocket("/ws/app", [ctx](const http_request& req,
+                                     std::shared_ptr<ws_connection> conn) {
+    return open_app_socket(ctx, req, std::move(conn));
+  });
+}
+
+} // namespace nod::net

@@ -1,0 +1,34 @@
+#pragma once
+
+#include "actors/actors.hpp"
+#include "actors/app_session.hpp"
+
+#include <caf/fwd.hpp>
+#include <string>
+
+namespace nod::net {
+
+class server;
+
+/// What the app API (API.md Part B) needs from the rest of the server.
+struct app_api_context {
+  caf::actor_system* sys = nullptr;
+  accounts_actor accounts;
+  directory_actor directory;
+  journal_actor journal;
+  /// Base URL the server is reached at, e.g. "http://127.0.0.1:8000"; the
+  /// origin that cookie-authenticated writes must come from (besides the
+  /// request's own Host).
+  std::string public_url;
+  app_session_options app_sessions;
+};
+
+/// Adds the people's REST endpoints (`/api/auth/*`, `/api/me`,
+/// `/api/users`, `/api/agents…`, `/api/conversations…`, `/api/decisions…`,
+/// `/api/activity`) and the app WebSocket `/ws/app` to `srv`.
+void add_app_api(server& srv, app_api_context ctx);
+
+/// Name of the session cookie.
+constexpr const char* session_cookie = "nod_session";
+
+} // namespace nod::net

@@ -1,0 +1,232 @@
+#include "protocol/json.hpp"
+
+#include <rapidjson/error/en.h>
+#include <utility>
+
+namespace nod::json {
+
+namespace {
+
+// Iterative parsing keeps deeply nested bodies ("[[[[...") from exhausting
+// the call stack; encoding validation rejects invalid UTF-8 in strings.
+constexpr unsigned parse_flags
+  = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+
+// The validating parser checks raw bytes only: a `\uDC00` escape without
+// its pair still decodes to the bytes of a surrogate (ED B0 80), which is
+// not UTF-8. Those are the only invalid sequences that can get through.
+bool has_surrogate(const char* s, size_t n) {
+  for (size_t i = 0; i + 1 < n; ++i) {
+    auto c0 = static_cast<unsigned char>(s[i]);
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c0 == 0xED && c1 >= 0xA0)
+      return true;
+  }
+  return false;
+}
+
+bool has_surrogate(const value& v) {
+  return has_surrogate(v.GetString(), v.GetStringLength());
+}
+
+// Walks every string and key with an explicit stack (see parse_flags).
+bool all_strings_valid(const value& root) {
+  std::vector<const value*> todo{&root};
+  while (!todo.empty()) {
+    const value* v = todo.back();
+    todo.pop_back();
+    if (v->IsString()) {
+      if (has_surrogate(*v))
+        return false;
+    } else if (v->IsObject()) {
+      for (auto& m : v->GetObject()) {
+        if (has_surrogate(m.name))
+          return false;
+        todo.push_back(&m.value);
+      }
+    } else if (v->IsArray()) {
+      for (auto& x : v->GetArray())
+        todo.push_back(&x);
+    }
+  }
+  return true;
+}
+
+void set_error(field_error& err, const char* name, std::string what) {
+  err.field = name;
+  err.message = name;
+  err.message += ": ";
+  err.message += what;
+}
+
+// The member `name` of `obj`, or null when absent or `obj` is no object.
+const value* find(const value& obj, const char* name) {
+  if (!obj.IsObject())
+    return nullptr;
+  auto i = obj.FindMember(name);
+  return i == obj.MemberEnd() ? nullptr : &i->value;
+}
+
+} // namespace
+
+bool parse_object(std::string_view body, document& doc, field_error& err) {
+  // RapidJSON reads a NUL byte as the end of input, so "{}\0junk" would
+  // pass; JSON never contains a raw NUL (strings must escape it).
+  if (auto nul = body.find('\0'); nul != std::string_view::npos) {
+    err.field.clear();
+    err.message
+      = "body: invalid JSON at offset " + std::to_string(nul) + " (NUL byte)";
+    return false;
+  }
+  doc.Parse<parse_flags>(body.data(), body.size());
+  if (doc.HasParseError()) {
+    err.field.clear();
+    err.message = "body: invalid JSON at offset "
+                  + std::to_string(doc.GetErrorOffset()) + " ("
+                  + rapidjson::GetParseError_En(doc.GetParseError()) + ")";
+    return false;
+  }
+  if (!doc.IsObject()) {
+    err.field.clear();
+    err.message = "body: must be a JSON object";
+    return false;
+  }
+  if (!all_strings_valid(doc)) {
+    err.field.clear();
+    err.message = "body: invalid JSON (unpaired UTF-16 surrogate escape)";
+    return false;
+  }
+  return true;
+}
+
+bool get_string(const value& obj, const char* name, size_t max_len,
+                std::optional<std::string>& out, field_error& err) {
+  auto v = find(obj, name);
+  if (v == nullptr || v->IsNull()) {
+    out.reset();
+    return true;
+  }
+  if (!v->IsString()) {
+    set_error(err, name, "must be a string");
+    return false;
+  }
+  if (v->GetStringLength() > max_len) {
+    set_error(err, name, "at most " + std::to_string(max_len) + " characters");
+    return false;
+  }
+  out.emplace(v->GetString(), v->GetStringLength());
+  return true;
+}
+
+bool require_string(const value& obj, const char* name, size_t max_len,
+                    std::string& out, field_error& err) {
+  std::optional<std::string> s;
+  if (!get_string(obj, name, max_len, s, err))
+    return false;
+  if (!s || s->empty()) {
+    set_error(err, name, "is required");
+    return false;
+  }
+  out = std::move(*s);
+  return true;
+}
+
+bool get_bool(const value& obj, const char* name, std::optional<bool>& out,
+              field_error& err) {
+  auto v = find(obj, name);
+  if (v == nullptr || v->IsNull()) {
+    out.reset();
+    return true;
+  }
+  if (!v->IsBool()) {
+    set_error(err, name, "must be true or false");
+    return false;
+  }
+  out = v->GetBool();
+  return true;
+}
+
+bool get_int(const value& obj, const char* name, int64_t min, int64_t max,
+             std::optional<int64_t>& out, field_error& err) {
+  auto v = find(obj, name);
+  if (v == nullptr || v->IsNull()) {
+    out.reset();
+    return true;
+  }
+  auto range_error = [&] {
+    set_error(err, name,
+              "must be between " + std::to_string(min) + " and "
+                + std::to_string(max));
+    return false;
+  };
+  if (v->IsInt64()) {
+    auto i = v->GetInt64();
+    if (i < min || i > max)
+      return range_error();
+    out = i;
+    return true;
+  }
+  // An integer literal above INT64_MAX is still an integer, just too big.
+  if (v->IsUint64())
+    return range_error();
+  set_error(err, name, "must be an integer");
+  return false;
+}
+
+bool is_null(const value& obj, const char* name) {
+  auto v = find(obj, name);
+  return v != nullptr && v->IsNull();
+}
+
+writer::writer() : w_(buf_) {
+  // nop
+}
+
+void writer::string_or_null(const std::optional<std::string>& s) {
+  if (s)
+    string(*s);
+  else
+    null();
+}
+
+void writer::raw_json(std::string_view json) {
+  // The writer only uses the type to check that keys are strings; the
+  // first non-blank character tells which it is.
+  auto pos = json.find_first_not_of(" \t\r\n");
+  if (pos == std::string_view::npos) {
+    null(); // nothing to insert: keep the output valid JSON
+    return;
+  }
+  rapidjson::Type type;
+  switch (json[pos]) {
+    case '{': type = rapidjson::kObjectType; break;
+    case '[': type = rapidjson::kArrayType; break;
+    case '"': type = rapidjson::kStringType; break;
+    case 't': type = rapidjson::kTrueType; break;
+    case 'f': type = rapidjson::kFalseType; break;
+    case 'n': type = rapidjson::kNullType; break;
+    default: type = rapidjson::kNumberType;
+  }
+  w_.RawValue(json.data(), json.size(), type);
+}
+
+std::string writer::str() const {
+  return std::string(buf_.GetString(), buf_.GetSize());
+}
+
+std::string detail_body(std::string_view detail) {
+  writer w;
+  w.start_object();
+  w.field("detail", detail);
+  w.end_object();
+  return w.str();
+}
+
+std::string to_string(const value& v) {
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  v.Accept(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+} // namespace nod::json
