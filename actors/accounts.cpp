@@ -92,8 +92,7 @@ void load_table(self_ptr self, table t, F on_entry) {
       });
 }
 
-// -- login throttling
-// ----------------------------------------------------------
+// -- login throttling -------------------------------------------------------
 
 int64_t locked_until(self_ptr self, const std::string& key, int64_t now) {
   auto i = self->state.failures.find(key);
@@ -116,8 +115,7 @@ void record_failure(self_ptr self, const std::string& key, int64_t now) {
   }
 }
 
-// -- users
-// ---------------------------------------------------------------------
+// -- users ------------------------------------------------------------------
 
 journal_write put_user(const user_record& user, bool is_new) {
   journal_write w;
@@ -251,8 +249,7 @@ caf::result<std::string> bootstrap(self_ptr self, std::string password) {
   return promise;
 }
 
-// -- sessions
-// ------------------------------------------------------------------
+// -- sessions ---------------------------------------------------------------
 
 caf::result<login_result> login(self_ptr self, const std::string& username,
                                 const std::string& password,
@@ -362,8 +359,7 @@ caf::result<bool> logout(self_ptr self, const std::string& token) {
   return promise;
 }
 
-// -- agents
-// --------------------------------------------------------------------
+// -- agents -----------------------------------------------------------------
 
 agent_record* owned_agent(self_ptr self, uint64_t user, uint64_t agent) {
   auto i = self->state.agents.find(agent);

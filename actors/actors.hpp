@@ -19,7 +19,7 @@
 
 namespace nod {
 
-// -- atoms --------------------------------------------------------------------
+// -- atoms ------------------------------------------------------------------
 
 /// Write a `journal_write` durably.
 using append_atom = caf::atom_constant<caf::atom("append")>;
@@ -38,7 +38,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// Read a key range.
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
 
-// -- journal messages ---------------------------------------------------------
+// -- journal messages -------------------------------------------------------
 
 /// One event appended to an agent's outbound stream; the journal assigns
 /// its `seq`.
@@ -148,7 +148,7 @@ typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
            x.appends, x.max_batch);
 }
 
-// -- actor interfaces ---------------------------------------------------------
+// -- actor interfaces -------------------------------------------------------
 
 /// The journal: sole owner of the store. Acknowledges a write only after it
 /// is durable; appends waiting in its mailbox share one batch and one fsync.
@@ -174,8 +174,7 @@ using journal_actor = caf::typed_actor<
   // Internal: group commit of what is waiting.
   caf::reacts_to<flush_atom>>;
 
-// -- people's side: atoms
-// ------------------------------------------------------
+// -- people's side: atoms ---------------------------------------------------
 
 /// Log in with username and password.
 using login_atom = caf::atom_constant<caf::atom("login")>;
@@ -221,9 +220,14 @@ using agent_up_atom = caf::atom_constant<caf::atom("agentup")>;
 using agent_down_atom = caf::atom_constant<caf::atom("agentdown")>;
 /// Counts for tests and metrics.
 using count_atom = caf::atom_constant<caf::atom("count")>;
+/// An event from an agent to validate, store and publish.
+using ingest_atom = caf::atom_constant<caf::atom("ingest")>;
+/// An agent's processing indicator changes.
+using processing_atom = caf::atom_constant<caf::atom("processing")>;
+/// Internal: a processing indicator's time ran out.
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
-// -- people's side: messages
-// ---------------------------------------------------
+// -- people's side: messages ------------------------------------------------
 
 /// Reply to a login: the bearer token (shown only here) and its user.
 struct login_result {
@@ -237,6 +241,16 @@ struct login_result {
 struct agent_created {
   agent_record agent;
   std::string secret;
+};
+
+/// A processing indicator: an agent is busy (or no longer) in a
+/// conversation.
+struct processing_update {
+  uint64_t agent = 0;
+  uint64_t owner = 0;
+  std::string conversation_id;
+  bool on = false;
+  std::string status_text;
 };
 
 /// The client end of a WebSocket session as actors see it: functions that
@@ -257,12 +271,12 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::login_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::processing_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_record>)
 
 namespace nod {
 
-// -- people's side: actor interfaces
-// -------------------------------------------
+// -- people's side: actor interfaces ----------------------------------------
 
 /// Hashes and checks passwords. Argon2id takes tens of milliseconds and
 /// much memory on purpose, so it runs detached, off the worker threads.
@@ -320,6 +334,11 @@ using app_session_actor = caf::typed_actor<
   // Internal: the auth deadline.
   caf::reacts_to<timeout_atom>>;
 
+/// One agent WebSocket (API.md A3): authenticates, turns frames into
+/// events, and (with the delivery issue) pushes events to the agent. The
+/// same messages as an app session.
+using agent_session_actor = app_session_actor;
+
 /// Who is connected: app sessions by user, agent sessions by agent. Fans
 /// events out to a user's app sessions; tracks which agents are online and
 /// tells their owners when that changes.
@@ -336,6 +355,20 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<online_atom,
                   std::vector<uint64_t>>::with<std::vector<uint64_t>>,
   // user → number of app sessions (tests, metrics).
-  caf::replies_to<count_atom, uint64_t>::with<uint64_t>>;
+  caf::replies_to<count_atom, uint64_t>::with<uint64_t>,
+  // An agent started or stopped working; clears itself after a while.
+  caf::reacts_to<processing_atom, processing_update>,
+  // Internal: agent, generation of the indicator that ran out.
+  caf::reacts_to<expire_atom, uint64_t, uint64_t>>;
+
+/// Validates, stores and publishes what agents send (API.md A2), the same
+/// for REST and WebSocket: agent, event JSON, idempotency key (may be
+/// empty) → the reply JSON (`{"status":"ok",…}`). Errors:
+/// `invalid_argument` (400, detail names the field), `forbidden`
+/// (approval-only agent chatting), `not_found` (another agent's
+/// conversation), `storage_error`.
+using ingest_actor
+  = caf::typed_actor<caf::replies_to<ingest_atom, agent_record, std::string,
+                                     std::string>::with<std::string>>;
 
 } // namespace nod

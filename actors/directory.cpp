@@ -61,7 +61,30 @@ std::string agent_status_frame(uint64_t agent, bool online) {
   return w.str();
 }
 
-directory_actor::behavior_type directory(self_ptr self) {
+std::string processing_frame(const processing_update& p) {
+  json::writer w;
+  w.start_object();
+  w.field("type", "processing");
+  w.field("agent_id", agent_id_text(p.agent));
+  w.key("conversation_id");
+  if (p.conversation_id.empty())
+    w.null();
+  else
+    w.string(p.conversation_id);
+  w.field("processing", p.on);
+  w.key("status_text");
+  if (p.on)
+    w.string(p.status_text);
+  else
+    w.null();
+  w.field("at", iso8601(now_ms()));
+  w.end_object();
+  return w.str();
+}
+
+directory_actor::behavior_type directory(self_ptr self,
+                                         directory_options opts) {
+  self->state.opts = opts;
   // Sessions that die without saying goodbye are dropped all the same.
   self->set_down_handler([self](const caf::down_msg& msg) {
     forget(self, msg.source);
@@ -92,6 +115,35 @@ directory_actor::behavior_type directory(self_ptr self) {
         if (self->state.agents.count(agent) > 0)
           online.push_back(agent);
       return online;
+    },
+    [self](processing_atom, processing_update& p) {
+      auto& st = self->state;
+      auto i = st.processing.find(p.agent);
+      if (p.on) {
+        // Heartbeats arrive every second: tell the app only what changed.
+        bool changed = i == st.processing.end()
+                       || i->second.last.status_text != p.status_text
+                       || i->second.last.conversation_id != p.conversation_id;
+        auto gen = st.next_generation++;
+        if (changed)
+          publish(self, p.owner, processing_frame(p));
+        st.processing[p.agent] = {p, gen};
+        self->delayed_send(self, st.opts.processing_timeout, expire_atom::value,
+                           p.agent, gen);
+      } else if (i != st.processing.end()) {
+        st.processing.erase(i);
+        publish(self, p.owner, processing_frame(p));
+      }
+    },
+    [self](expire_atom, uint64_t agent, uint64_t generation) {
+      auto& st = self->state;
+      auto i = st.processing.find(agent);
+      if (i == st.processing.end() || i->second.generation != generation)
+        return;
+      auto off = i->second.last;
+      off.on = false;
+      st.processing.erase(i);
+      publish(self, off.owner, processing_frame(off));
     },
     [self](count_atom, uint64_t user) -> uint64_t {
       auto i = self->state.apps.find(user);

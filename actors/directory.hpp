@@ -3,10 +3,20 @@
 #include "actors/actors.hpp"
 
 #include <caf/actor_addr.hpp>
+#include <caf/timespan.hpp>
+#include <chrono>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace nod {
+
+/// Settings of the directory.
+struct directory_options {
+  /// A processing indicator clears itself this long after the last start
+  /// or heartbeat (API.md A2: 30 s).
+  caf::timespan processing_timeout = std::chrono::seconds{30};
+};
 
 /// State of the directory actor.
 struct directory_state {
@@ -21,11 +31,26 @@ struct directory_state {
     std::vector<caf::actor_addr> sessions;
   };
   std::unordered_map<uint64_t, agent_entry> agents;
+
+  /// Processing indicators that are on, by agent; `generation` tells a
+  /// stale expiry timer from the current one.
+  struct indicator {
+    processing_update last;
+    uint64_t generation = 0;
+  };
+  std::unordered_map<uint64_t, indicator> processing;
+  uint64_t next_generation = 1;
+
+  directory_options opts;
 };
 
 /// Behavior of the directory actor.
 directory_actor::behavior_type
-directory(directory_actor::stateful_pointer<directory_state> self);
+directory(directory_actor::stateful_pointer<directory_state> self,
+          directory_options opts);
+
+/// The app frame for a processing indicator.
+std::string processing_frame(const processing_update& p);
 
 /// The frame that tells an app that an agent went online or offline.
 std::string agent_status_frame(uint64_t agent, bool online);

@@ -1,13 +1,16 @@
 // nod-server: wires the layers together and runs until SIGTERM/SIGINT.
 
 #include "actors/accounts.hpp"
+#include "actors/agent_session.hpp"
 #include "actors/directory.hpp"
 #include "actors/error.hpp"
 #include "actors/hasher.hpp"
+#include "actors/ingest.hpp"
 #include "actors/journal.hpp"
 #include "actors/system.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "net/agent_api.hpp"
 #include "net/app_api.hpp"
 #include "net/server.hpp"
 #include "nod_version.hpp"
@@ -63,17 +66,21 @@ struct people_actors {
   nod::hasher_actor hasher;
   nod::accounts_actor accounts;
   nod::directory_actor directory;
+  nod::ingest_actor ingest;
 };
 
 people_actors spawn_people(caf::actor_system& sys,
-                           const nod::journal_actor& journal) {
+                           const nod::journal_actor& journal,
+                           const std::string& public_url) {
   people_actors p;
   // Argon2id blocks for tens of milliseconds: its own thread.
   p.hasher
     = sys.spawn<caf::detached>(nod::hasher, nod::password_cost::interactive);
   p.accounts
     = sys.spawn(nod::accounts, journal, p.hasher, nod::accounts_options{});
-  p.directory = sys.spawn(nod::directory);
+  p.directory = sys.spawn(nod::directory, nod::directory_options{});
+  p.ingest = sys.spawn(nod::ingest, journal, p.directory,
+                       nod::ingest_options{public_url});
   return p;
 }
 
@@ -131,7 +138,7 @@ int user_command(const std::vector<std::string>& args) {
   caf::actor_system sys{sys_cfg};
   auto journal = nod::spawn_journal(
     sys, std::shared_ptr<nod::storage::store>{std::move(db)}, {});
-  auto people = spawn_people(sys, journal);
+  auto people = spawn_people(sys, journal, cfg.public_url);
   int status = 0;
   {
     caf::scoped_actor self{sys, true};
@@ -159,8 +166,9 @@ int user_command(const std::vector<std::string>& args) {
                   password)
         .receive(on_user, on_error);
   }
-  stop_all({people.accounts.address(), people.directory.address(),
-            people.hasher.address(), journal.address()});
+  stop_all({people.ingest.address(), people.accounts.address(),
+            people.directory.address(), people.hasher.address(),
+            journal.address()});
   return status;
 }
 
@@ -222,10 +230,17 @@ int main(int argc, char** argv) {
     journal_opts.metrics = &metrics;
     auto journal = nod::spawn_journal(
       sys, std::shared_ptr<nod::storage::store>{std::move(db)}, journal_opts);
-    auto people = spawn_people(sys, journal);
+    // Links the server hands out (media) need its public address; without
+    // NOD_PUBLIC_URL it is the listen address (a port of 0 is not known
+    // yet, so then links are relative).
+    if (cfg.public_url.empty() && cfg.listen_port != 0)
+      cfg.public_url = "http://" + url_host(cfg.listen_host) + ":"
+                       + std::to_string(cfg.listen_port);
+    auto people = spawn_people(sys, journal, cfg.public_url);
     auto stop_actors = [&] {
-      stop_all({people.accounts.address(), people.directory.address(),
-                people.hasher.address(), journal.address()});
+      stop_all({people.ingest.address(), people.accounts.address(),
+                people.directory.address(), people.hasher.address(),
+                journal.address()});
     };
 
     // A fresh data directory gets its admin, whose password is shown once.
@@ -268,7 +283,15 @@ int main(int argc, char** argv) {
     api.directory = people.directory;
     api.journal = journal;
     api.public_url = cfg.public_url;
+    nod::net::agent_api_context agent_api;
+    agent_api.sys = &sys;
+    agent_api.accounts = people.accounts;
+    agent_api.directory = people.directory;
+    agent_api.ingest = people.ingest;
+    agent_api.sessions.rate = static_cast<double>(cfg.agent_rate);
+    agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
     nod::net::add_app_api(server, std::move(api));
+    nod::net::add_agent_api(server, std::move(agent_api));
     if (auto err = server.start()) {
       spdlog::critical("{}", *err);
       stop_actors();

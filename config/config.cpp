@@ -420,6 +420,22 @@ const setting settings[] = {
    [](config& c, const std::string& v) {
      return parse_count(v, 1, 1000000, c.journal_max_batch);
    }},
+  {"agent-rate", "NOD_AGENT_RATE", "N",
+   "Events per second one agent may send, sustained (1-1000000).",
+   [](const config& c) {
+     return std::to_string(c.agent_rate);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 1000000, c.agent_rate);
+   }},
+  {"agent-burst", "NOD_AGENT_BURST", "N",
+   "Events one agent may send at once above its rate (1-1000000).",
+   [](const config& c) {
+     return std::to_string(c.agent_burst);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 1000000, c.agent_burst);
+   }},
   {"max-body-bytes", "NOD_MAX_BODY_BYTES", "SIZE",
    "Largest HTTP request body, e.g. 6MiB (1KiB-1GiB).",
    [](const config& c) {

@@ -35,6 +35,10 @@ struct config {
   bool journal_sync = true;
   /// Upper bound on appends per journal write batch.
   size_t journal_max_batch = 4096;
+  /// Events per second one agent may send (REST and each WebSocket),
+  /// sustained, and the burst allowed above that.
+  size_t agent_rate = 1000;
+  size_t agent_burst = 2000;
   /// Largest accepted HTTP request body, in bytes.
   size_t max_body_bytes = 6 * 1024 * 1024;
   /// Largest accepted WebSocket frame, in bytes.

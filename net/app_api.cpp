@@ -1,6 +1,7 @@
 #include "net/app_api.hpp"
 
 #include "actors/error.hpp"
+#include "net/api_util.hpp"
 #include "net/ask.hpp"
 #include "net/server.hpp"
 #include "net/websocket.hpp"
@@ -27,27 +28,7 @@ using storage::table;
 /// Everything a handler needs, shared by all handlers.
 using ctx_ptr = std::shared_ptr<const app_api_context>;
 
-// -- responses
-// -----------------------------------------------------------------
-
-http_response from_error(const caf::error& err) {
-  auto code = code_of(err);
-  if (code == ec::none) {
-    // A CAF error: the actor is gone or did not answer in time.
-    return error_response(503, "service unavailable");
-  }
-  if (code == ec::rate_limited) {
-    auto seconds = detail_of(err);
-    auto res = error_response(429, "too many failed logins; try again in "
-                                     + seconds + " s");
-    res.headers.emplace_back("Retry-After", seconds);
-    return res;
-  }
-  return error_response(http_status(code), detail_of(err));
-}
-
-// -- request helpers
-// -----------------------------------------------------------
+// -- request helpers --------------------------------------------------------
 
 const std::string* cookie_value(const http_request& req,
                                 std::string_view name) {
@@ -105,23 +86,6 @@ bool same_origin(const app_api_context& ctx, const http_request& req) {
   auto& host = req.header("host");
   return origin == "http://" + host || origin == "https://" + host
          || (!ctx.public_url.empty() && origin == ctx.public_url);
-}
-
-/// Parses the JSON object body; answers 415 or 400 itself on failure.
-bool read_body(const http_request& req, const responder& respond,
-               json::document& doc) {
-  auto& type = req.header("content-type");
-  if (!type.empty() && type.find("application/json") == std::string::npos
-      && type.find("+json") == std::string::npos) {
-    respond(error_response(415, "content-type must be application/json"));
-    return false;
-  }
-  json::field_error err;
-  if (!json::parse_object(req.body.empty() ? "{}" : req.body, doc, err)) {
-    respond(error_response(400, err.message));
-    return false;
-  }
-  return true;
 }
 
 /// Reads `limit` (1-200, default 50) and `before` (an id with `prefix`).
@@ -189,8 +153,7 @@ std::optional<uint64_t> path_id(const http_request& req, const char* param,
   return id;
 }
 
-// -- rendering
-// -----------------------------------------------------------------
+// -- rendering --------------------------------------------------------------
 
 std::string agent_json(const agent_record& agent, const agent_live& live,
                        bool with_webhook_secret,
@@ -211,8 +174,7 @@ std::string user_json(const user_record& user) {
   return w.str();
 }
 
-// -- auth endpoints
-// ------------------------------------------------------------
+// -- auth endpoints ---------------------------------------------------------
 
 std::string cookie_header(const app_api_context& ctx, const std::string& token,
                           int64_t max_age_s) {
@@ -316,8 +278,7 @@ void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
     });
 }
 
-// -- agents
-// --------------------------------------------------------------------
+// -- agents -----------------------------------------------------------------
 
 /// Adds the live fields (online) to `agents` and answers with `render`.
 template <class Render>
@@ -489,8 +450,7 @@ void rotate_webhook_secret(const ctx_ptr& ctx, const http_request& req,
             });
 }
 
-// -- read side
-// -----------------------------------------------------------------
+// -- read side --------------------------------------------------------------
 
 /// Where a newest-first listing stands: the index, the exclusive upper
 /// key of the next chunk, and what was kept so far.
@@ -693,8 +653,51 @@ void list_activity(const ctx_ptr& ctx, const http_request& req,
             });
 }
 
-// -- app WebSocket
-// ---------------------------------------------------------------
+void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  auto id = path_id(req, "id", "med_", respond);
+  if (!id)
+    return;
+  with_user(
+    ctx, req, std::move(respond),
+    [ctx, id = *id](user_record user, responder respond) {
+      ask<std::string>(
+        *ctx->sys, ctx->journal,
+        [ctx, user, respond](caf::expected<std::string> stored) {
+          // Stored as "<content type>\n<agt_…>\n<bytes>" (actors/ingest).
+          auto first = stored ? stored->find('\n') : std::string::npos;
+          auto second = first == std::string::npos
+                          ? std::string::npos
+                          : stored->find('\n', first + 1);
+          auto agent
+            = second == std::string::npos
+                ? std::nullopt
+                : parse_id64("agt_",
+                             stored->substr(first + 1, second - first - 1));
+          if (!agent) {
+            respond(error_response(404, "not found"));
+            return;
+          }
+          http_response res;
+          res.content_type = stored->substr(0, first);
+          res.body = stored->substr(second + 1);
+          // Media never changes under its id.
+          res.headers.emplace_back("Cache-Control",
+                                   "private, max-age=31536000, immutable");
+          ask<agent_record>(
+            *ctx->sys, ctx->accounts,
+            [respond, res = std::move(res)](caf::expected<agent_record> a) {
+              if (!a)
+                respond(error_response(404, "not found"));
+              else
+                respond(res);
+            },
+            agent_get_atom::value, user.id, *agent);
+        },
+        get_atom::value, storage::id_key(table::media, id));
+    });
+}
+
+// -- app WebSocket ----------------------------------------------------------
 
 ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
                              std::shared_ptr<ws_connection> conn) {
@@ -755,6 +758,7 @@ void add_app_api(server& srv, app_api_context context) {
   r.add("GET", "/api/decisions", bind(list_decisions));
   r.add("GET", "/api/decisions/{id}", bind(get_decision));
   r.add("GET", "/api/activity", bind(list_activity));
+  r.add("GET", "/media/{id}", bind(get_media));
   srv.add_websocket("/ws/app", [ctx](const http_request& req,
                                      std::shared_ptr<ws_connection> conn) {
     return open_app_socket(ctx, req, std::move(conn));

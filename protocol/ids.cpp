@@ -1,5 +1,7 @@
 #include "protocol/ids.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <climits>
 #include <openssl/rand.h>
 
@@ -67,6 +69,20 @@ std::optional<uint64_t> parse_id64(std::string_view prefix,
     value = (value << 4) | static_cast<uint64_t>(digit);
   }
   return value;
+}
+
+uint64_t next_time_id() {
+  static std::atomic<uint64_t> last{0};
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  auto candidate = static_cast<uint64_t>(now) << 16;
+  auto prev = last.load(std::memory_order_relaxed);
+  uint64_t next = 0;
+  do {
+    next = candidate > prev ? candidate : prev + 1;
+  } while (!last.compare_exchange_weak(prev, next, std::memory_order_relaxed));
+  return next;
 }
 
 } // namespace nod

@@ -27,4 +27,10 @@ std::string format_id64(std::string_view prefix, uint64_t value);
 std::optional<uint64_t> parse_id64(std::string_view prefix,
                                    std::string_view text);
 
+/// A new time-ordered 64-bit id: Unix milliseconds in the high 48 bits, a
+/// counter in the low 16, strictly increasing within the process (and
+/// across restarts as long as the clock does not go back). Key order of
+/// such ids is age order, which newest-first paging relies on.
+uint64_t next_time_id();
+
 } // namespace nod

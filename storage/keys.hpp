@@ -40,6 +40,10 @@ enum class table : uint8_t {
   user_decisions = 0x34,
   /// Activity feed of a user: user (8) + entry (8) → activity object.
   user_activity = 0x35,
+  /// Images agents sent: media (8) → content type, agent, bytes.
+  media = 0x36,
+  /// Idempotency keys: agent (8) + SHA-256 hex of the key → first reply.
+  idempotency = 0x37,
   /// First prefix free for the tables of later features.
   next_free = 0x40,
 };

@@ -33,7 +33,7 @@ protected:
                             {}, false);
     hash = sys.spawn(hasher, password_cost::minimum);
     acc = sys.spawn(accounts, journal, hash, opts);
-    directory_ = sys.spawn(directory);
+    directory_ = sys.spawn(directory, directory_options{});
     run();
   }
 

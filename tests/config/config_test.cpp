@@ -135,6 +135,14 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.journal_max_batch, 100u);
      }},
+    {"agent-rate", "NOD_AGENT_RATE", "50",
+     [](const config& c) {
+       EXPECT_EQ(c.agent_rate, 50u);
+     }},
+    {"agent-burst", "NOD_AGENT_BURST", "70",
+     [](const config& c) {
+       EXPECT_EQ(c.agent_burst, 70u);
+     }},
     {"max-body-bytes", "NOD_MAX_BODY_BYTES", "1MiB",
      [](const config& c) {
        EXPECT_EQ(c.max_body_bytes, 1024u * 1024u);
@@ -172,6 +180,8 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(c.worker_threads, 0u);
   EXPECT_TRUE(c.journal_sync);
   EXPECT_EQ(c.journal_max_batch, d.journal_max_batch);
+  EXPECT_EQ(c.agent_rate, 1000u);
+  EXPECT_EQ(c.agent_burst, 2000u);
   EXPECT_EQ(c.max_body_bytes, 6u * 1024 * 1024);
   EXPECT_EQ(c.max_frame_bytes, 6u * 1024 * 1024);
   EXPECT_EQ(c.http_timeout, d.http_timeout);
@@ -338,6 +348,8 @@ const std::vector<bad_case>& bad_cases() {
     {"public-url", "NOD_PUBLIC_URL", "http://", "not an absolute"},
     {"public-url", "NOD_PUBLIC_URL", "example.com", "not an absolute"},
     {"io-threads", "NOD_IO_THREADS", "0", "0 is out of range 1-64"},
+    {"agent-rate", "NOD_AGENT_RATE", "0", "0 is out of range 1-1000000"},
+    {"agent-burst", "NOD_AGENT_BURST", "x", "agent-burst"},
     {"io-threads", "NOD_IO_THREADS", "65", "65 is out of range 1-64"},
     {"io-threads", "NOD_IO_THREADS", "two", "\"two\" is not a whole number"},
     {"worker-threads", "NOD_WORKER_THREADS", "257", "out of range 0-256"},

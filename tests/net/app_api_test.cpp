@@ -43,7 +43,7 @@ protected:
       = spawn_journal(sys, std::shared_ptr<storage::store>{std::move(db)}, {});
     hash = sys.spawn(hasher, password_cost::minimum);
     acc = sys.spawn(accounts, journal, hash, accounts_options{});
-    dir_actor = sys.spawn(directory);
+    dir_actor = sys.spawn(directory, directory_options{});
     cfg.listen_port = 0;
     srv = std::make_unique<net::server>(cfg, reg, [] {
       return true;

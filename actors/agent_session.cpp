@@ -1,0 +1,215 @@
+#include "actors/agent_session.hpp"
+
+#include "actors/error.hpp"
+#include "protocol/ids.hpp"
+#include "protocol/json.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace nod {
+
+namespace {
+
+using self_ptr = agent_session_actor::stateful_pointer<agent_session_state>;
+
+constexpr uint16_t close_auth_required = 4001;
+constexpr uint16_t close_auth_failed = 4003;
+constexpr uint16_t close_unknown_agent = 4004;
+constexpr uint16_t close_policy = 1008;
+
+void close_and_quit(self_ptr self, uint16_t code, const std::string& reason) {
+  self->state.link.close(code, reason);
+  self->quit();
+}
+
+void send_frame(self_ptr self, std::string frame) {
+  if (!self->state.link.send(std::move(frame)))
+    self->quit();
+}
+
+/// `request_id` of a frame as JSON text (a string is quoted), if any.
+std::optional<std::string> request_id_of(const json::document& doc) {
+  if (!doc.IsObject())
+    return std::nullopt;
+  auto i = doc.FindMember("request_id");
+  // Only strings and numbers are echoed: serializing an arbitrary value
+  // would recurse as deep as the client nests it.
+  if (i == doc.MemberEnd() || !(i->value.IsString() || i->value.IsNumber()))
+    return std::nullopt;
+  return json::to_string(i->value);
+}
+
+std::string error_frame(const std::optional<std::string>& request_id,
+                        const std::string& detail) {
+  json::writer w;
+  w.start_object();
+  w.field("type", "error");
+  if (request_id) {
+    w.key("request_id");
+    w.raw_json(*request_id);
+  }
+  w.field("detail", detail);
+  w.end_object();
+  return w.str();
+}
+
+/// `{"type":"result","request_id":…, …reply fields}`.
+std::string result_frame(const std::optional<std::string>& request_id,
+                         const std::string& reply) {
+  std::string out = R"({"type":"result",)";
+  if (request_id)
+    out += "\"request_id\":" + *request_id + ",";
+  out += reply.substr(1); // the reply's fields and closing brace
+  return out;
+}
+
+// Token bucket: refills at `rate` per second up to `burst`.
+bool take_token(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  auto elapsed = std::chrono::duration<double>(now - st.refilled).count();
+  st.refilled = now;
+  st.tokens = std::min(st.opts.burst, st.tokens + elapsed * st.opts.rate);
+  if (st.tokens < 1)
+    return false;
+  st.tokens -= 1;
+  return true;
+}
+
+void on_auth_frame(self_ptr self, const std::string& text) {
+  auto& st = self->state;
+  json::document doc;
+  json::field_error err;
+  std::optional<std::string> type;
+  if (!json::parse_object(text, doc, err)
+      || !json::get_string(doc, "type", 64, type, err) || type != "auth") {
+    close_and_quit(self, close_auth_required, "first frame must be auth");
+    return;
+  }
+  std::string secret;
+  std::optional<std::string> agent_field;
+  if (!json::require_string(doc, "secret", 256, secret, err)
+      || !json::get_string(doc, "agent_id", 64, agent_field, err)) {
+    close_and_quit(self, close_auth_required, err.message);
+    return;
+  }
+  if (agent_field && *agent_field != st.path_agent) {
+    close_and_quit(self, close_auth_failed, "agent_id does not match the path");
+    return;
+  }
+  auto id = parse_id64("agt_", st.path_agent);
+  if (!id) {
+    close_and_quit(self, close_unknown_agent, "unknown agent");
+    return;
+  }
+  st.auth_pending = true;
+  self->request(st.accounts, caf::infinite, agent_auth_atom::value, *id, secret)
+    .then(
+      [self](agent_record& agent) {
+        auto& st = self->state;
+        st.auth_pending = false;
+        st.authenticated = true;
+        st.agent = std::move(agent);
+        st.session_id = random_id("sess_", 16);
+        st.tokens = st.opts.burst;
+        st.refilled = self->clock().now();
+        self->send(st.dir, agent_up_atom::value, st.agent.id, st.agent.owner,
+                   self->address());
+        json::writer w;
+        w.start_object();
+        w.field("type", "auth_ok");
+        w.field("session_id", st.session_id);
+        w.field("agent_name", st.agent.name);
+        w.field("agent_id", agent_id_text(st.agent.id));
+        w.field("pending", int64_t{0});
+        w.end_object();
+        send_frame(self, w.str());
+      },
+      [self](caf::error& err) {
+        switch (code_of(err)) {
+          case ec::not_found:
+            close_and_quit(self, close_unknown_agent, "unknown agent");
+            break;
+          case ec::unauthenticated:
+            close_and_quit(self, close_auth_failed, "wrong secret");
+            break;
+          default: close_and_quit(self, 1011, "authentication unavailable");
+        }
+      });
+}
+
+void on_frame(self_ptr self, const std::string& text) {
+  auto& st = self->state;
+  json::document doc;
+  json::field_error err;
+  if (!json::parse_object(text, doc, err)) {
+    send_frame(self, error_frame(std::nullopt, err.message));
+    return;
+  }
+  auto request_id = request_id_of(doc);
+  std::optional<std::string> type;
+  if (!json::get_string(doc, "type", 64, type, err) || !type) {
+    send_frame(
+      self, error_frame(request_id, type ? err.message : "type: is required"));
+    return;
+  }
+  if (*type == "ping") {
+    send_frame(self, R"({"type":"pong"})");
+    return;
+  }
+  if (!take_token(self)) {
+    send_frame(self, error_frame(request_id, "rate limit exceeded"));
+    close_and_quit(self, close_policy, "rate limit exceeded");
+    return;
+  }
+  self
+    ->request(st.ingest, caf::infinite, ingest_atom::value, st.agent, text,
+              std::string{})
+    .then(
+      [self, request_id](std::string& reply) {
+        send_frame(self, result_frame(request_id, reply));
+      },
+      [self, request_id](caf::error& err) {
+        send_frame(self, error_frame(request_id, detail_of(err)));
+      });
+}
+
+} // namespace
+
+agent_session_actor::behavior_type
+agent_session(self_ptr self, client_link link, std::string path_agent,
+              accounts_actor accounts, directory_actor dir, ingest_actor ingest,
+              agent_session_options opts) {
+  auto& st = self->state;
+  st.link = std::move(link);
+  st.path_agent = std::move(path_agent);
+  st.accounts = std::move(accounts);
+  st.dir = std::move(dir);
+  st.ingest = std::move(ingest);
+  st.opts = opts;
+  self->delayed_send(self, opts.auth_timeout, timeout_atom::value);
+  return {
+    [self](frame_atom, const std::string& text) {
+      auto& st = self->state;
+      if (st.authenticated)
+        on_frame(self, text);
+      else if (!st.auth_pending)
+        on_auth_frame(self, text);
+    },
+    [self](push_atom, std::string& frame) {
+      if (self->state.authenticated)
+        send_frame(self, std::move(frame));
+    },
+    [self](closed_atom) {
+      self->quit();
+    },
+    [self](timeout_atom) {
+      auto& st = self->state;
+      if (!st.authenticated && !st.auth_pending)
+        close_and_quit(self, close_auth_required, "auth timeout");
+    },
+  };
+}
+
+} // namespace nod

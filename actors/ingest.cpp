@@ -1,0 +1,464 @@
+#include "actors/ingest.hpp"
+
+#include "actors/error.hpp"
+#include "protocol/credentials.hpp"
+#include "protocol/events.hpp"
+#include "protocol/ids.hpp"
+#include "protocol/time.hpp"
+#include "storage/keys.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace nod {
+
+namespace {
+
+using self_ptr = ingest_actor::stateful_pointer<ingest_state>;
+using storage::table;
+
+/// How long an idempotency key answers with its first reply.
+constexpr int64_t idempotency_ttl_ms = 24 * 3600 * 1000;
+
+// -- the objects the app API returns ----------------------------------------
+
+void opt_field(json::writer& w, const char* key,
+               const std::optional<std::string>& value) {
+  w.key(key);
+  w.string_or_null(value);
+}
+
+std::string conversation_json(uint64_t conv, uint64_t agent, int64_t created,
+                              int64_t updated) {
+  json::writer w;
+  w.start_object();
+  w.field("id", format_id64("conv_", conv));
+  w.field("agent_id", agent_id_text(agent));
+  w.field("created_at", iso8601(created));
+  w.field("updated_at", iso8601(updated));
+  w.end_object();
+  return w.str();
+}
+
+std::string activity_json(uint64_t id, uint64_t agent, const char* kind,
+                          const std::string& title,
+                          const std::optional<std::string>& text,
+                          const std::optional<std::string>& ref_id,
+                          const std::optional<std::string>& details_json,
+                          int64_t at) {
+  json::writer w;
+  w.start_object();
+  w.field("id", format_id64("act_", id));
+  w.field("agent_id", agent_id_text(agent));
+  w.field("kind", kind);
+  w.field("title", title);
+  opt_field(w, "text", text);
+  opt_field(w, "ref_id", ref_id);
+  w.key("details");
+  if (details_json)
+    w.raw_json(*details_json);
+  else
+    w.null();
+  w.field("created_at", iso8601(at));
+  w.end_object();
+  return w.str();
+}
+
+std::string decision_json(uint64_t id, uint64_t agent, const agent_event& e,
+                          int64_t at) {
+  json::writer w;
+  w.start_object();
+  auto id_text = format_id64("dec_", id);
+  w.field("id", id_text);
+  w.field("decision_id", id_text);
+  w.field("agent_id", agent_id_text(agent));
+  auto proposal = e.type == event_type::task_proposal;
+  w.field("kind", proposal ? std::string{"task_proposal"} : *e.kind);
+  w.field("title", *e.title);
+  opt_field(w, "description", e.description);
+  w.key("options");
+  w.start_array();
+  for (auto& o : e.options)
+    w.string(o);
+  w.end_array();
+  opt_field(w, "conversation_id", e.conversation_id);
+  opt_field(w, "task_run_id", e.task_run_id);
+  w.field("allows_always", e.allows_always.value_or(false));
+  opt_field(w, "always_allow_label", e.always_allow_label);
+  w.key("always_allow_options");
+  w.start_array();
+  for (auto& o : e.always_allow_options) {
+    w.start_object();
+    w.field("pattern", o.pattern);
+    w.field("label", o.label);
+    w.end_object();
+  }
+  w.end_array();
+  if (proposal) {
+    w.field("task_name", *e.task_name);
+    w.field("task_prompt", *e.task_prompt);
+    w.field("task_schedule", *e.task_schedule);
+  }
+  w.field("status", "pending");
+  w.key("note");
+  w.null();
+  w.key("expires_at");
+  if (e.expires_in)
+    w.string(iso8601(at + *e.expires_in * 1000));
+  else
+    w.null();
+  w.field("created_at", iso8601(at));
+  w.key("resolved_at");
+  w.null();
+  w.end_object();
+  return w.str();
+}
+
+std::string frame(const char* type, const char* key, const std::string& obj) {
+  json::writer w;
+  w.start_object();
+  w.field("type", type);
+  w.key(key);
+  w.raw_json(obj);
+  w.end_object();
+  return w.str();
+}
+
+std::string
+ok_reply(std::initializer_list<std::pair<const char*, std::string>> fields) {
+  json::writer w;
+  w.start_object();
+  w.field("status", "ok");
+  for (auto& [k, v] : fields)
+    w.field(k, v);
+  w.end_object();
+  return w.str();
+}
+
+// -- one event --------------------------------------------------------------
+
+/// What storing one event writes, answers and tells the app.
+struct outcome {
+  journal_write write;
+  std::string reply;
+  std::vector<std::string> frames;
+};
+
+void add_activity(outcome& out, const agent_record& agent, const char* kind,
+                  const std::string& title,
+                  const std::optional<std::string>& text,
+                  const std::optional<std::string>& ref_id,
+                  const std::optional<std::string>& details, int64_t at,
+                  uint64_t* id_out = nullptr) {
+  auto id = next_time_id();
+  auto obj
+    = activity_json(id, agent.id, kind, title, text, ref_id, details, at);
+  out.write.puts.emplace_back(
+    storage::pair_key(table::user_activity, agent.owner, id), obj);
+  out.frames.push_back(frame("activity", "activity", obj));
+  if (id_out)
+    *id_out = id;
+}
+
+std::string preview(const std::optional<std::string>& text) {
+  if (!text)
+    return "(image)";
+  // Cut at a UTF-8 boundary.
+  size_t n = std::min<size_t>(text->size(), 140);
+  while (n < text->size() && (static_cast<uint8_t>((*text)[n]) & 0xC0) == 0x80)
+    --n;
+  return text->substr(0, n);
+}
+
+outcome message(self_ptr self, const agent_record& agent, agent_event& e,
+                uint64_t conv, int64_t conv_created, int64_t at) {
+  outcome out;
+  auto msg = next_time_id();
+  auto conv_text = format_id64("conv_", conv);
+  std::optional<std::string> image_url;
+  if (e.image) {
+    auto media = next_time_id();
+    std::string value = e.image->content_type;
+    value += '\n';
+    value += agent_id_text(agent.id);
+    value += '\n';
+    value += e.image->bytes;
+    out.write.puts.emplace_back(storage::id_key(table::media, media),
+                                std::move(value));
+    image_url
+      = self->state.opts.public_url + "/media/" + format_id64("med_", media);
+  }
+  json::writer w;
+  w.start_object();
+  w.field("id", format_id64("msg_", msg));
+  w.field("message_id", format_id64("msg_", msg));
+  w.field("conversation_id", conv_text);
+  w.field("agent_id", agent_id_text(agent.id));
+  w.field("role", "agent");
+  opt_field(w, "text", e.text);
+  opt_field(w, "image_url", image_url);
+  opt_field(w, "report_title", e.report_title);
+  opt_field(w, "report_description", e.report_description);
+  opt_field(w, "task_run_id", e.task_run_id);
+  w.field("created_at", iso8601(at));
+  w.end_object();
+  auto obj = w.str();
+  auto conv_obj = conversation_json(conv, agent.id, conv_created, at);
+  out.write.puts.emplace_back(storage::pair_key(table::messages, conv, msg),
+                              obj);
+  out.write.puts.emplace_back(storage::id_key(table::conversations, conv),
+                              conv_obj);
+  out.write.puts.emplace_back(
+    storage::pair_key(table::agent_conversations, agent.id, conv), conv_obj);
+  out.frames.push_back(frame("message", "message", obj));
+  add_activity(out, agent, "agent_message", "Message", preview(e.text),
+               format_id64("msg_", msg), std::nullopt, at);
+  out.reply = ok_reply(
+    {{"message_id", format_id64("msg_", msg)}, {"conversation_id", conv_text}});
+  return out;
+}
+
+outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
+  outcome out;
+  auto dec = next_time_id();
+  auto obj = decision_json(dec, agent.id, e, at);
+  out.write.puts.emplace_back(storage::id_key(table::decisions, dec), obj);
+  out.write.puts.emplace_back(
+    storage::pair_key(table::user_decisions, agent.owner, dec), obj);
+  out.frames.push_back(frame("decision_created", "decision", obj));
+  add_activity(out, agent, "decision_created", *e.title, e.description,
+               format_id64("dec_", dec), std::nullopt, at);
+  out.reply = ok_reply({{"decision_id", format_id64("dec_", dec)}});
+  return out;
+}
+
+outcome activity_only(const agent_record& agent, const agent_event& e,
+                      int64_t at) {
+  outcome out;
+  uint64_t id = 0;
+  if (e.type == event_type::alert)
+    add_activity(out, agent, "agent_action", *e.title, e.text, e.task_run_id,
+                 std::nullopt, at, &id);
+  else
+    add_activity(out, agent, "system", *e.action, std::nullopt, std::nullopt,
+                 e.details_json, at, &id);
+  out.reply = ok_reply({{"activity_id", format_id64("act_", id)}});
+  return out;
+}
+
+std::string idempotency_key(uint64_t agent, const std::string& key) {
+  std::string k = storage::id_key(table::idempotency, agent);
+  k += sha256_hex(key);
+  return k;
+}
+
+std::string idempotency_value(int64_t at, const std::string& reply) {
+  return std::to_string(at) + "\n" + reply;
+}
+
+/// The stored reply if `value` is a fresh idempotency record.
+std::optional<std::string> fresh_reply(const std::string& value) {
+  auto nl = value.find('\n');
+  if (nl == std::string::npos)
+    return std::nullopt;
+  int64_t at = 0;
+  for (size_t i = 0; i < nl; ++i)
+    at = at * 10 + (value[i] - '0');
+  if (now_ms() - at > idempotency_ttl_ms)
+    return std::nullopt;
+  return value.substr(nl + 1);
+}
+
+/// Writes `out`, then answers and tells the app. With an idempotency key
+/// the first reply is stored in the same batch; a concurrent repeat loses
+/// the compare-and-set and answers with the winner's reply.
+void commit(self_ptr self, const agent_record& agent, outcome out,
+            const std::string& idem,
+            caf::typed_response_promise<std::string> rp) {
+  if (!idem.empty()) {
+    auto key = idempotency_key(agent.id, idem);
+    out.write.puts.emplace_back(key, idempotency_value(now_ms(), out.reply));
+    out.write.expects.push_back({key, false, ""});
+  }
+  auto owner = agent.owner;
+  self
+    ->request(self->state.journal, caf::infinite, append_atom::value,
+              std::move(out.write))
+    .then(
+      [self, rp, owner, reply = std::move(out.reply),
+       frames = std::move(out.frames)](journal_written&) mutable {
+        rp.deliver(reply);
+        for (auto& f : frames)
+          self->send(self->state.dir, publish_atom::value, owner, f);
+      },
+      [self, rp, agent_id = agent.id, idem](caf::error& err) mutable {
+        if (code_of(err) != ec::conflict || idem.empty()) {
+          rp.deliver(err);
+          return;
+        }
+        self
+          ->request(self->state.journal, caf::infinite, get_atom::value,
+                    idempotency_key(agent_id, idem))
+          .then(
+            [rp](std::string& value) mutable {
+              auto r = fresh_reply(value);
+              rp.deliver(r ? *r : value.substr(value.find('\n') + 1));
+            },
+            [rp](caf::error& e) mutable {
+              rp.deliver(e);
+            });
+      });
+}
+
+/// Runs `next(created_ms)` once conversation `conv` is known to be
+/// `agent`'s (or new); answers `not_found` if it belongs to another agent.
+template <class F>
+void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
+                       caf::typed_response_promise<std::string> rp, F next) {
+  auto& cache = self->state.conversations;
+  if (auto i = cache.find(conv); i != cache.end()) {
+    if (i->second.agent != agent)
+      rp.deliver(make_error(ec::not_found, "conversation_id: unknown "
+                                           "conversation"));
+    else
+      next(i->second.created_ms);
+    return;
+  }
+  self
+    ->request(self->state.journal, caf::infinite, get_atom::value,
+              storage::id_key(table::conversations, conv))
+    .then(
+      [self, agent, conv, rp, next](std::string& obj) mutable {
+        json::document doc;
+        json::field_error err;
+        std::optional<uint64_t> owner;
+        std::optional<int64_t> created;
+        if (json::parse_object(obj, doc, err) && doc.HasMember("agent_id")
+            && doc["agent_id"].IsString()) {
+          owner = parse_id64("agt_", doc["agent_id"].GetString());
+          if (doc.HasMember("created_at") && doc["created_at"].IsString())
+            created = parse_iso8601(doc["created_at"].GetString());
+        }
+        if (!owner || *owner != agent) {
+          rp.deliver(make_error(ec::not_found, "conversation_id: unknown "
+                                               "conversation"));
+          return;
+        }
+        auto at = created.value_or(now_ms());
+        self->state.conversations[conv] = {agent, at};
+        next(at);
+      },
+      [self, agent, conv, rp, next](caf::error& err) mutable {
+        if (code_of(err) != ec::not_found) {
+          rp.deliver(err);
+          return;
+        }
+        // A new conversation: it starts with this message.
+        auto at = now_ms();
+        self->state.conversations[conv] = {agent, at};
+        next(at);
+      });
+}
+
+void handle(self_ptr self, const agent_record& agent, agent_event e,
+            const std::string& idem,
+            caf::typed_response_promise<std::string> rp) {
+  auto at = now_ms();
+  switch (e.type) {
+    case event_type::message: {
+      uint64_t conv = default_conversation(agent.id);
+      if (e.conversation_id)
+        conv = *parse_id64("conv_", *e.conversation_id);
+      with_conversation(
+        self, agent.id, conv, rp,
+        [self, agent, e, idem, rp, conv, at](int64_t created) mutable {
+          commit(self, agent, message(self, agent, e, conv, created, at), idem,
+                 rp);
+        });
+      return;
+    }
+    case event_type::decision:
+    case event_type::task_proposal:
+      commit(self, agent, decision(agent, e, at), idem, rp);
+      return;
+    case event_type::alert:
+    case event_type::status:
+      commit(self, agent, activity_only(agent, e, at), idem, rp);
+      return;
+    case event_type::processing_start:
+    case event_type::agent_heartbeat:
+    case event_type::processing_stop:
+    case event_type::agent_idle: {
+      // Indicators are live state, not history: nothing is journaled.
+      processing_update p;
+      p.agent = agent.id;
+      p.owner = agent.owner;
+      p.conversation_id = e.conversation_id.value_or("");
+      p.on = e.type == event_type::processing_start
+             || e.type == event_type::agent_heartbeat;
+      p.status_text = e.status_text.value_or("Thinking");
+      self->send(self->state.dir, processing_atom::value, std::move(p));
+      rp.deliver(std::string{R"({"status":"ok"})"});
+      return;
+    }
+  }
+}
+
+caf::result<std::string> on_event(self_ptr self, agent_record& agent,
+                                  const std::string& body,
+                                  const std::string& idem) {
+  json::document doc;
+  json::field_error err;
+  agent_event e;
+  if (!json::parse_object(body, doc, err) || !parse_agent_event(doc, e, err))
+    return make_error(ec::invalid_argument, err.message);
+  if (agent.type == "approval_only"
+      && (e.type == event_type::message || e.type == event_type::task_proposal))
+    return make_error(ec::forbidden, "approval-only agents cannot send "
+                                       + std::string{to_string(e.type)}
+                                       + " events");
+  auto rp = self->make_response_promise<std::string>();
+  if (idem.empty()) {
+    handle(self, agent, std::move(e), idem, rp);
+    return rp;
+  }
+  // A repeated key within 24 h gets the first reply and creates nothing.
+  self
+    ->request(self->state.journal, caf::infinite, get_atom::value,
+              idempotency_key(agent.id, idem))
+    .then(
+      [self, agent, e, idem, rp](std::string& value) mutable {
+        if (auto reply = fresh_reply(value))
+          rp.deliver(*reply);
+        else
+          handle(self, agent, std::move(e), idem, rp);
+      },
+      [self, agent, e, idem, rp](caf::error& err) mutable {
+        if (code_of(err) == ec::not_found)
+          handle(self, agent, std::move(e), idem, rp);
+        else
+          rp.deliver(err);
+      });
+  return rp;
+}
+
+} // namespace
+
+uint64_t default_conversation(uint64_t agent) {
+  return agent;
+}
+
+ingest_actor::behavior_type ingest(self_ptr self, journal_actor journal,
+                                   directory_actor dir, ingest_options opts) {
+  self->state.journal = std::move(journal);
+  self->state.dir = std::move(dir);
+  self->state.opts = std::move(opts);
+  return {
+    [self](ingest_atom, agent_record& agent, const std::string& body,
+           const std::string& idem) {
+      return on_event(self, agent, body, idem);
+    },
+  };
+}
+
+} // namespace nod

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "actors/actors.hpp"
+
+#include <string>
+#include <unordered_map>
+
+namespace nod {
+
+/// Settings of the ingest actor.
+struct ingest_options {
+  /// Base of media links, e.g. "http://127.0.0.1:8000".
+  std::string public_url;
+};
+
+/// State of the ingest actor.
+struct ingest_state {
+  static inline const char* name = "ingest";
+
+  journal_actor journal;
+  directory_actor dir;
+  ingest_options opts;
+
+  /// Conversations seen since start: id → (agent, created_ms). Saves a
+  /// read per message for the common case of an agent's known
+  /// conversations.
+  struct conversation {
+    uint64_t agent = 0;
+    int64_t created_ms = 0;
+  };
+  std::unordered_map<uint64_t, conversation> conversations;
+};
+
+/// Behavior of the ingest actor.
+ingest_actor::behavior_type
+ingest(ingest_actor::stateful_pointer<ingest_state> self, journal_actor journal,
+       directory_actor dir, ingest_options opts);
+
+/// The id of an agent's default conversation: `conv_` + the agent's own
+/// 16 hex digits, so that concurrent first messages agree on it.
+uint64_t default_conversation(uint64_t agent);
+
+} // namespace nod

@@ -1,0 +1,26 @@
+#pragma once
+
+#include "actors/actors.hpp"
+#include "actors/agent_session.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace nod::net {
+
+class server;
+
+/// What the agent API (API.md A1-A3) needs from the rest of the server.
+struct agent_api_context {
+  caf::actor_system* sys = nullptr;
+  accounts_actor accounts;
+  directory_actor directory;
+  ingest_actor ingest;
+  /// Also the per-agent limit of `POST /api/agent/events` (429 over it).
+  agent_session_options sessions;
+};
+
+/// Adds `POST /api/agent/events` and the agent WebSocket
+/// `/ws/agent/{agent_id}` to `srv`.
+void add_agent_api(server& srv, agent_api_context ctx);
+
+} // namespace nod::net
