@@ -218,6 +218,9 @@ using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using online_atom = caf::atom_constant<caf::atom("online")>;
 using agent_up_atom = caf::atom_constant<caf::atom("agentup")>;
 using agent_down_atom = caf::atom_constant<caf::atom("agentdown")>;
+/// Close a session from the server's side (code, reason), or close every
+/// socket of an agent.
+using kick_atom = caf::atom_constant<caf::atom("kick")>;
 /// Counts for tests and metrics.
 using count_atom = caf::atom_constant<caf::atom("count")>;
 /// An event from an agent to validate, store and publish.
@@ -332,7 +335,9 @@ using app_session_actor = caf::typed_actor<
   // The socket closed.
   caf::reacts_to<closed_atom>,
   // Internal: the auth deadline.
-  caf::reacts_to<timeout_atom>>;
+  caf::reacts_to<timeout_atom>,
+  // The server closes the socket with this code and reason.
+  caf::reacts_to<kick_atom, uint16_t, std::string>>;
 
 /// One agent WebSocket (API.md A3): authenticates, turns frames into
 /// events, and (with the delivery issue) pushes events to the agent. The
@@ -348,9 +353,12 @@ using directory_actor = caf::typed_actor<
   // user, frame: to every app session of the user.
   caf::reacts_to<publish_atom, uint64_t, std::string>,
   // agent, owner, session: an authenticated agent socket opened.
-  caf::reacts_to<agent_up_atom, uint64_t, uint64_t, caf::actor_addr>,
+  caf::reacts_to<agent_up_atom, uint64_t, uint64_t, app_session_actor>,
   // agent, session: it closed.
   caf::reacts_to<agent_down_atom, uint64_t, caf::actor_addr>,
+  // agent, code, reason: close every socket of the agent (its secret
+  // changed, or it was deleted).
+  caf::reacts_to<kick_atom, uint64_t, uint16_t, std::string>,
   // agents → those of them that are online.
   caf::replies_to<online_atom,
                   std::vector<uint64_t>>::with<std::vector<uint64_t>>,

@@ -115,7 +115,7 @@ void on_auth_frame(self_ptr self, const std::string& text) {
         st.tokens = st.opts.burst;
         st.refilled = self->clock().now();
         self->send(st.dir, agent_up_atom::value, st.agent.id, st.agent.owner,
-                   self->address());
+                   caf::actor_cast<agent_session_actor>(self));
         json::writer w;
         w.start_object();
         w.field("type", "auth_ok");
@@ -203,6 +203,9 @@ agent_session(self_ptr self, client_link link, std::string path_agent,
     },
     [self](closed_atom) {
       self->quit();
+    },
+    [self](kick_atom, uint16_t code, const std::string& reason) {
+      close_and_quit(self, code, reason);
     },
     [self](timeout_atom) {
       auto& st = self->state;

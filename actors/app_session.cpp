@@ -132,6 +132,9 @@ app_session_actor::behavior_type app_session(self_ptr self, client_link link,
     [self](closed_atom) {
       self->quit();
     },
+    [self](kick_atom, uint16_t code, const std::string& reason) {
+      close_and_quit(self, code, reason.c_str());
+    },
     [self](timeout_atom) {
       auto& st = self->state;
       if (!st.authenticated && !st.auth_pending)

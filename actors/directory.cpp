@@ -37,7 +37,10 @@ void forget(self_ptr self, const caf::actor_addr& who) {
   for (auto i = st.agents.begin(); i != st.agents.end();) {
     auto& sessions = i->second.sessions;
     auto before = sessions.size();
-    sessions.erase(std::remove(sessions.begin(), sessions.end(), who),
+    sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
+                                  [&](const app_session_actor& s) {
+                                    return s.address() == who;
+                                  }),
                    sessions.end());
     if (before > 0 && sessions.empty()) {
       publish(self, i->second.owner, agent_status_frame(i->first, false));
@@ -98,7 +101,7 @@ directory_actor::behavior_type directory(self_ptr self,
       publish(self, user, frame);
     },
     [self](agent_up_atom, uint64_t agent, uint64_t owner,
-           caf::actor_addr session) {
+           app_session_actor session) {
       auto& entry = self->state.agents[agent];
       entry.owner = owner;
       self->monitor(session);
@@ -108,6 +111,14 @@ directory_actor::behavior_type directory(self_ptr self,
     },
     [self](agent_down_atom, uint64_t, const caf::actor_addr& session) {
       forget(self, session);
+    },
+    [self](kick_atom, uint64_t agent, uint16_t code,
+           const std::string& reason) {
+      auto i = self->state.agents.find(agent);
+      if (i == self->state.agents.end())
+        return;
+      for (auto& session : i->second.sessions)
+        self->send(session, kick_atom::value, code, reason);
     },
     [self](online_atom, const std::vector<uint64_t>& agents) {
       std::vector<uint64_t> online;

@@ -82,30 +82,36 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
     respond(std::move(res));
     return;
   }
-  auto idem = req.header("idempotency-key");
-  auto& sys = *ctx->api.sys;
-  ask<agent_record>(
-    sys, ctx->api.accounts,
-    [ctx, body = req.body, idem, respond](caf::expected<agent_record> agent) {
-      if (!agent) {
-        auto code = code_of(agent.error());
-        if (code == ec::not_found || code == ec::unauthenticated)
-          respond(error_response(401, "missing or invalid agent credentials"));
-        else
-          respond(from_error(agent.error()));
-        return;
-      }
-      ask<std::string>(
-        *ctx->api.sys, ctx->api.ingest,
-        [respond](caf::expected<std::string> reply) {
-          if (!reply)
-            respond(from_error(reply.error()));
-          else
-            respond(json_response(200, std::move(*reply)));
+  // One short-lived actor for both hops (check the credentials, then
+  // ingest): the REST path's cost is mostly these hops.
+  ctx->api.sys->spawn([ctx, id = *id, secret, body = req.body,
+                       idem = req.header("idempotency-key"),
+                       respond](caf::event_based_actor* self) {
+    self
+      ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
+                secret)
+      .then(
+        [=](agent_record& agent) {
+          self
+            ->request(ctx->api.ingest, ask_timeout, ingest_atom::value,
+                      std::move(agent), body, idem)
+            .then(
+              [respond](std::string& reply) {
+                respond(json_response(200, std::move(reply)));
+              },
+              [respond](caf::error& err) {
+                respond(from_error(err));
+              });
         },
-        ingest_atom::value, std::move(*agent), body, idem);
-    },
-    agent_auth_atom::value, *id, secret);
+        [respond](caf::error& err) {
+          auto code = code_of(err);
+          if (code == ec::not_found || code == ec::unauthenticated)
+            respond(
+              error_response(401, "missing or invalid agent credentials"));
+          else
+            respond(from_error(err));
+        });
+  });
 }
 
 ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,

@@ -409,11 +409,15 @@ void delete_agent(const ctx_ptr& ctx, const http_request& req,
             [ctx, id = *id](user_record user, responder respond) {
               ask<bool>(
                 *ctx->sys, ctx->accounts,
-                [respond](caf::expected<bool> r) {
-                  if (!r)
+                [ctx, id, respond](caf::expected<bool> r) {
+                  if (!r) {
                     respond(from_error(r.error()));
-                  else
-                    respond(json_response(204, ""));
+                    return;
+                  }
+                  // A deleted agent's open sockets go with it.
+                  caf::anon_send(ctx->directory, kick_atom::value, id,
+                                 uint16_t{4004}, std::string{"agent deleted"});
+                  respond(json_response(204, ""));
                 },
                 agent_del_atom::value, user.id, id);
             });
@@ -428,12 +432,17 @@ void rotate_secret(const ctx_ptr& ctx, const http_request& req,
             [ctx, id = *id](user_record user, responder respond) {
               ask<agent_created>(
                 *ctx->sys, ctx->accounts,
-                [respond](caf::expected<agent_created> c) {
-                  if (!c)
+                [ctx, id, respond](caf::expected<agent_created> c) {
+                  if (!c) {
                     respond(from_error(c.error()));
-                  else
-                    respond(json_response(
-                      200, agent_json(c->agent, {}, true, &c->secret)));
+                    return;
+                  }
+                  // The old secret dies at once, open sockets included
+                  // (API.md B2).
+                  caf::anon_send(ctx->directory, kick_atom::value, id,
+                                 uint16_t{4003}, std::string{"secret rotated"});
+                  respond(json_response(
+                    200, agent_json(c->agent, {}, true, &c->secret)));
                 },
                 rotate_atom::value, user.id, id);
             });

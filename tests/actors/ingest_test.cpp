@@ -24,6 +24,7 @@ recorder(app_session_actor::pointer,
     },
     [](closed_atom) {},
     [](timeout_atom) {},
+    [](kick_atom, uint16_t, const std::string&) {},
   };
 }
 

@@ -4,6 +4,7 @@
 #include "actors/app_session.hpp"
 #include "tests/actors/people_fixture.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace nod {
@@ -53,6 +54,9 @@ recording_session(app_session_actor::pointer self,
       self->quit();
     },
     [](timeout_atom) {},
+    [pushed](kick_atom, uint16_t code, const std::string&) {
+      pushed->push_back("kicked " + std::to_string(code));
+    },
   };
 }
 
@@ -108,9 +112,9 @@ TEST_F(sessions_test,
   auto sock1 = sys.spawn(recording_session, pushed);
   auto sock2 = sys.spawn(recording_session, pushed);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
-             sock1.address());
+             sock1);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
-             sock2.address());
+             sock2);
   run();
   ASSERT_EQ(pushed->size(), 1u);
   EXPECT_NE(pushed->at(0).find("\"online\":true"), std::string::npos);
@@ -217,6 +221,23 @@ TEST_F(sessions_test, closed_socket_ends_the_session) {
   self->send(s, closed_atom::value);
   run();
   EXPECT_EQ(sessions_of(alice.id), 0u);
+}
+
+TEST_F(sessions_test, kick_closes_every_socket_of_an_agent) {
+  auto pushed = std::make_shared<std::vector<std::string>>();
+  auto sock1 = sys.spawn(recording_session, pushed);
+  auto sock2 = sys.spawn(recording_session, pushed);
+  auto other = sys.spawn(recording_session, pushed);
+  self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
+             sock1);
+  self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
+             sock2);
+  self->send(directory_, agent_up_atom::value, uint64_t{43}, uint64_t{7},
+             other);
+  self->send(directory_, kick_atom::value, uint64_t{42}, uint16_t{4003},
+             std::string{"secret rotated"});
+  run();
+  EXPECT_EQ(std::count(pushed->begin(), pushed->end(), "kicked 4003"), 2);
 }
 
 } // namespace

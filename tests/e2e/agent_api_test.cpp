@@ -165,10 +165,12 @@ TEST_F(agent_api_test, credentials_are_checked_without_revealing_agents) {
   EXPECT_EQ(wrong.status, 401u);
   EXPECT_EQ(unknown.status, 401u);
   EXPECT_EQ(wrong.body, unknown.body);
-  // Rotation kills the old secret at once.
+  // Rotation kills the old secret at once, open sockets included.
+  auto ws = agent_socket();
   auto rotated = app("POST", "/api/agents/" + agent_id + "/secret");
   ASSERT_EQ(rotated.status, 200u);
   EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 401u);
+  EXPECT_EQ(ws->read_until_close(), 4003);
 }
 
 TEST_F(agent_api_test, bad_events_are_400s_naming_the_field) {

@@ -91,6 +91,10 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
     auto r = waitpid(pid_, &raw, WNOHANG);
     if (r == pid_) {
       status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+      // The exit may be seen before the reader drained the pipe: wait for
+      // its end, so output() holds everything the child printed.
+      std::unique_lock<std::mutex> guard{mtx_};
+      cv_.wait_for(guard, std::chrono::seconds{5}, [this] { return eof_; });
       return status_;
     }
     if (std::chrono::steady_clock::now() >= deadline)
