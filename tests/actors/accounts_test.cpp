@@ -1,8 +1,7 @@
 #include "actors/error.hpp"
 #include "protocol/credentials.hpp"
 #include "tests/actors/people_fixture.hpp"
-
-#include <regex>
+#include "tests/support/match.hpp"
 
 namespace nod {
 namespace {
@@ -34,7 +33,7 @@ TEST_F(accounts_test, users_are_unique_and_validated) {
 TEST_F(accounts_test, login_gives_a_token_that_authenticates_until_logout) {
   add_user("alice");
   auto token = login("alice");
-  EXPECT_TRUE(std::regex_match(token, std::regex{"nodt_[0-9a-f]{64}"}));
+  EXPECT_TRUE(test::matches(token, "nodt_", test::hex, 64));
   auto who = call<user_record>(acc, auth_atom::value, token);
   ASSERT_TRUE(who);
   EXPECT_EQ(who->username, "alice");
@@ -94,7 +93,7 @@ TEST_F(accounts_test, agents_belong_to_their_owner_only) {
   auto alice = add_user("alice");
   auto bob = add_user("bob");
   auto created = add_agent(alice.id, "deployer");
-  EXPECT_TRUE(std::regex_match(created.secret, std::regex{"nod_[0-9a-f]{40}"}));
+  EXPECT_TRUE(test::matches(created.secret, "nod_", test::hex, 40));
   EXPECT_EQ(created.agent.secret_hash, sha256_hex(created.secret));
   EXPECT_EQ(created.agent.webhook_secret.rfind("whsec_", 0), 0u);
   auto id = created.agent.id;

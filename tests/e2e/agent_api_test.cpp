@@ -3,13 +3,13 @@
 
 #include "protocol/credentials.hpp"
 #include "tests/e2e/http_client.hpp"
+#include "tests/support/match.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <csignal>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <regex>
 
 namespace nod {
 namespace {
@@ -137,10 +137,9 @@ TEST_F(agent_api_test, the_nod_quickstart_works_unchanged) {
   EXPECT_EQ(r.status, 200u) << r.body;
   auto doc = parse(r.body);
   EXPECT_EQ(str(doc, "status"), "ok");
+  EXPECT_TRUE(test::matches(str(doc, "message_id"), "msg_", test::hex, 16));
   EXPECT_TRUE(
-    std::regex_match(str(doc, "message_id"), std::regex{"msg_[0-9a-f]{16}"}));
-  EXPECT_TRUE(std::regex_match(str(doc, "conversation_id"),
-                               std::regex{"conv_[0-9a-f]{16}"}));
+    test::matches(str(doc, "conversation_id"), "conv_", test::hex, 16));
   auto msgs = app("GET", "/api/conversations/" + str(doc, "conversation_id")
                            + "/messages");
   EXPECT_EQ(msgs.status, 200u);

@@ -2,13 +2,13 @@
 // app WebSocket, isolation between users, and persistence across restarts.
 
 #include "tests/e2e/http_client.hpp"
+#include "tests/support/match.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include <csignal>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <regex>
 
 namespace nod {
 namespace {
@@ -104,7 +104,7 @@ protected:
 
 TEST_F(people_test, login_me_and_logout) {
   auto token = admin();
-  EXPECT_TRUE(std::regex_match(token, std::regex{"nodt_[0-9a-f]{64}"}));
+  EXPECT_TRUE(test::matches(token, "nodt_", test::hex, 64));
   auto me = call("GET", "/api/me", token);
   EXPECT_EQ(me.status, 200u);
   EXPECT_EQ(str(parse(me.body), "username"), "admin");
@@ -171,12 +171,11 @@ TEST_F(people_test, agent_secret_is_shown_once) {
     R"({"name":"deployer","description":"ships it",)"
     R"("webhook_url":"http://127.0.0.1:9/hook","type":"approval_only"})");
   auto id = str(created, "agent_id");
-  EXPECT_TRUE(std::regex_match(id, std::regex{"agt_[0-9a-f]{16}"}));
+  EXPECT_TRUE(test::matches(id, "agt_", test::hex, 16));
   EXPECT_EQ(str(created, "id"), id);
-  EXPECT_TRUE(
-    std::regex_match(str(created, "secret"), std::regex{"nod_[0-9a-f]{40}"}));
-  EXPECT_TRUE(std::regex_match(str(created, "webhook_secret"),
-                               std::regex{"whsec_[A-Za-z0-9+/]{43}="}));
+  EXPECT_TRUE(test::matches(str(created, "secret"), "nod_", test::hex, 40));
+  EXPECT_TRUE(test::matches(str(created, "webhook_secret"), "whsec_",
+                            test::base64, 43, "="));
   EXPECT_EQ(str(created, "type"), "approval_only");
   auto one = call("GET", "/api/agents/" + id, token);
   EXPECT_EQ(one.status, 200u);
@@ -195,7 +194,7 @@ TEST_F(people_test, agent_secret_is_shown_once) {
   auto rotated = call("POST", "/api/agents/" + id + "/secret", token);
   EXPECT_EQ(rotated.status, 200u);
   auto new_secret = str(parse(rotated.body), "secret");
-  EXPECT_TRUE(std::regex_match(new_secret, std::regex{"nod_[0-9a-f]{40}"}));
+  EXPECT_TRUE(test::matches(new_secret, "nod_", test::hex, 40));
   EXPECT_NE(new_secret, str(created, "secret"));
   auto wh = call("POST", "/api/agents/" + id + "/webhook-secret", token);
   EXPECT_EQ(wh.status, 200u);

@@ -1,8 +1,8 @@
 #include "tests/support/process.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
-#include <regex>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,7 +94,9 @@ std::optional<int> child_process::wait(std::chrono::milliseconds timeout) {
       // The exit may be seen before the reader drained the pipe: wait for
       // its end, so output() holds everything the child printed.
       std::unique_lock<std::mutex> guard{mtx_};
-      cv_.wait_for(guard, std::chrono::seconds{5}, [this] { return eof_; });
+      cv_.wait_for(guard, std::chrono::seconds{5}, [this] {
+        return eof_;
+      });
       return status_;
     }
     if (std::chrono::steady_clock::now() >= deadline)
@@ -126,12 +128,17 @@ uint16_t wait_for_port(child_process& server) {
   if (!out)
     return 0;
   // Wait for the rest of the line, then parse the port.
-  std::smatch m;
-  static const std::regex port_re{"listening on http://[^ ]*:([0-9]+)"};
+  const std::string marker = "listening on http://";
   for (int i = 0; i < 100; ++i) {
     auto text = server.output();
-    if (std::regex_search(text, m, port_re))
-      return static_cast<uint16_t>(std::stoi(m[1]));
+    auto at = text.find(marker);
+    auto end = text.find_first_of(" \n", at + marker.size());
+    if (at != std::string::npos && end != std::string::npos) {
+      auto addr = text.substr(at + marker.size(), end - at - marker.size());
+      auto colon = addr.rfind(':');
+      if (colon != std::string::npos)
+        return static_cast<uint16_t>(std::atoi(addr.c_str() + colon + 1));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds{10});
   }
   return 0;
