@@ -171,7 +171,8 @@ std::string preview(const std::optional<std::string>& text) {
 }
 
 outcome message(self_ptr self, const agent_record& agent, agent_event& e,
-                uint64_t conv, int64_t conv_created, int64_t at) {
+                uint64_t conv, int64_t conv_created, bool conv_stored,
+                int64_t at) {
   outcome out;
   auto msg = next_time_id();
   auto conv_text = format_id64("conv_", conv);
@@ -203,13 +204,19 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
   w.field("created_at", iso8601(at));
   w.end_object();
   auto obj = w.str();
-  auto conv_obj = conversation_json(conv, agent.id, conv_created, at);
   out.write.puts.emplace_back(storage::pair_key(table::messages, conv, msg),
                               obj);
-  out.write.puts.emplace_back(storage::id_key(table::conversations, conv),
-                              conv_obj);
-  out.write.puts.emplace_back(
-    storage::pair_key(table::agent_conversations, agent.id, conv), conv_obj);
+  // The conversation object is written with its first message only: it
+  // does not change per message, and rewriting it would double the work
+  // of every message.
+  if (!conv_stored) {
+    auto conv_obj
+      = conversation_json(conv, agent.id, conv_created, conv_created);
+    out.write.puts.emplace_back(storage::id_key(table::conversations, conv),
+                                conv_obj);
+    out.write.puts.emplace_back(
+      storage::pair_key(table::agent_conversations, agent.id, conv), conv_obj);
+  }
   out.frames.push_back(frame("message", "message", obj));
   add_activity(out, agent, "agent_message", "Message", preview(e.text),
                format_id64("msg_", msg), std::nullopt, at);
@@ -274,7 +281,8 @@ std::optional<std::string> fresh_reply(const std::string& value) {
 /// the compare-and-set and answers with the winner's reply.
 void commit(self_ptr self, const agent_record& agent, outcome out,
             const std::string& idem,
-            caf::typed_response_promise<std::string> rp) {
+            caf::typed_response_promise<std::string> rp,
+            uint64_t new_conversation = 0) {
   if (!idem.empty()) {
     auto key = idempotency_key(agent.id, idem);
     out.write.puts.emplace_back(key, idempotency_value(now_ms(), out.reply));
@@ -285,8 +293,10 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
     ->request(self->state.journal, caf::infinite, append_atom::value,
               std::move(out.write))
     .then(
-      [self, rp, owner, reply = std::move(out.reply),
+      [self, rp, owner, new_conversation, reply = std::move(out.reply),
        frames = std::move(out.frames)](journal_written&) mutable {
+        if (new_conversation != 0)
+          self->state.conversations[new_conversation].stored = true;
         rp.deliver(reply);
         for (auto& f : frames)
           self->send(self->state.dir, publish_atom::value, owner, f);
@@ -310,7 +320,7 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
       });
 }
 
-/// Runs `next(created_ms)` once conversation `conv` is known to be
+/// Runs `next(created_ms, stored)` once conversation `conv` is known to be
 /// `agent`'s (or new); answers `not_found` if it belongs to another agent.
 template <class F>
 void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
@@ -321,7 +331,7 @@ void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
       rp.deliver(make_error(ec::not_found, "conversation_id: unknown "
                                            "conversation"));
     else
-      next(i->second.created_ms);
+      next(i->second.created_ms, i->second.stored);
     return;
   }
   self
@@ -345,8 +355,8 @@ void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
           return;
         }
         auto at = created.value_or(now_ms());
-        self->state.conversations[conv] = {agent, at};
-        next(at);
+        self->state.conversations[conv] = {agent, at, true};
+        next(at, true);
       },
       [self, agent, conv, rp, next](caf::error& err) mutable {
         if (code_of(err) != ec::not_found) {
@@ -355,8 +365,8 @@ void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
         }
         // A new conversation: it starts with this message.
         auto at = now_ms();
-        self->state.conversations[conv] = {agent, at};
-        next(at);
+        self->state.conversations[conv] = {agent, at, false};
+        next(at, false);
       });
 }
 
@@ -369,12 +379,14 @@ void handle(self_ptr self, const agent_record& agent, agent_event e,
       uint64_t conv = default_conversation(agent.id);
       if (e.conversation_id)
         conv = *parse_id64("conv_", *e.conversation_id);
-      with_conversation(
-        self, agent.id, conv, rp,
-        [self, agent, e, idem, rp, conv, at](int64_t created) mutable {
-          commit(self, agent, message(self, agent, e, conv, created, at), idem,
-                 rp);
-        });
+      with_conversation(self, agent.id, conv, rp,
+                        [self, agent, e, idem, rp, conv,
+                         at](int64_t created, bool stored) mutable {
+                          commit(
+                            self, agent,
+                            message(self, agent, e, conv, created, stored, at),
+                            idem, rp, stored ? 0 : conv);
+                        });
       return;
     }
     case event_type::decision:

@@ -27,6 +27,9 @@ struct ingest_state {
   struct conversation {
     uint64_t agent = 0;
     int64_t created_ms = 0;
+    /// The conversation object is in the store; until then every message
+    /// to it (re)writes it.
+    bool stored = false;
   };
   std::unordered_map<uint64_t, conversation> conversations;
 };

@@ -73,9 +73,12 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(401, "missing or invalid agent credentials"));
     return;
   }
-  json::document doc;
-  if (!read_body(req, respond, doc))
+  // The body is parsed once, by ingest (a 400 names what is wrong).
+  auto& type = req.header("content-type");
+  if (!type.empty() && type.find("json") == std::string::npos) {
+    respond(error_response(415, "content-type must be application/json"));
     return;
+  }
   if (auto wait = ctx->limiter.take(*id); wait > 0) {
     auto res = error_response(429, "rate limit exceeded");
     res.headers.emplace_back("Retry-After", std::to_string(wait));
