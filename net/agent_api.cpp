@@ -4,6 +4,7 @@
 #include "net/api_util.hpp"
 #include "net/ask.hpp"
 #include "net/server.hpp"
+#include "net/session_socket.hpp"
 #include "net/websocket.hpp"
 #include "protocol/ids.hpp"
 
@@ -119,26 +120,10 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
 
 ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
                                std::shared_ptr<ws_connection> conn) {
-  client_link link{[conn](std::string frame) {
-                     return conn->send(std::move(frame));
-                   },
-                   [conn](uint16_t code, std::string reason) {
-                     conn->close(code, std::move(reason));
-                   }};
   auto session = ctx->api.sys->spawn(
-    agent_session, std::move(link), req.param("agent_id"), ctx->api.accounts,
+    agent_session, link_to(conn), req.param("agent_id"), ctx->api.accounts,
     ctx->api.directory, ctx->api.ingest, ctx->api.sessions);
-  ws_callbacks cb;
-  cb.on_text = [session](std::string text) {
-    caf::anon_send(session, frame_atom::value, std::move(text));
-  };
-  cb.on_binary = [conn] {
-    conn->close(ws_close::unsupported_data, "text frames only");
-  };
-  cb.on_closed = [session](uint16_t) {
-    caf::anon_send(session, closed_atom::value);
-  };
-  return cb;
+  return forward_to(session, conn);
 }
 
 } // namespace

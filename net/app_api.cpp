@@ -4,6 +4,7 @@
 #include "net/api_util.hpp"
 #include "net/ask.hpp"
 #include "net/server.hpp"
+#include "net/session_socket.hpp"
 #include "net/websocket.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/json.hpp"
@@ -710,29 +711,13 @@ void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
 
 ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
                              std::shared_ptr<ws_connection> conn) {
-  client_link link{[conn](std::string frame) {
-                     return conn->send(std::move(frame));
-                   },
-                   [conn](uint16_t code, std::string reason) {
-                     conn->close(code, std::move(reason));
-                   }};
   std::string cookie;
   if (auto* value = cookie_value(req, session_cookie))
     cookie = *value;
   auto session
-    = ctx->sys->spawn(app_session, std::move(link), ctx->accounts,
-                      ctx->directory, std::move(cookie), ctx->app_sessions);
-  ws_callbacks cb;
-  cb.on_text = [session](std::string text) {
-    caf::anon_send(session, frame_atom::value, std::move(text));
-  };
-  cb.on_binary = [conn] {
-    conn->close(ws_close::unsupported_data, "text frames only");
-  };
-  cb.on_closed = [session](uint16_t) {
-    caf::anon_send(session, closed_atom::value);
-  };
-  return cb;
+    = ctx->sys->spawn(app_session, link_to(conn), ctx->accounts, ctx->directory,
+                      std::move(cookie), ctx->app_sessions);
+  return forward_to(session, conn);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // app WebSocket, isolation between users, and persistence across restarts.
 
 #include "tests/e2e/http_client.hpp"
+#include "tests/e2e/json_util.hpp"
 #include "tests/support/match.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -18,17 +19,8 @@ using headers = std::vector<std::pair<std::string, std::string>>;
 
 const std::string admin_password = "admin-Pw-0123456789";
 
-rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str(), body.size());
-  return doc;
-}
-
-std::string str(const rapidjson::Value& v, const char* name) {
-  auto i = v.FindMember(name);
-  return i != v.MemberEnd() && i->value.IsString() ? i->value.GetString()
-                                                   : std::string{};
-}
+using test::parse;
+using test::str;
 
 class people_test : public ::testing::Test {
 protected:
