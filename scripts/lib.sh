@@ -11,6 +11,8 @@ packages=(
   libcaf-dev libboost-dev rapidjson-dev librocksdb-dev libspdlog-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
   wrk hyperfine
+  # The README's examples: curl and jq, and the agent script's websockets.
+  curl jq python3-websockets
 )
 
 install_packages() {
