@@ -276,6 +276,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::processing_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_live>)
 
 namespace nod {
 
@@ -359,9 +360,10 @@ using directory_actor = caf::typed_actor<
   // agent, code, reason: close every socket of the agent (its secret
   // changed, or it was deleted).
   caf::reacts_to<kick_atom, uint64_t, uint16_t, std::string>,
-  // agents → those of them that are online.
+  // agents → their live state (online, processing, status text), in the
+  // order asked.
   caf::replies_to<online_atom,
-                  std::vector<uint64_t>>::with<std::vector<uint64_t>>,
+                  std::vector<uint64_t>>::with<std::vector<agent_live>>,
   // user → number of app sessions (tests, metrics).
   caf::replies_to<count_atom, uint64_t>::with<uint64_t>,
   // An agent started or stopped working; clears itself after a while.

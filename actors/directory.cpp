@@ -121,11 +121,16 @@ directory_actor::behavior_type directory(self_ptr self,
         self->send(session, kick_atom::value, code, reason);
     },
     [self](online_atom, const std::vector<uint64_t>& agents) {
-      std::vector<uint64_t> online;
-      for (auto agent : agents)
-        if (self->state.agents.count(agent) > 0)
-          online.push_back(agent);
-      return online;
+      auto& st = self->state;
+      std::vector<agent_live> result(agents.size());
+      for (size_t i = 0; i < agents.size(); ++i) {
+        result[i].online = st.agents.count(agents[i]) > 0;
+        if (auto p = st.processing.find(agents[i]); p != st.processing.end()) {
+          result[i].processing = true;
+          result[i].status_text = p->second.last.status_text;
+        }
+      }
+      return result;
     },
     [self](processing_atom, processing_update& p) {
       auto& st = self->state;

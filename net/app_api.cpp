@@ -281,24 +281,22 @@ void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
 
 // -- agents -----------------------------------------------------------------
 
-/// Adds the live fields (online) to `agents` and answers with `render`.
+/// Adds the live fields (online, processing) to `agents` and answers with
+/// `render`.
 template <class Render>
 void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
                responder respond, Render render) {
   std::vector<uint64_t> ids;
   for (auto& a : agents)
     ids.push_back(a.id);
-  ask<std::vector<uint64_t>>(
+  ask<std::vector<agent_live>>(
     *ctx->sys, ctx->directory,
     [agents = std::move(agents), respond,
-     render](caf::expected<std::vector<uint64_t>> online) {
-      std::vector<agent_live> live(agents.size());
-      if (online)
-        for (size_t i = 0; i < agents.size(); ++i)
-          live[i].online
-            = std::find(online->begin(), online->end(), agents[i].id)
-              != online->end();
-      respond(render(agents, live));
+     render](caf::expected<std::vector<agent_live>> live) {
+      // Without the directory the agents are still listed, as offline.
+      if (!live || live->size() != agents.size())
+        live = std::vector<agent_live>(agents.size());
+      respond(render(agents, *live));
     },
     online_atom::value, std::move(ids));
 }

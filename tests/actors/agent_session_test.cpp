@@ -72,9 +72,9 @@ protected:
   }
 
   bool online() {
-    auto r = call<std::vector<uint64_t>>(
+    auto r = call<std::vector<agent_live>>(
       directory_, online_atom::value, std::vector<uint64_t>{created.agent.id});
-    return r && r->size() == 1;
+    return r && r->size() == 1 && r->front().online;
   }
 
   ingest_actor ing;

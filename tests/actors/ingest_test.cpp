@@ -198,6 +198,11 @@ TEST_F(ingest_test, images_are_stored_as_media) {
 TEST_F(ingest_test, processing_clears_itself_30_s_after_the_last_heartbeat) {
   ASSERT_TRUE(post(R"({"type":"processing_start","status_text":"Reading"})"));
   EXPECT_EQ(pushed_of("processing"), 1u);
+  auto live = call<std::vector<agent_live>>(directory_, online_atom::value,
+                                            std::vector<uint64_t>{agent.id});
+  ASSERT_TRUE(live && live->size() == 1);
+  EXPECT_TRUE(live->front().processing);
+  EXPECT_EQ(live->front().status_text, "Reading");
   advance_time(20s);
   ASSERT_TRUE(post(R"({"type":"agent_heartbeat","status_text":"Reading"})"));
   EXPECT_EQ(pushed_of("processing"), 1u); // unchanged: not pushed again

@@ -118,10 +118,12 @@ TEST_F(sessions_test,
   run();
   ASSERT_EQ(pushed->size(), 1u);
   EXPECT_NE(pushed->at(0).find("\"online\":true"), std::string::npos);
-  auto online = call<std::vector<uint64_t>>(directory_, online_atom::value,
+  auto live = call<std::vector<agent_live>>(directory_, online_atom::value,
                                             std::vector<uint64_t>{41, 42});
-  ASSERT_TRUE(online);
-  EXPECT_EQ(*online, std::vector<uint64_t>{42});
+  ASSERT_TRUE(live);
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_FALSE(live->at(0).online);
+  EXPECT_TRUE(live->at(1).online);
   self->send(directory_, agent_down_atom::value, uint64_t{42}, sock1.address());
   run();
   EXPECT_EQ(pushed->size(), 1u); // still one socket open

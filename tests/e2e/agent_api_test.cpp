@@ -300,6 +300,8 @@ TEST_F(agent_api_test, the_app_sees_everything_live) {
     auto list = parse(app("GET", "/api/agents").body);
     ASSERT_TRUE(list.IsArray());
     EXPECT_TRUE(list[0]["online"].GetBool());
+    EXPECT_TRUE(list[0]["processing"].GetBool());
+    EXPECT_EQ(str(list[0], "status_text"), "Compiling");
     agent_ws->close();
   }
   auto offline = parse(next_of(*app_ws, "agent_status"));
