@@ -65,6 +65,37 @@ struct context {
 
 using ctx_ptr = std::shared_ptr<context>;
 
+/// Checks an agent's credentials, then hands its event to ingest, and
+/// answers the REST request. (State comes as spawn arguments: see
+/// ask_actor.)
+void post_event_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
+                      std::string secret, std::string body, std::string idem,
+                      responder respond) {
+  self
+    ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
+              secret)
+    .then(
+      [=](agent_record& agent) {
+        self
+          ->request(ctx->api.ingest, ask_timeout, ingest_atom::value,
+                    std::move(agent), body, idem)
+          .then(
+            [respond](std::string& reply) {
+              respond(json_response(200, std::move(reply)));
+            },
+            [respond](caf::error& err) {
+              respond(from_error(err));
+            });
+      },
+      [respond](caf::error& err) {
+        auto code = code_of(err);
+        if (code == ec::not_found || code == ec::unauthenticated)
+          respond(error_response(401, "missing or invalid agent credentials"));
+        else
+          respond(from_error(err));
+      });
+}
+
 void post_event(const ctx_ptr& ctx, const http_request& req,
                 responder respond) {
   // A1: missing, wrong or unknown credentials are all the same 401.
@@ -88,34 +119,8 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
   }
   // One short-lived actor for both hops (check the credentials, then
   // ingest): the REST path's cost is mostly these hops.
-  ctx->api.sys->spawn([ctx, id = *id, secret, body = req.body,
-                       idem = req.header("idempotency-key"),
-                       respond](caf::event_based_actor* self) {
-    self
-      ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
-                secret)
-      .then(
-        [=](agent_record& agent) {
-          self
-            ->request(ctx->api.ingest, ask_timeout, ingest_atom::value,
-                      std::move(agent), body, idem)
-            .then(
-              [respond](std::string& reply) {
-                respond(json_response(200, std::move(reply)));
-              },
-              [respond](caf::error& err) {
-                respond(from_error(err));
-              });
-        },
-        [respond](caf::error& err) {
-          auto code = code_of(err);
-          if (code == ec::not_found || code == ec::unauthenticated)
-            respond(
-              error_response(401, "missing or invalid agent credentials"));
-          else
-            respond(from_error(err));
-        });
-  });
+  ctx->api.sys->spawn(post_event_actor, ctx, *id, secret, req.body,
+                      req.header("idempotency-key"), std::move(respond));
 }
 
 ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
