@@ -1,6 +1,7 @@
 #include "actors/ingest.hpp"
 
 #include "actors/error.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/credentials.hpp"
 #include "protocol/events.hpp"
 #include "protocol/ids.hpp"
@@ -422,7 +423,20 @@ caf::result<std::string> on_event(self_ptr self, agent_record& agent,
   json::document doc;
   json::field_error err;
   agent_event e;
-  if (!json::parse_object(body, doc, err) || !parse_agent_event(doc, e, err))
+  auto valid
+    = json::parse_object(body, doc, err) && parse_agent_event(doc, e, err);
+  // Counted by type as received (Part C: events in by type); rejected
+  // events are counted once more, so both rates can be watched.
+  if (auto* reg = self->state.opts.metrics) {
+    auto type = valid ? std::string{to_string(e.type)} : std::string{"invalid"};
+    auto& counter = self->state.event_counters[type];
+    if (!counter)
+      counter = &reg->get_counter("nod_agent_events_total",
+                                  "Events received from agents, by type.",
+                                  "type=\"" + type + "\"");
+    counter->inc();
+  }
+  if (!valid)
     return make_error(ec::invalid_argument, err.message);
   if (agent.type == "approval_only"
       && (e.type == event_type::message || e.type == event_type::task_proposal))

@@ -7,10 +7,17 @@
 
 namespace nod {
 
+namespace metrics {
+class counter;
+class registry;
+} // namespace metrics
+
 /// Settings of the ingest actor.
 struct ingest_options {
   /// Base of media links, e.g. "http://127.0.0.1:8000".
   std::string public_url;
+  /// Where to count events by type and outcome; may be null.
+  metrics::registry* metrics = nullptr;
 };
 
 /// State of the ingest actor.
@@ -32,6 +39,9 @@ struct ingest_state {
     bool stored = false;
   };
   std::unordered_map<uint64_t, conversation> conversations;
+
+  /// `nod_agent_events_total` by type, looked up once per type.
+  std::unordered_map<std::string, metrics::counter*> event_counters;
 };
 
 /// Behavior of the ingest actor.

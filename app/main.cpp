@@ -71,7 +71,8 @@ struct people_actors {
 
 people_actors spawn_people(caf::actor_system& sys,
                            const nod::journal_actor& journal,
-                           const std::string& public_url) {
+                           const std::string& public_url,
+                           nod::metrics::registry* metrics = nullptr) {
   people_actors p;
   // Argon2id blocks for tens of milliseconds: its own thread.
   p.hasher
@@ -80,7 +81,7 @@ people_actors spawn_people(caf::actor_system& sys,
     = sys.spawn(nod::accounts, journal, p.hasher, nod::accounts_options{});
   p.directory = sys.spawn(nod::directory, nod::directory_options{});
   p.ingest = sys.spawn(nod::ingest, journal, p.directory,
-                       nod::ingest_options{public_url});
+                       nod::ingest_options{public_url, metrics});
   return p;
 }
 
@@ -236,7 +237,7 @@ int main(int argc, char** argv) {
     if (cfg.public_url.empty() && cfg.listen_port != 0)
       cfg.public_url = "http://" + url_host(cfg.listen_host) + ":"
                        + std::to_string(cfg.listen_port);
-    auto people = spawn_people(sys, journal, cfg.public_url);
+    auto people = spawn_people(sys, journal, cfg.public_url, &metrics);
     auto stop_actors = [&] {
       stop_all({people.ingest.address(), people.accounts.address(),
                 people.directory.address(), people.hasher.address(),

@@ -134,6 +134,9 @@ TEST_F(agent_api_test, the_nod_quickstart_works_unchanged) {
                            + "/messages");
   EXPECT_EQ(msgs.status, 200u);
   EXPECT_NE(msgs.body.find("Hello from my agent!"), std::string::npos);
+  auto metrics = test::http_call(port, "GET", "/metrics");
+  EXPECT_NE(metrics.body.find(R"(nod_agent_events_total{type="message"} 1)"),
+            std::string::npos);
 }
 
 TEST_F(agent_api_test, credentials_are_checked_without_revealing_agents) {
