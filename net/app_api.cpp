@@ -31,9 +31,9 @@ using ctx_ptr = std::shared_ptr<const app_api_context>;
 
 // -- request helpers --------------------------------------------------------
 
-const std::string* cookie_value(const http_request& req,
-                                std::string_view name) {
-  static thread_local std::string value;
+/// The value of cookie `name` in the request's Cookie headers, if set.
+std::optional<std::string> cookie_value(const http_request& req,
+                                        std::string_view name) {
   for (auto& [key, header] : req.headers) {
     if (key != "cookie")
       continue;
@@ -45,15 +45,14 @@ const std::string* cookie_value(const http_request& req,
         part.remove_prefix(1);
       if (part.size() > name.size() && part.substr(0, name.size()) == name
           && part[name.size()] == '=') {
-        value = std::string{part.substr(name.size() + 1)};
-        return &value;
+        return std::string{part.substr(name.size() + 1)};
       }
       if (end == std::string_view::npos)
         break;
       rest.remove_prefix(end + 1);
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 /// The caller's token and whether it came from the cookie.
@@ -68,8 +67,8 @@ std::optional<credentials> credentials_of(const http_request& req) {
   if (auth.size() > bearer.size()
       && auth.compare(0, bearer.size(), bearer) == 0)
     return credentials{auth.substr(bearer.size()), false};
-  if (auto* cookie = cookie_value(req, session_cookie))
-    return credentials{*cookie, true};
+  if (auto cookie = cookie_value(req, session_cookie))
+    return credentials{std::move(*cookie), true};
   return std::nullopt;
 }
 
@@ -709,12 +708,9 @@ void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
 
 ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
                              std::shared_ptr<ws_connection> conn) {
-  std::string cookie;
-  if (auto* value = cookie_value(req, session_cookie))
-    cookie = *value;
-  auto session
-    = ctx->sys->spawn(app_session, link_to(conn), ctx->accounts, ctx->directory,
-                      std::move(cookie), ctx->app_sessions);
+  auto session = ctx->sys->spawn(
+    app_session, link_to(conn), ctx->accounts, ctx->directory,
+    cookie_value(req, session_cookie).value_or(""), ctx->app_sessions);
   return forward_to(session, conn);
 }
 

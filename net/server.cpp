@@ -149,8 +149,18 @@ struct server_core {
 
   std::mutex sessions_mtx_;
   std::condition_variable sessions_cv_;
-  std::unordered_map<session*, std::weak_ptr<session>> sessions_;
-  std::unordered_map<ws_session*, std::weak_ptr<ws_session>> ws_sessions_;
+  template <class T>
+  using session_map = std::unordered_map<T*, std::weak_ptr<T>>;
+  /// One registry mechanism for both kinds of session, under
+  /// `sessions_mtx_`; removals wake `stop`.
+  template <class T>
+  void add_to(session_map<T>& sessions, const std::shared_ptr<T>& s);
+  template <class T>
+  void remove_from(session_map<T>& sessions, T* s);
+  template <class T>
+  std::vector<std::shared_ptr<T>> live_in(session_map<T>& sessions);
+  session_map<session> sessions_;
+  session_map<ws_session> ws_sessions_;
 
   std::mutex lifecycle_mtx_;
   bool started_ = false;
@@ -1338,27 +1348,55 @@ void server_core::on_accept(beast::error_code ec, tcp::socket socket,
   do_accept();
 }
 
-void server_core::add_session(const std::shared_ptr<session>& s) {
+template <class T>
+void server_core::add_to(session_map<T>& sessions,
+                         const std::shared_ptr<T>& s) {
   std::lock_guard<std::mutex> lock{sessions_mtx_};
-  sessions_.emplace(s.get(), s);
+  sessions.emplace(s.get(), s);
 }
 
-void server_core::remove_session(session* s) {
+template <class T>
+void server_core::remove_from(session_map<T>& sessions, T* s) {
   {
     std::lock_guard<std::mutex> lock{sessions_mtx_};
-    sessions_.erase(s);
+    sessions.erase(s);
   }
   sessions_cv_.notify_all();
 }
 
-std::vector<std::shared_ptr<session>> server_core::live_sessions() {
-  std::vector<std::shared_ptr<session>> out;
+template <class T>
+std::vector<std::shared_ptr<T>> server_core::live_in(session_map<T>& sessions) {
+  std::vector<std::shared_ptr<T>> out;
   std::lock_guard<std::mutex> lock{sessions_mtx_};
-  out.reserve(sessions_.size());
-  for (auto& [ptr, weak] : sessions_)
+  out.reserve(sessions.size());
+  for (auto& [ptr, weak] : sessions)
     if (auto s = weak.lock())
       out.push_back(std::move(s));
   return out;
+}
+
+void server_core::add_session(const std::shared_ptr<session>& s) {
+  add_to(sessions_, s);
+}
+
+void server_core::remove_session(session* s) {
+  remove_from(sessions_, s);
+}
+
+std::vector<std::shared_ptr<session>> server_core::live_sessions() {
+  return live_in(sessions_);
+}
+
+void server_core::add_ws_session(const std::shared_ptr<ws_session>& s) {
+  add_to(ws_sessions_, s);
+}
+
+void server_core::remove_ws_session(ws_session* s) {
+  remove_from(ws_sessions_, s);
+}
+
+std::vector<std::shared_ptr<ws_session>> server_core::live_ws_sessions() {
+  return live_in(ws_sessions_);
 }
 
 void server_core::add_websocket(std::string pattern, ws_handler h) {
@@ -1373,29 +1411,6 @@ void server_core::add_websocket(std::string pattern, ws_handler h) {
     return;
   ws_router_.add("GET", pattern, handler{});
   ws_handlers_.emplace(std::move(pattern), std::move(h));
-}
-
-void server_core::add_ws_session(const std::shared_ptr<ws_session>& s) {
-  std::lock_guard<std::mutex> lock{sessions_mtx_};
-  ws_sessions_.emplace(s.get(), s);
-}
-
-void server_core::remove_ws_session(ws_session* s) {
-  {
-    std::lock_guard<std::mutex> lock{sessions_mtx_};
-    ws_sessions_.erase(s);
-  }
-  sessions_cv_.notify_all();
-}
-
-std::vector<std::shared_ptr<ws_session>> server_core::live_ws_sessions() {
-  std::vector<std::shared_ptr<ws_session>> out;
-  std::lock_guard<std::mutex> lock{sessions_mtx_};
-  out.reserve(ws_sessions_.size());
-  for (auto& [ptr, weak] : ws_sessions_)
-    if (auto s = weak.lock())
-      out.push_back(std::move(s));
-  return out;
 }
 
 bool server_core::no_sessions() const {
