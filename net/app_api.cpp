@@ -368,21 +368,38 @@ void agent_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
     std::forward<Ts>(msg)...);
 }
 
-void get_agent(const ctx_ptr& ctx, const http_request& req, responder respond) {
+/// Runs `next(user, id, respond)` for an authenticated caller and the agent
+/// id of the path (404 when malformed).
+template <class F>
+void with_agent_id(const ctx_ptr& ctx, const http_request& req,
+                   responder respond, F next) {
   auto id = path_id(req, "id", "agt_", respond);
   if (!id)
     return;
   with_user(ctx, req, std::move(respond),
-            [ctx, id = *id](user_record user, responder respond) {
-              agent_call(ctx, respond, agent_get_atom::value, user.id, id);
+            [id = *id, next](user_record user, responder respond) {
+              next(user, id, respond);
             });
+}
+
+/// Closes every open socket of `agent` (API.md B2: a rotated secret stops
+/// working at once; a deleted agent's sockets go with it).
+void kick_agent(const ctx_ptr& ctx, uint64_t agent, uint16_t code,
+                const char* reason) {
+  caf::anon_send(ctx->directory, kick_atom::value, agent, code,
+                 std::string{reason});
+}
+
+void get_agent(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      agent_call(ctx, respond, agent_get_atom::value, user.id, id);
+    });
 }
 
 void patch_agent(const ctx_ptr& ctx, const http_request& req,
                  responder respond) {
-  auto id = path_id(req, "id", "agt_", respond);
-  if (!id)
-    return;
   json::document doc;
   if (!read_body(req, respond, doc))
     return;
@@ -392,69 +409,59 @@ void patch_agent(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(400, err.message));
     return;
   }
-  with_user(ctx, req, std::move(respond),
-            [ctx, id = *id, in](user_record user, responder respond) {
-              agent_call(ctx, respond, agent_set_atom::value, user.id, id, in);
-            });
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx, in](const user_record& user, uint64_t id, const responder& respond) {
+      agent_call(ctx, respond, agent_set_atom::value, user.id, id, in);
+    });
 }
 
 void delete_agent(const ctx_ptr& ctx, const http_request& req,
                   responder respond) {
-  auto id = path_id(req, "id", "agt_", respond);
-  if (!id)
-    return;
-  with_user(ctx, req, std::move(respond),
-            [ctx, id = *id](user_record user, responder respond) {
-              ask<bool>(
-                *ctx->sys, ctx->accounts,
-                [ctx, id, respond](caf::expected<bool> r) {
-                  if (!r) {
-                    respond(from_error(r.error()));
-                    return;
-                  }
-                  // A deleted agent's open sockets go with it.
-                  caf::anon_send(ctx->directory, kick_atom::value, id,
-                                 uint16_t{4004}, std::string{"agent deleted"});
-                  respond(json_response(204, ""));
-                },
-                agent_del_atom::value, user.id, id);
-            });
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      ask<bool>(
+        *ctx->sys, ctx->accounts,
+        [ctx, id, respond](caf::expected<bool> r) {
+          if (!r) {
+            respond(from_error(r.error()));
+            return;
+          }
+          kick_agent(ctx, id, 4004, "agent deleted");
+          respond(json_response(204, ""));
+        },
+        agent_del_atom::value, user.id, id);
+    });
 }
 
 void rotate_secret(const ctx_ptr& ctx, const http_request& req,
                    responder respond) {
-  auto id = path_id(req, "id", "agt_", respond);
-  if (!id)
-    return;
-  with_user(ctx, req, std::move(respond),
-            [ctx, id = *id](user_record user, responder respond) {
-              ask<agent_created>(
-                *ctx->sys, ctx->accounts,
-                [ctx, id, respond](caf::expected<agent_created> c) {
-                  if (!c) {
-                    respond(from_error(c.error()));
-                    return;
-                  }
-                  // The old secret dies at once, open sockets included
-                  // (API.md B2).
-                  caf::anon_send(ctx->directory, kick_atom::value, id,
-                                 uint16_t{4003}, std::string{"secret rotated"});
-                  respond(json_response(
-                    200, agent_json(c->agent, {}, true, &c->secret)));
-                },
-                rotate_atom::value, user.id, id);
-            });
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      ask<agent_created>(
+        *ctx->sys, ctx->accounts,
+        [ctx, id, respond](caf::expected<agent_created> c) {
+          if (!c) {
+            respond(from_error(c.error()));
+            return;
+          }
+          kick_agent(ctx, id, 4003, "secret rotated");
+          respond(
+            json_response(200, agent_json(c->agent, {}, true, &c->secret)));
+        },
+        rotate_atom::value, user.id, id);
+    });
 }
 
 void rotate_webhook_secret(const ctx_ptr& ctx, const http_request& req,
                            responder respond) {
-  auto id = path_id(req, "id", "agt_", respond);
-  if (!id)
-    return;
-  with_user(ctx, req, std::move(respond),
-            [ctx, id = *id](user_record user, responder respond) {
-              agent_call(ctx, respond, rotate_wh_atom::value, user.id, id);
-            });
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      agent_call(ctx, respond, rotate_wh_atom::value, user.id, id);
+    });
 }
 
 // -- read side --------------------------------------------------------------
