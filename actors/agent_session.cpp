@@ -1,6 +1,7 @@
 #include "actors/agent_session.hpp"
 
 #include "actors/error.hpp"
+#include "actors/session_frames.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/json.hpp"
 
@@ -13,21 +14,6 @@ namespace {
 
 using self_ptr = agent_session_actor::stateful_pointer<agent_session_state>;
 
-constexpr uint16_t close_auth_required = 4001;
-constexpr uint16_t close_auth_failed = 4003;
-constexpr uint16_t close_unknown_agent = 4004;
-constexpr uint16_t close_policy = 1008;
-
-void close_and_quit(self_ptr self, uint16_t code, const std::string& reason) {
-  self->state.link.close(code, reason);
-  self->quit();
-}
-
-void send_frame(self_ptr self, std::string frame) {
-  if (!self->state.link.send(std::move(frame)))
-    self->quit();
-}
-
 /// `request_id` of a frame as JSON text (a string is quoted), if any.
 std::optional<std::string> request_id_of(const json::document& doc) {
   if (!doc.IsObject())
@@ -38,20 +24,6 @@ std::optional<std::string> request_id_of(const json::document& doc) {
   if (i == doc.MemberEnd() || !(i->value.IsString() || i->value.IsNumber()))
     return std::nullopt;
   return json::to_string(i->value);
-}
-
-std::string error_frame(const std::optional<std::string>& request_id,
-                        const std::string& detail) {
-  json::writer w;
-  w.start_object();
-  w.field("type", "error");
-  if (request_id) {
-    w.key("request_id");
-    w.raw_json(*request_id);
-  }
-  w.field("detail", detail);
-  w.end_object();
-  return w.str();
 }
 
 /// `{"type":"result","request_id":…, …reply fields}`.
@@ -84,23 +56,25 @@ void on_auth_frame(self_ptr self, const std::string& text) {
   std::optional<std::string> type;
   if (!json::parse_object(text, doc, err)
       || !json::get_string(doc, "type", 64, type, err) || type != "auth") {
-    close_and_quit(self, close_auth_required, "first frame must be auth");
+    close_and_quit(self, session_close::auth_required,
+                   "first frame must be auth");
     return;
   }
   std::string secret;
   std::optional<std::string> agent_field;
   if (!json::require_string(doc, "secret", 256, secret, err)
       || !json::get_string(doc, "agent_id", 64, agent_field, err)) {
-    close_and_quit(self, close_auth_required, err.message);
+    close_and_quit(self, session_close::auth_required, err.message);
     return;
   }
   if (agent_field && *agent_field != st.path_agent) {
-    close_and_quit(self, close_auth_failed, "agent_id does not match the path");
+    close_and_quit(self, session_close::auth_failed,
+                   "agent_id does not match the path");
     return;
   }
   auto id = parse_id64("agt_", st.path_agent);
   if (!id) {
-    close_and_quit(self, close_unknown_agent, "unknown agent");
+    close_and_quit(self, session_close::unknown_agent, "unknown agent");
     return;
   }
   st.auth_pending = true;
@@ -129,12 +103,14 @@ void on_auth_frame(self_ptr self, const std::string& text) {
       [self](caf::error& err) {
         switch (code_of(err)) {
           case ec::not_found:
-            close_and_quit(self, close_unknown_agent, "unknown agent");
+            close_and_quit(self, session_close::unknown_agent, "unknown agent");
             break;
           case ec::unauthenticated:
-            close_and_quit(self, close_auth_failed, "wrong secret");
+            close_and_quit(self, session_close::auth_failed, "wrong secret");
             break;
-          default: close_and_quit(self, 1011, "authentication unavailable");
+          default:
+            close_and_quit(self, session_close::unavailable,
+                           "authentication unavailable");
         }
       });
 }
@@ -160,7 +136,7 @@ void on_frame(self_ptr self, const std::string& text) {
   }
   if (!take_token(self)) {
     send_frame(self, error_frame(request_id, "rate limit exceeded"));
-    close_and_quit(self, close_policy, "rate limit exceeded");
+    close_and_quit(self, session_close::policy, "rate limit exceeded");
     return;
   }
   self
@@ -210,7 +186,7 @@ agent_session(self_ptr self, client_link link, std::string path_agent,
     [self](timeout_atom) {
       auto& st = self->state;
       if (!st.authenticated && !st.auth_pending)
-        close_and_quit(self, close_auth_required, "auth timeout");
+        close_and_quit(self, session_close::auth_required, "auth timeout");
     },
   };
 }

@@ -1,6 +1,7 @@
 #include "actors/app_session.hpp"
 
 #include "actors/error.hpp"
+#include "actors/session_frames.hpp"
 #include "protocol/json.hpp"
 
 #include <caf/stateful_actor.hpp>
@@ -11,30 +12,6 @@ namespace nod {
 namespace {
 
 using self_ptr = app_session_actor::stateful_pointer<app_session_state>;
-
-constexpr uint16_t close_auth_required = 4001;
-constexpr uint16_t close_auth_failed = 4003;
-
-void close_and_quit(self_ptr self, uint16_t code, const char* reason) {
-  self->state.link.close(code, reason);
-  self->quit();
-}
-
-void send_frame(self_ptr self, std::string frame) {
-  // A client that fell too far behind is closed by the network layer; it
-  // reloads from REST when it reconnects.
-  if (!self->state.link.send(std::move(frame)))
-    self->quit();
-}
-
-std::string error_frame(std::string_view detail) {
-  json::writer w;
-  w.start_object();
-  w.field("type", "error");
-  w.field("detail", detail);
-  w.end_object();
-  return w.str();
-}
 
 void authenticate(self_ptr self, std::string token) {
   self->state.auth_pending = true;
@@ -59,9 +36,10 @@ void authenticate(self_ptr self, std::string token) {
       },
       [self](caf::error& err) {
         if (code_of(err) == ec::unauthenticated)
-          close_and_quit(self, close_auth_failed, "invalid token");
+          close_and_quit(self, session_close::auth_failed, "invalid token");
         else
-          close_and_quit(self, 1011, "authentication unavailable");
+          close_and_quit(self, session_close::unavailable,
+                         "authentication unavailable");
       });
 }
 
@@ -71,12 +49,14 @@ void on_first_frame(self_ptr self, const std::string& text) {
   if (!json::parse_object(text, doc, err) || !doc.HasMember("type")
       || !doc["type"].IsString()
       || std::string_view{doc["type"].GetString()} != "auth") {
-    close_and_quit(self, close_auth_required, "first frame must be auth");
+    close_and_quit(self, session_close::auth_required,
+                   "first frame must be auth");
     return;
   }
   std::string token;
   if (!json::require_string(doc, "token", 1024, token, err)) {
-    close_and_quit(self, close_auth_required, "auth frame needs a token");
+    close_and_quit(self, session_close::auth_required,
+                   "auth frame needs a token");
     return;
   }
   authenticate(self, std::move(token));
@@ -86,18 +66,19 @@ void on_frame(self_ptr self, const std::string& text) {
   json::document doc;
   json::field_error err;
   if (!json::parse_object(text, doc, err)) {
-    send_frame(self, error_frame(err.message));
+    send_frame(self, error_frame(std::nullopt, err.message));
     return;
   }
   std::optional<std::string> type;
   if (!json::get_string(doc, "type", 64, type, err) || !type) {
-    send_frame(self, error_frame("type: is required"));
+    send_frame(self, error_frame(std::nullopt, "type: is required"));
     return;
   }
   if (*type == "ping")
     send_frame(self, R"({"type":"pong"})");
   else
-    send_frame(self, error_frame("unknown frame type \"" + *type + "\""));
+    send_frame(
+      self, error_frame(std::nullopt, "unknown frame type \"" + *type + "\""));
 }
 
 } // namespace
@@ -133,12 +114,12 @@ app_session_actor::behavior_type app_session(self_ptr self, client_link link,
       self->quit();
     },
     [self](kick_atom, uint16_t code, const std::string& reason) {
-      close_and_quit(self, code, reason.c_str());
+      close_and_quit(self, code, reason);
     },
     [self](timeout_atom) {
       auto& st = self->state;
       if (!st.authenticated && !st.auth_pending)
-        close_and_quit(self, close_auth_required, "auth timeout");
+        close_and_quit(self, session_close::auth_required, "auth timeout");
     },
   };
 }
