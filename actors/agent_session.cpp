@@ -19,8 +19,8 @@ std::optional<std::string> request_id_of(const json::document& doc) {
   if (!doc.IsObject())
     return std::nullopt;
   auto i = doc.FindMember("request_id");
-  // Only strings and numbers are echoed: serializing an arbitrary value
-  // would recurse as deep as the client nests it.
+  // A request id is a string or a number (A3 says any string; numbers are
+  // a courtesy); other values are not echoed.
   if (i == doc.MemberEnd() || !(i->value.IsString() || i->value.IsNumber()))
     return std::nullopt;
   return json::to_string(i->value);

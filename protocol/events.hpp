@@ -28,9 +28,6 @@ constexpr size_t image_bytes = 5 * 1024 * 1024;
 /// `expires_in` bounds, seconds.
 constexpr int64_t expires_min = 1;
 constexpr int64_t expires_max = 30 * 24 * 3600;
-/// Nesting depth of `details` (arrays and objects), so that serializing
-/// it (recursive in RapidJSON) cannot exhaust the stack.
-constexpr size_t details_depth = 64;
 } // namespace event_limits
 
 /// The `type` of an agent event.
@@ -107,7 +104,9 @@ struct agent_event {
   std::optional<std::string> task_schedule;
 };
 
-/// Validates an agent event object (API.md A2). Rules:
+/// Validates an agent event object (API.md A2), as `json::parse_object`
+/// returned it (which bounds its depth, so `details` is safe to
+/// serialize). Rules:
 /// - `type` required, one of the event types; unknown → "type: unknown
 ///   event type \"x\"".
 /// - message: `text` required unless `image_base64` is given (empty text
@@ -131,8 +130,7 @@ struct agent_event {
 /// - processing_start / agent_heartbeat: optional `conversation_id`,
 ///   `status_text` (default "Thinking"). processing_stop / agent_idle:
 ///   optional `conversation_id`.
-/// - status: `action` required string; `details` any JSON value nested at
-///   most `event_limits::details_depth` deep.
+/// - status: `action` required string; `details` any JSON value.
 /// - task_proposal: `title`, `task_name`, `task_prompt`, `task_schedule`
 ///   required strings.
 /// - `request_id`: optional string (or number, kept as text).

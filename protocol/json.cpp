@@ -29,27 +29,37 @@ bool has_surrogate(const value& v) {
   return has_surrogate(v.GetString(), v.GetStringLength());
 }
 
-// Walks every string and key with an explicit stack (see parse_flags).
-bool all_strings_valid(const value& root) {
-  std::vector<const value*> todo{&root};
+/// What the walk over a parsed document found wrong, if anything.
+enum class walk_result { ok, surrogate, too_deep };
+
+// Walks every value with an explicit stack (see parse_flags): strings and
+// keys must be valid UTF-8, and arrays and objects may nest at most
+// `max_depth` deep, so that serializing the document later (RapidJSON's
+// writer recurses) cannot exhaust the stack.
+walk_result check_values(const value& root) {
+  std::vector<std::pair<const value*, size_t>> todo{{&root, 1}};
   while (!todo.empty()) {
-    const value* v = todo.back();
+    auto [v, depth] = todo.back();
     todo.pop_back();
     if (v->IsString()) {
       if (has_surrogate(*v))
-        return false;
-    } else if (v->IsObject()) {
-      for (auto& m : v->GetObject()) {
-        if (has_surrogate(m.name))
-          return false;
-        todo.push_back(&m.value);
+        return walk_result::surrogate;
+    } else if (v->IsObject() || v->IsArray()) {
+      if (depth > max_depth)
+        return walk_result::too_deep;
+      if (v->IsObject()) {
+        for (auto& m : v->GetObject()) {
+          if (has_surrogate(m.name))
+            return walk_result::surrogate;
+          todo.emplace_back(&m.value, depth + 1);
+        }
+      } else {
+        for (auto& x : v->GetArray())
+          todo.emplace_back(&x, depth + 1);
       }
-    } else if (v->IsArray()) {
-      for (auto& x : v->GetArray())
-        todo.push_back(&x);
     }
   }
-  return true;
+  return walk_result::ok;
 }
 
 void set_error(field_error& err, const char* name, std::string what) {
@@ -91,10 +101,17 @@ bool parse_object(std::string_view body, document& doc, field_error& err) {
     err.message = "body: must be a JSON object";
     return false;
   }
-  if (!all_strings_valid(doc)) {
-    err.field.clear();
-    err.message = "body: invalid JSON (unpaired UTF-16 surrogate escape)";
-    return false;
+  switch (check_values(doc)) {
+    case walk_result::ok: break;
+    case walk_result::surrogate:
+      err.field.clear();
+      err.message = "body: invalid JSON (unpaired UTF-16 surrogate escape)";
+      return false;
+    case walk_result::too_deep:
+      err.field.clear();
+      err.message
+        = "body: nested deeper than " + std::to_string(max_depth) + " levels";
+      return false;
   }
   return true;
 }

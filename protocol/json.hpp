@@ -26,7 +26,13 @@ struct field_error {
 using document = rapidjson::Document;
 using value = rapidjson::Value;
 
-/// Parses `body`; it must be a JSON object. On failure `err.message` is
+/// Deepest nesting of arrays and objects `parse_object` accepts (the body
+/// object itself is level 1). Parsing is iterative, but serializing is
+/// not: the limit keeps every parsed value safe to write back out.
+constexpr size_t max_depth = 64;
+
+/// Parses `body`; it must be a JSON object nested at most `max_depth`
+/// deep ("body: nested deeper than 64 levels"). On failure `err.message` is
 /// e.g. "body: invalid JSON at offset 12" or "body: must be a JSON object".
 bool parse_object(std::string_view body, document& doc, field_error& err);
 

@@ -83,13 +83,19 @@ TEST(json_parse, rejects_invalid_utf8) {
   }
 }
 
-TEST(json_parse, survives_deep_nesting) {
-  std::string deep
-    = "{\"a\":" + std::string(200000, '[') + std::string(200000, ']') + "}";
-  parse_ok(deep);
-  std::string unclosed = "{\"a\":" + std::string(200000, '[');
+TEST(json_parse, refuses_deep_nesting_without_exhausting_the_stack) {
+  auto nested = [](size_t depth) {
+    return "{\"a\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']')
+           + "}";
+  };
+  parse_ok(nested(max_depth));
   document doc;
   field_error err;
+  for (size_t depth : {max_depth + 1, size_t{200000}}) {
+    EXPECT_FALSE(parse_object(nested(depth), doc, err)) << depth;
+    EXPECT_EQ(err.message, "body: nested deeper than 64 levels");
+  }
+  std::string unclosed = "{\"a\":" + std::string(200000, '[');
   EXPECT_FALSE(parse_object(unclosed, doc, err));
 }
 
