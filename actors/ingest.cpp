@@ -277,17 +277,26 @@ std::optional<std::string> fresh_reply(const std::string& value) {
   return value.substr(nl + 1);
 }
 
+/// The request's `Idempotency-Key` (empty: none) and, when the key was used
+/// more than 24 h ago, the expired record it replaces.
+struct idempotency {
+  std::string key;
+  std::optional<std::string> expired;
+};
+
 /// Writes `out`, then answers and tells the app. With an idempotency key
-/// the first reply is stored in the same batch; a concurrent repeat loses
-/// the compare-and-set and answers with the winner's reply.
+/// the first reply is stored in the same batch, by compare-and-set against
+/// what the key held (nothing, or the expired record); a concurrent repeat
+/// loses and answers with the winner's reply.
 void commit(self_ptr self, const agent_record& agent, outcome out,
-            const std::string& idem,
+            const idempotency& idem,
             caf::typed_response_promise<std::string> rp,
             uint64_t new_conversation = 0) {
-  if (!idem.empty()) {
-    auto key = idempotency_key(agent.id, idem);
+  if (!idem.key.empty()) {
+    auto key = idempotency_key(agent.id, idem.key);
     out.write.puts.emplace_back(key, idempotency_value(now_ms(), out.reply));
-    out.write.expects.push_back({key, false, ""});
+    out.write.expects.push_back(
+      {key, idem.expired.has_value(), idem.expired.value_or("")});
   }
   auto owner = agent.owner;
   self
@@ -303,13 +312,13 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
           self->send(self->state.dir, publish_atom::value, owner, f);
       },
       [self, rp, agent_id = agent.id, idem](caf::error& err) mutable {
-        if (code_of(err) != ec::conflict || idem.empty()) {
+        if (code_of(err) != ec::conflict || idem.key.empty()) {
           rp.deliver(err);
           return;
         }
         self
           ->request(self->state.journal, caf::infinite, get_atom::value,
-                    idempotency_key(agent_id, idem))
+                    idempotency_key(agent_id, idem.key))
           .then(
             [rp](std::string& value) mutable {
               auto r = fresh_reply(value);
@@ -372,7 +381,7 @@ void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
 }
 
 void handle(self_ptr self, const agent_record& agent, agent_event e,
-            const std::string& idem,
+            const idempotency& idem,
             caf::typed_response_promise<std::string> rp) {
   auto at = now_ms();
   switch (e.type) {
@@ -445,7 +454,7 @@ caf::result<std::string> on_event(self_ptr self, agent_record& agent,
                                        + " events");
   auto rp = self->make_response_promise<std::string>();
   if (idem.empty()) {
-    handle(self, agent, std::move(e), idem, rp);
+    handle(self, agent, std::move(e), {}, rp);
     return rp;
   }
   // A repeated key within 24 h gets the first reply and creates nothing.
@@ -456,12 +465,12 @@ caf::result<std::string> on_event(self_ptr self, agent_record& agent,
       [self, agent, e, idem, rp](std::string& value) mutable {
         if (auto reply = fresh_reply(value))
           rp.deliver(*reply);
-        else
-          handle(self, agent, std::move(e), idem, rp);
+        else // expired: the key is new again, and replaces the old record
+          handle(self, agent, std::move(e), {idem, std::move(value)}, rp);
       },
       [self, agent, e, idem, rp](caf::error& err) mutable {
         if (code_of(err) == ec::not_found)
-          handle(self, agent, std::move(e), idem, rp);
+          handle(self, agent, std::move(e), {idem, std::nullopt}, rp);
         else
           rp.deliver(err);
       });

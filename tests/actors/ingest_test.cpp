@@ -5,6 +5,7 @@
 #include "actors/ingest.hpp"
 #include "protocol/credentials.hpp"
 #include "protocol/ids.hpp"
+#include "protocol/time.hpp"
 #include "storage/keys.hpp"
 #include "tests/actors/people_fixture.hpp"
 
@@ -160,6 +161,27 @@ TEST_F(ingest_test, a_repeated_idempotency_key_returns_the_first_reply) {
   auto other = post(R"({"type":"message","text":"twice"})", "key-2");
   ASSERT_TRUE(other);
   EXPECT_NE(*other, *first);
+}
+
+TEST_F(ingest_test, a_key_older_than_24_h_is_new_again) {
+  // A record written 25 h ago, as the first use of "old-key" left it.
+  journal_write w;
+  auto key
+    = storage::id_key(table::idempotency, agent.id) + sha256_hex("old-key");
+  auto stale_at = std::to_string(now_ms() - 25 * 3600 * 1000);
+  w.puts.emplace_back(key, stale_at + "\n{\"status\":\"ok\",\"old\":true}");
+  ASSERT_TRUE(call<journal_written>(journal, append_atom::value, w));
+  auto reply = post(R"({"type":"message","text":"again"})", "old-key");
+  ASSERT_TRUE(reply) << caf::to_string(reply.error());
+  EXPECT_EQ(reply->find("\"old\""), std::string::npos) << *reply;
+  EXPECT_EQ(
+    scan(storage::id_key(table::messages, default_conversation(agent.id)))
+      .size(),
+    1u);
+  // And now it answers with the new reply.
+  auto repeat = post(R"({"type":"message","text":"again"})", "old-key");
+  ASSERT_TRUE(repeat);
+  EXPECT_EQ(*repeat, *reply);
 }
 
 TEST_F(ingest_test, another_agents_conversation_is_not_found) {
