@@ -375,6 +375,17 @@ TEST(agent_rate_limit, floods_get_429_with_retry_after) {
   EXPECT_EQ(statuses.back(), 429u);
   EXPECT_FALSE(last.header("Retry-After").empty());
   // Another agent is not affected.
+  auto other
+    = parse(test::http_call(port, "POST", "/api/agents", R"({"name":"calm"})",
+                            {{"Authorization", "Bearer " + token},
+                             {"Content-Type", "application/json"}})
+              .body);
+  auto calm = test::http_call(port, "POST", "/api/agent/events",
+                              R"({"type":"agent_heartbeat"})",
+                              {{"X-Nod-Agent-Id", str(other, "agent_id")},
+                               {"X-Nod-Secret", str(other, "secret")},
+                               {"Content-Type", "application/json"}});
+  EXPECT_EQ(calm.status, 200u) << calm.body;
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(20s), 0);
 }
