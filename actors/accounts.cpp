@@ -571,6 +571,12 @@ accounts_actor::behavior_type accounts(self_ptr self, journal_actor journal,
         return *agent;
       return make_error(ec::not_found, "agent not found");
     },
+    [self](agent_find_atom, uint64_t id) -> caf::result<agent_record> {
+      auto i = self->state.agents.find(id);
+      if (i == self->state.agents.end())
+        return make_error(ec::not_found, "agent not found");
+      return i->second;
+    },
     [self](agent_set_atom, uint64_t user, uint64_t id, const agent_input& in) {
       return update_agent(self, user, id, in);
     },

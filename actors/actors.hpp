@@ -3,13 +3,16 @@
 // Every typed actor interface of the server and the messages they exchange.
 // CAF 0.17 syntax: `replies_to<...>::with<...>` and `reacts_to<...>`.
 
+#include "protocol/outbound.hpp"
 #include "protocol/records.hpp"
 #include "protocol/validate.hpp"
+#include "protocol/webhook.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/typed_actor.hpp>
 #include <cstdint>
 #include <functional>
@@ -37,6 +40,8 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 /// Read a key range.
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
+/// Read an agent's pending events.
+using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
 
 // -- journal messages -------------------------------------------------------
 
@@ -45,6 +50,9 @@ using scan_atom = caf::atom_constant<caf::atom("scan")>;
 struct stream_append {
   uint64_t agent = 0;
   std::string payload;
+  /// Written with the event: each value under its table + agent + the
+  /// seq the event gets (its delivery record, its in-flight mark).
+  std::vector<std::pair<uint8_t, std::string>> indexes;
 };
 
 /// A condition on a key that must hold for a `journal_write` to apply:
@@ -117,7 +125,8 @@ typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stream_append& x) {
-  return f(caf::meta::type_name("stream_append"), x.agent, x.payload);
+  return f(caf::meta::type_name("stream_append"), x.agent, x.payload,
+           x.indexes);
 }
 
 template <class Inspector>
@@ -171,6 +180,10 @@ using journal_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<journal_stats>,
   // Keys and values of a range.
   caf::replies_to<scan_atom, scan_request>::with<std::vector<kv_entry>>,
+  // Pending events of `agent` (parked, A6) with seq > `after`, at most
+  // `limit`, in seq order.
+  caf::replies_to<inbox_atom, uint64_t, uint64_t,
+                  uint32_t>::with<std::vector<stream_event>>,
   // Internal: group commit of what is waiting.
   caf::reacts_to<flush_atom>>;
 
@@ -197,6 +210,8 @@ using agent_del_atom = caf::atom_constant<caf::atom("agentdel")>;
 /// Rotate an agent's secret / webhook signing secret.
 using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
 using rotate_wh_atom = caf::atom_constant<caf::atom("rotatewh")>;
+/// An agent by id, whoever owns it.
+using agent_find_atom = caf::atom_constant<caf::atom("agentfind")>;
 /// Check an agent's credentials.
 using agent_auth_atom = caf::atom_constant<caf::atom("agentauth")>;
 /// Password hashing.
@@ -262,6 +277,9 @@ struct processing_update {
 /// (the socket is then closed by the network layer).
 struct client_link {
   std::function<bool(std::string)> send;
+  /// As `send`; when it returns true, the callback later says (once, on
+  /// an io thread) whether the frame was written to the socket.
+  std::function<bool(std::string, std::function<void(bool)>)> send_tracked;
   std::function<void(uint16_t, std::string)> close;
 };
 
@@ -314,6 +332,8 @@ using accounts_actor = caf::typed_actor<
   caf::replies_to<agent_list_atom, uint64_t>::with<std::vector<agent_record>>,
   // user, agent → the agent.
   caf::replies_to<agent_get_atom, uint64_t, uint64_t>::with<agent_record>,
+  // agent → the agent, whoever owns it (`not_found`).
+  caf::replies_to<agent_find_atom, uint64_t>::with<agent_record>,
   // user, agent, patch → the agent.
   caf::replies_to<agent_set_atom, uint64_t, uint64_t,
                   agent_input>::with<agent_record>,
@@ -340,10 +360,22 @@ using app_session_actor = caf::typed_actor<
   // The server closes the socket with this code and reason.
   caf::reacts_to<kick_atom, uint16_t, std::string>>;
 
-/// One agent WebSocket (API.md A3): authenticates, turns frames into
-/// events, and (with the delivery issue) pushes events to the agent. The
-/// same messages as an app session.
-using agent_session_actor = app_session_actor;
+/// Push an event to an agent's socket and say when it is delivered.
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+/// Internal: a tracked socket write finished.
+using written_atom = caf::atom_constant<caf::atom("written")>;
+/// The newest live session of an agent.
+using route_atom = caf::atom_constant<caf::atom("route")>;
+
+/// One agent WebSocket (API.md A3, A6): authenticates, turns frames into
+/// events, pushes events to the agent. An app session's messages plus
+/// delivery.
+using agent_session_actor = app_session_actor::extend<
+  // seq, frame → true once written (or, with acks, acknowledged); false
+  // when the socket dropped it.
+  caf::replies_to<deliver_atom, uint64_t, std::string>::with<bool>,
+  // Internal: seq, written.
+  caf::reacts_to<written_atom, uint64_t, bool>>;
 
 /// Who is connected: app sessions by user, agent sessions by agent. Fans
 /// events out to a user's app sessions; tracks which agents are online and
@@ -354,7 +386,9 @@ using directory_actor = caf::typed_actor<
   // user, frame: to every app session of the user.
   caf::reacts_to<publish_atom, uint64_t, std::string>,
   // agent, owner, session: an authenticated agent socket opened.
-  caf::reacts_to<agent_up_atom, uint64_t, uint64_t, app_session_actor>,
+  caf::reacts_to<agent_up_atom, uint64_t, uint64_t, agent_session_actor>,
+  // agent → its newest live session (`not_found` when offline).
+  caf::replies_to<route_atom, uint64_t>::with<agent_session_actor>,
   // agent, session: it closed.
   caf::reacts_to<agent_down_atom, uint64_t, caf::actor_addr>,
   // agent, code, reason: close every socket of the agent (its secret
@@ -380,5 +414,147 @@ using directory_actor = caf::typed_actor<
 using ingest_actor
   = caf::typed_actor<caf::replies_to<ingest_atom, agent_record, std::string,
                                      std::string>::with<std::string>>;
+
+// -- delivery to agents (API.md A4, A6, A7) ---------------------------------
+
+/// Journal a person's action with its event for the agent, then deliver.
+using send_atom = caf::atom_constant<caf::atom("send")>;
+/// An agent socket authenticated: replay what is pending.
+using replay_atom = caf::atom_constant<caf::atom("replay")>;
+/// A delivery finished.
+using done_atom = caf::atom_constant<caf::atom("done")>;
+/// Resume deliveries that were in flight when the server stopped.
+using recover_atom = caf::atom_constant<caf::atom("recover")>;
+/// One webhook attempt's outcome, or a webhook job.
+using attempt_atom = caf::atom_constant<caf::atom("attempt")>;
+using webhook_atom = caf::atom_constant<caf::atom("webhook")>;
+/// Internal to the webhook scheduler: an HTTP result, a retry timer.
+using result_atom = caf::atom_constant<caf::atom("result")>;
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// Change notifications for long polls.
+using version_atom = caf::atom_constant<caf::atom("version")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
+/// Person actions: resolve a decision, send a chat message.
+using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
+using say_atom = caf::atom_constant<caf::atom("say")>;
+
+/// An event for an agent and the change that causes it, written together.
+struct outbound {
+  uint64_t agent = 0;
+  uint64_t owner = 0;
+  std::string event_id;
+  /// The event's `type`.
+  std::string type;
+  /// The A4 event without `seq`.
+  std::string event_json;
+  /// The action's own writes and expectations (first resolution wins).
+  journal_write write;
+  /// Frames for the owner's app sessions once durable.
+  std::vector<std::string> frames;
+  /// Keys for the notifier once durable (long polls waiting on them).
+  std::vector<std::string> notify;
+};
+
+/// Reply to `send_atom`: the event's id and seq.
+struct outbound_sent {
+  std::string event_id;
+  uint64_t seq = 0;
+};
+
+/// One event to POST to an agent's webhook, with retries.
+struct webhook_job {
+  uint64_t agent = 0;
+  std::string url;
+  /// The decoded `whsec_` key.
+  std::string key;
+  std::string event_id;
+  /// The A4 event JSON with `seq`: the exact bytes sent and signed.
+  std::string body;
+};
+
+/// What one webhook attempt came to.
+struct webhook_attempt {
+  unsigned retry_num = 0;
+  std::string delivery_id;
+  int64_t at_ms = 0;
+  http_post_result result;
+  /// No attempt follows (success, 410, or the last one failed).
+  bool final = false;
+  /// When another attempt follows: its time.
+  int64_t next_attempt_ms = 0;
+};
+
+/// Issues one HTTP POST and calls the callback (any thread, once) with the
+/// outcome; the network layer provides it.
+using http_poster
+  = std::function<void(http_post, std::function<void(http_post_result)>)>;
+
+} // namespace nod
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::outbound)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::outbound_sent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::webhook_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::webhook_attempt)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::http_post_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::resolution)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::user_message_input)
+
+namespace nod {
+
+/// Walks one event to its agent (API.md A4): WebSocket, else webhook, else
+/// pending. Hears about webhook attempts from the scheduler.
+using delivery_actor
+  = caf::typed_actor<caf::reacts_to<attempt_atom, webhook_attempt>>;
+
+/// POSTs webhooks with retries (A7): backoff with jitter, `Retry-After`,
+/// 410 stops, a bounded number of requests per destination host. Reports
+/// every attempt to the delivery that asked.
+using webhook_scheduler_actor
+  = caf::typed_actor<caf::reacts_to<webhook_atom, webhook_job, delivery_actor>,
+                     // Internal: job, outcome of its HTTP request.
+                     caf::reacts_to<result_atom, uint64_t, http_post_result>,
+                     // Internal: job whose backoff ended.
+                     caf::reacts_to<retry_atom, uint64_t>>;
+
+/// Change counters for long polls, without races: read `version` before
+/// reading state, then `watch` with it; a change in between answers at
+/// once.
+using notifier_actor = caf::typed_actor<
+  caf::replies_to<version_atom>::with<uint64_t>,
+  // key, version seen, longest wait → true when `key` changed after the
+  // version seen, false when the wait ran out.
+  caf::replies_to<watch_atom, std::string, uint64_t, caf::timespan>::with<bool>,
+  caf::reacts_to<notify_atom, std::string>,
+  // Internal: waiter whose time ran out.
+  caf::reacts_to<timeout_atom, uint64_t>>;
+
+/// Everything sent to agents: journals events with their cause, runs one
+/// delivery actor at a time per agent (seq order), replays pending events
+/// when an agent connects, takes poll acks.
+using outbox_actor = caf::typed_actor<
+  caf::replies_to<send_atom, outbound>::with<outbound_sent>,
+  // agent, owner, resume_from (0: none) → pending events it replays.
+  caf::replies_to<replay_atom, uint64_t, uint64_t, uint64_t>::with<uint64_t>,
+  // agent, owner, seq: everything pending up to seq is delivered (poll)
+  // → how many events that marked.
+  caf::replies_to<ack_atom, uint64_t, uint64_t, uint64_t>::with<uint64_t>,
+  // From a delivery: agent, seq, parked as pending.
+  caf::reacts_to<done_atom, uint64_t, uint64_t, bool>,
+  // Start-up: resume unfinished deliveries → how many.
+  caf::replies_to<recover_atom>::with<uint64_t>,
+  // agent → events queued or in flight (tests, metrics).
+  caf::replies_to<count_atom, uint64_t>::with<uint64_t>>;
+
+/// What people do that agents hear about (API.md B2): resolve a decision,
+/// send a message. Errors: `invalid_argument`, `not_found`, `conflict`
+/// (already resolved), `storage_error`.
+using actions_actor = caf::typed_actor<
+  // user, decision, resolution → the decision object.
+  caf::replies_to<resolve_atom, user_record, uint64_t,
+                  resolution>::with<std::string>,
+  // user, agent, message → the message object with its `event_id`.
+  caf::replies_to<say_atom, user_record, uint64_t,
+                  user_message_input>::with<std::string>>;
 
 } // namespace nod

@@ -5,6 +5,7 @@
 #include "protocol/ids.hpp"
 #include "protocol/json.hpp"
 
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -49,6 +50,55 @@ bool take_token(self_ptr self) {
   return true;
 }
 
+void write_push(self_ptr self, uint64_t seq, std::string frame,
+                caf::typed_response_promise<bool> promise) {
+  auto& st = self->state;
+  auto me = caf::actor_cast<agent_session_actor>(self);
+  auto queued = st.link.send_tracked(std::move(frame), [me, seq](bool ok) {
+    caf::anon_send(me, written_atom::value, seq, ok);
+  });
+  if (!queued) {
+    promise.deliver(false);
+    return;
+  }
+  st.pushes[seq] = {std::move(promise), false};
+}
+
+void send_auth_ok(self_ptr self, uint64_t pending) {
+  auto& st = self->state;
+  json::writer w;
+  w.start_object();
+  w.field("type", "auth_ok");
+  w.field("session_id", st.session_id);
+  w.field("agent_name", st.agent.name);
+  w.field("agent_id", agent_id_text(st.agent.id));
+  w.field("pending", static_cast<int64_t>(pending));
+  w.end_object();
+  send_frame(self, w.str());
+  st.ready = true;
+  auto held = std::move(st.held);
+  st.held.clear();
+  for (auto& h : held)
+    write_push(self, h.seq, std::move(h.frame), std::move(h.promise));
+}
+
+// `{"type":"ack","seq":N}`: everything up to N arrived (cumulative).
+void on_ack(self_ptr self, const json::document& doc,
+            const std::optional<std::string>& request_id) {
+  auto& st = self->state;
+  json::field_error err;
+  std::optional<int64_t> seq;
+  if (!json::get_int(doc, "seq", 0, INT64_MAX, seq, err) || !seq) {
+    send_frame(self,
+               error_frame(request_id, seq ? err.message : "seq: is required"));
+    return;
+  }
+  auto end = st.pushes.upper_bound(static_cast<uint64_t>(*seq));
+  for (auto i = st.pushes.begin(); i != end; ++i)
+    i->second.promise.deliver(true);
+  st.pushes.erase(st.pushes.begin(), end);
+}
+
 void on_auth_frame(self_ptr self, const std::string& text) {
   auto& st = self->state;
   json::document doc;
@@ -62,11 +112,16 @@ void on_auth_frame(self_ptr self, const std::string& text) {
   }
   std::string secret;
   std::optional<std::string> agent_field;
+  std::optional<bool> acks;
+  std::optional<int64_t> resume_from;
   if (!json::require_string(doc, "secret", 256, secret, err)
-      || !json::get_string(doc, "agent_id", 64, agent_field, err)) {
+      || !json::get_string(doc, "agent_id", 64, agent_field, err)
+      || !json::get_bool(doc, "acks", acks, err)
+      || !json::get_int(doc, "resume_from", 0, INT64_MAX, resume_from, err)) {
     close_and_quit(self, session_close::auth_required, err.message);
     return;
   }
+  st.acks = acks.value_or(false);
   if (agent_field && *agent_field != st.path_agent) {
     close_and_quit(self, session_close::auth_failed,
                    "agent_id does not match the path");
@@ -80,7 +135,8 @@ void on_auth_frame(self_ptr self, const std::string& text) {
   st.auth_pending = true;
   self->request(st.accounts, caf::infinite, agent_auth_atom::value, *id, secret)
     .then(
-      [self](agent_record& agent) {
+      [self, resume = static_cast<uint64_t>(resume_from.value_or(0))](
+        agent_record& agent) {
         auto& st = self->state;
         st.auth_pending = false;
         st.authenticated = true;
@@ -88,17 +144,21 @@ void on_auth_frame(self_ptr self, const std::string& text) {
         st.session_id = random_id("sess_", 16);
         st.tokens = st.opts.burst;
         st.refilled = self->clock().now();
+        // Registered first, so the replayed events find this socket; they
+        // are held until `auth_ok` is out.
         self->send(st.dir, agent_up_atom::value, st.agent.id, st.agent.owner,
                    caf::actor_cast<agent_session_actor>(self));
-        json::writer w;
-        w.start_object();
-        w.field("type", "auth_ok");
-        w.field("session_id", st.session_id);
-        w.field("agent_name", st.agent.name);
-        w.field("agent_id", agent_id_text(st.agent.id));
-        w.field("pending", int64_t{0});
-        w.end_object();
-        send_frame(self, w.str());
+        self
+          ->request(st.outbox, caf::infinite, replay_atom::value, st.agent.id,
+                    st.agent.owner, resume)
+          .then(
+            [self](uint64_t pending) {
+              send_auth_ok(self, pending);
+            },
+            [self](caf::error&) {
+              // Pending events wait for the next poll or socket.
+              send_auth_ok(self, 0);
+            });
       },
       [self](caf::error& err) {
         switch (code_of(err)) {
@@ -134,6 +194,10 @@ void on_frame(self_ptr self, const std::string& text) {
     send_frame(self, R"({"type":"pong"})");
     return;
   }
+  if (*type == "ack") {
+    on_ack(self, doc, request_id);
+    return;
+  }
   if (!take_token(self)) {
     send_frame(self, error_frame(request_id, "rate limit exceeded"));
     close_and_quit(self, session_close::policy, "rate limit exceeded");
@@ -156,13 +220,14 @@ void on_frame(self_ptr self, const std::string& text) {
 agent_session_actor::behavior_type
 agent_session(self_ptr self, client_link link, std::string path_agent,
               accounts_actor accounts, directory_actor dir, ingest_actor ingest,
-              agent_session_options opts) {
+              outbox_actor outbox, agent_session_options opts) {
   auto& st = self->state;
   st.link = std::move(link);
   st.path_agent = std::move(path_agent);
   st.accounts = std::move(accounts);
   st.dir = std::move(dir);
   st.ingest = std::move(ingest);
+  st.outbox = std::move(outbox);
   st.opts = opts;
   self->delayed_send(self, opts.auth_timeout, timeout_atom::value);
   return {
@@ -176,6 +241,31 @@ agent_session(self_ptr self, client_link link, std::string path_agent,
     [self](push_atom, std::string& frame) {
       if (self->state.authenticated)
         send_frame(self, std::move(frame));
+    },
+    [self](deliver_atom, uint64_t seq,
+           std::string& frame) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!st.authenticated)
+        return false;
+      auto promise = self->make_response_promise<bool>();
+      if (st.ready)
+        write_push(self, seq, std::move(frame), promise);
+      else
+        st.held.push_back({seq, std::move(frame), promise});
+      return promise;
+    },
+    [self](written_atom, uint64_t seq, bool ok) {
+      auto& st = self->state;
+      auto i = st.pushes.find(seq);
+      if (i == st.pushes.end())
+        return;
+      // Without acks a completed write counts as delivered (A6).
+      if (!ok || !st.acks) {
+        i->second.promise.deliver(ok);
+        st.pushes.erase(i);
+      } else {
+        i->second.written = true;
+      }
     },
     [self](closed_atom) {
       self->quit();

@@ -3,8 +3,11 @@
 #include "actors/actors.hpp"
 
 #include <caf/timespan.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <chrono>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace nod {
 
@@ -26,11 +29,29 @@ struct agent_session_state {
   accounts_actor accounts;
   directory_actor dir;
   ingest_actor ingest;
+  outbox_actor outbox;
   agent_session_options opts;
   /// The agent id in the socket's path, as given.
   std::string path_agent;
   bool auth_pending = false;
   bool authenticated = false;
+  /// `auth_ok` is sent: pushes go out (before, they wait in `held`).
+  bool ready = false;
+  /// The agent acknowledges events (A6 `acks: true`).
+  bool acks = false;
+  /// A push waiting for its write (or, with acks, its ack).
+  struct push {
+    caf::typed_response_promise<bool> promise;
+    bool written = false;
+  };
+  std::map<uint64_t, push> pushes;
+  /// Pushes that arrived before `auth_ok` went out.
+  struct held_push {
+    uint64_t seq;
+    std::string frame;
+    caf::typed_response_promise<bool> promise;
+  };
+  std::vector<held_push> held;
   agent_record agent;
   std::string session_id;
   /// Token bucket of the rate limit.
@@ -42,7 +63,7 @@ struct agent_session_state {
 agent_session_actor::behavior_type
 agent_session(agent_session_actor::stateful_pointer<agent_session_state> self,
               client_link link, std::string path_agent, accounts_actor accounts,
-              directory_actor dir, ingest_actor ingest,
+              directory_actor dir, ingest_actor ingest, outbox_actor outbox,
               agent_session_options opts);
 
 } // namespace nod

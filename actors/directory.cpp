@@ -1,5 +1,6 @@
 #include "actors/directory.hpp"
 
+#include "actors/error.hpp"
 #include "protocol/json.hpp"
 #include "protocol/time.hpp"
 
@@ -38,7 +39,7 @@ void forget(self_ptr self, const caf::actor_addr& who) {
     auto& sessions = i->second.sessions;
     auto before = sessions.size();
     sessions.erase(std::remove_if(sessions.begin(), sessions.end(),
-                                  [&](const app_session_actor& s) {
+                                  [&](const agent_session_actor& s) {
                                     return s.address() == who;
                                   }),
                    sessions.end());
@@ -101,13 +102,20 @@ directory_actor::behavior_type directory(self_ptr self,
       publish(self, user, frame);
     },
     [self](agent_up_atom, uint64_t agent, uint64_t owner,
-           app_session_actor session) {
+           agent_session_actor session) {
       auto& entry = self->state.agents[agent];
       entry.owner = owner;
       self->monitor(session);
       entry.sessions.push_back(std::move(session));
       if (entry.sessions.size() == 1)
         publish(self, owner, agent_status_frame(agent, true));
+    },
+    [self](route_atom, uint64_t agent) -> caf::result<agent_session_actor> {
+      // Each event goes to one socket, the newest (API.md A3).
+      auto i = self->state.agents.find(agent);
+      if (i == self->state.agents.end() || i->second.sessions.empty())
+        return make_error(ec::not_found, "agent offline");
+      return i->second.sessions.back();
     },
     [self](agent_down_atom, uint64_t, const caf::actor_addr& session) {
       forget(self, session);

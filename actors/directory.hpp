@@ -28,7 +28,7 @@ struct directory_state {
   /// Live authenticated sockets of each agent, oldest first.
   struct agent_entry {
     uint64_t owner = 0;
-    std::vector<app_session_actor> sessions;
+    std::vector<agent_session_actor> sessions;
   };
   std::unordered_map<uint64_t, agent_entry> agents;
 

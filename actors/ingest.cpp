@@ -29,42 +29,6 @@ void opt_field(json::writer& w, const char* key,
   w.string_or_null(value);
 }
 
-std::string conversation_json(uint64_t conv, uint64_t agent, int64_t created,
-                              int64_t updated) {
-  json::writer w;
-  w.start_object();
-  w.field("id", format_id64("conv_", conv));
-  w.field("agent_id", agent_id_text(agent));
-  w.field("created_at", iso8601(created));
-  w.field("updated_at", iso8601(updated));
-  w.end_object();
-  return w.str();
-}
-
-std::string activity_json(uint64_t id, uint64_t agent, const char* kind,
-                          const std::string& title,
-                          const std::optional<std::string>& text,
-                          const std::optional<std::string>& ref_id,
-                          const std::optional<std::string>& details_json,
-                          int64_t at) {
-  json::writer w;
-  w.start_object();
-  w.field("id", format_id64("act_", id));
-  w.field("agent_id", agent_id_text(agent));
-  w.field("kind", kind);
-  w.field("title", title);
-  opt_field(w, "text", text);
-  opt_field(w, "ref_id", ref_id);
-  w.key("details");
-  if (details_json)
-    w.raw_json(*details_json);
-  else
-    w.null();
-  w.field("created_at", iso8601(at));
-  w.end_object();
-  return w.str();
-}
-
 std::string decision_json(uint64_t id, uint64_t agent, const agent_event& e,
                           int64_t at) {
   json::writer w;
@@ -115,16 +79,6 @@ std::string decision_json(uint64_t id, uint64_t agent, const agent_event& e,
   return w.str();
 }
 
-std::string frame(const char* type, const char* key, const std::string& obj) {
-  json::writer w;
-  w.start_object();
-  w.field("type", type);
-  w.key(key);
-  w.raw_json(obj);
-  w.end_object();
-  return w.str();
-}
-
 std::string
 ok_reply(std::initializer_list<std::pair<const char*, std::string>> fields) {
   json::writer w;
@@ -156,7 +110,7 @@ void add_activity(outcome& out, const agent_record& agent, const char* kind,
     = activity_json(id, agent.id, kind, title, text, ref_id, details, at);
   out.write.puts.emplace_back(
     storage::pair_key(table::user_activity, agent.owner, id), obj);
-  out.frames.push_back(frame("activity", "activity", obj));
+  out.frames.push_back(app_frame("activity", "activity", obj));
   if (id_out)
     *id_out = id;
 }
@@ -218,7 +172,7 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
     out.write.puts.emplace_back(
       storage::pair_key(table::agent_conversations, agent.id, conv), conv_obj);
   }
-  out.frames.push_back(frame("message", "message", obj));
+  out.frames.push_back(app_frame("message", "message", obj));
   add_activity(out, agent, "agent_message", "Message", preview(e.text),
                format_id64("msg_", msg), std::nullopt, at);
   out.reply = ok_reply(
@@ -233,7 +187,7 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
   out.write.puts.emplace_back(storage::id_key(table::decisions, dec), obj);
   out.write.puts.emplace_back(
     storage::pair_key(table::user_decisions, agent.owner, dec), obj);
-  out.frames.push_back(frame("decision_created", "decision", obj));
+  out.frames.push_back(app_frame("decision_created", "decision", obj));
   add_activity(out, agent, "decision_created", *e.title, e.description,
                format_id64("dec_", dec), std::nullopt, at);
   out.reply = ok_reply({{"decision_id", format_id64("dec_", dec)}});

@@ -160,6 +160,12 @@ caf::result<journal_written> append(self_ptr self, journal_write& w) {
     auto& s = st.streams[a.agent];
     auto seq = ++s.last_seq;
     st.batch->put(storage::stream_key(a.agent, seq), a.payload);
+    for (auto& [t, value] : a.indexes) {
+      auto key
+        = storage::pair_key(static_cast<storage::table>(t), a.agent, seq);
+      st.batch->put(key, value);
+      st.overlay[key] = value;
+    }
     touch(self, a.agent);
     result.seqs.push_back(seq);
   }
@@ -304,6 +310,32 @@ journal_actor::behavior_type journal(self_ptr self,
       if (!status.ok())
         return make_error(ec::storage_error, status.message());
       return entries;
+    },
+    [self](inbox_atom, uint64_t agent, uint64_t after,
+           uint32_t limit) -> caf::result<std::vector<stream_event>> {
+      std::vector<stream_event> events;
+      if (after == UINT64_MAX)
+        return events;
+      auto& db = *self->state.db;
+      std::vector<uint64_t> seqs;
+      auto status = db.scan(
+        storage::pair_key(storage::table::pending, agent, after + 1),
+        storage::prefix_end(storage::id_key(storage::table::pending, agent)),
+        limit, [&](std::string_view key, std::string_view) {
+          seqs.push_back(storage::pair_second(key));
+          return true;
+        });
+      for (auto seq : seqs) {
+        if (!status.ok())
+          break;
+        std::string payload;
+        status = db.get(storage::stream_key(agent, seq), payload);
+        if (status.ok())
+          events.push_back({seq, std::move(payload)});
+      }
+      if (!status.ok())
+        return make_error(ec::storage_error, status.message());
+      return events;
     },
     [self](flush_atom) {
       flush(self);

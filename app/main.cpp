@@ -1,18 +1,23 @@
 // nod-server: wires the layers together and runs until SIGTERM/SIGINT.
 
 #include "actors/accounts.hpp"
+#include "actors/actions.hpp"
 #include "actors/agent_session.hpp"
 #include "actors/directory.hpp"
 #include "actors/error.hpp"
 #include "actors/hasher.hpp"
 #include "actors/ingest.hpp"
 #include "actors/journal.hpp"
+#include "actors/notifier.hpp"
+#include "actors/outbox.hpp"
 #include "actors/system.hpp"
+#include "actors/webhook_scheduler.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/agent_api.hpp"
 #include "net/app_api.hpp"
 #include "net/server.hpp"
+#include "net/webhook_client.hpp"
 #include "nod_version.hpp"
 #include "storage/store.hpp"
 
@@ -83,6 +88,48 @@ people_actors spawn_people(caf::actor_system& sys,
   p.ingest = sys.spawn(nod::ingest, journal, p.directory,
                        nod::ingest_options{public_url, metrics});
   return p;
+}
+
+// The actors that deliver to agents (API.md A4, A6, A7).
+struct delivery_actors {
+  nod::notifier_actor notifier;
+  nod::webhook_scheduler_actor webhooks;
+  nod::outbox_actor outbox;
+  nod::actions_actor actions;
+};
+
+delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
+                               const nod::journal_actor& journal,
+                               const people_actors& people,
+                               nod::net::webhook_client& client,
+                               nod::metrics::registry* metrics) {
+  delivery_actors d;
+  d.notifier = sys.spawn(nod::notifier);
+  nod::webhook_options wh;
+  wh.policy.attempts = static_cast<unsigned>(cfg.webhook_attempts);
+  wh.policy.first_delay_ms = cfg.webhook_backoff.count();
+  wh.policy.factor = static_cast<double>(cfg.webhook_backoff_factor);
+  wh.policy.retry_after_max_ms = cfg.webhook_retry_after_max.count();
+  wh.timeout_ms = cfg.webhook_timeout.count();
+  wh.max_per_host = cfg.webhook_max_per_host;
+  wh.metrics = metrics;
+  d.webhooks = sys.spawn(
+    nod::webhook_scheduler,
+    [&client](nod::http_post req,
+              std::function<void(nod::http_post_result)> done) {
+      client.post(std::move(req), std::move(done));
+    },
+    wh);
+  nod::delivery_deps deps;
+  deps.journal = journal;
+  deps.directory = people.directory;
+  deps.accounts = people.accounts;
+  deps.webhooks = d.webhooks;
+  deps.notifier = d.notifier;
+  deps.metrics = metrics;
+  d.outbox = sys.spawn(nod::outbox, deps, nod::outbox_options{});
+  d.actions = sys.spawn(nod::actions, journal, people.accounts, d.outbox);
+  return d;
 }
 
 void stop_all(std::initializer_list<caf::actor_addr> actors) {
@@ -238,10 +285,21 @@ int main(int argc, char** argv) {
       cfg.public_url = "http://" + url_host(cfg.listen_host) + ":"
                        + std::to_string(cfg.listen_port);
     auto people = spawn_people(sys, journal, cfg.public_url, &metrics);
+    nod::net::webhook_client_options client_opts;
+    client_opts.verify_tls = cfg.webhook_tls_verify;
+    client_opts.ca_file = cfg.webhook_ca_file;
+    nod::net::webhook_client webhook_client{client_opts};
+    auto delivery
+      = spawn_delivery(sys, cfg, journal, people, webhook_client, &metrics);
     auto stop_actors = [&] {
-      stop_all({people.ingest.address(), people.accounts.address(),
+      stop_all({delivery.actions.address(), delivery.outbox.address(),
+                delivery.webhooks.address(), delivery.notifier.address(),
+                people.ingest.address(), people.accounts.address(),
                 people.directory.address(), people.hasher.address(),
                 journal.address()});
+      // Requests in flight end now (their results go nowhere); the
+      // deliveries they belong to resume at the next start.
+      webhook_client.stop();
     };
 
     // A fresh data directory gets its admin, whose password is shown once.
@@ -272,6 +330,18 @@ int main(int argc, char** argv) {
         stop_actors();
         return exit_failure;
       }
+      // Deliveries the last run did not finish go on (A4: nothing is
+      // dropped). Agents are all offline now, so they go to webhooks or
+      // wait as pending for the next poll or socket.
+      self->request(delivery.outbox, caf::infinite, nod::recover_atom::value)
+        .receive(
+          [&](uint64_t n) {
+            if (n > 0)
+              spdlog::info("resuming {} unfinished deliveries", n);
+          },
+          [&](caf::error& err) {
+            spdlog::error("cannot resume deliveries: {}", nod::detail_of(err));
+          });
     }
 
     // 3. The network.
@@ -283,12 +353,16 @@ int main(int argc, char** argv) {
     api.accounts = people.accounts;
     api.directory = people.directory;
     api.journal = journal;
+    api.actions = delivery.actions;
     api.public_url = cfg.public_url;
     nod::net::agent_api_context agent_api;
     agent_api.sys = &sys;
     agent_api.accounts = people.accounts;
     agent_api.directory = people.directory;
     agent_api.ingest = people.ingest;
+    agent_api.journal = journal;
+    agent_api.outbox = delivery.outbox;
+    agent_api.notifier = delivery.notifier;
     agent_api.sessions.rate = static_cast<double>(cfg.agent_rate);
     agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
     nod::net::add_app_api(server, std::move(api));

@@ -51,7 +51,7 @@ caf::behavior appender(caf::event_based_actor* self, journal_actor j,
         return;
       }
       journal_write w;
-      w.appends.push_back({agent, payload});
+      w.appends.push_back({agent, payload, {}});
       auto started = clock_type::now();
       self->request(j, caf::infinite, append_atom::value, std::move(w))
         .then(

@@ -476,6 +476,71 @@ const setting settings[] = {
    [](config& c, const std::string& v) {
      return parse_duration(v, c.shutdown_grace);
    }},
+  {"webhook-attempts", "NOD_WEBHOOK_ATTEMPTS", "N",
+   "Webhook attempts in all per event (1-20).",
+   [](const config& c) {
+     return std::to_string(c.webhook_attempts);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 20, c.webhook_attempts);
+   }},
+  {"webhook-backoff", "NOD_WEBHOOK_BACKOFF", "DURATION",
+   "Delay before the first webhook retry (later ones grow by the factor).",
+   [](const config& c) {
+     return format_duration(c.webhook_backoff);
+   },
+   [](config& c, const std::string& v) {
+     return parse_duration(v, c.webhook_backoff);
+   }},
+  {"webhook-backoff-factor", "NOD_WEBHOOK_BACKOFF_FACTOR", "N",
+   "Each webhook retry waits this many times the one before (1-100).",
+   [](const config& c) {
+     return std::to_string(c.webhook_backoff_factor);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 100, c.webhook_backoff_factor);
+   }},
+  {"webhook-retry-after-max", "NOD_WEBHOOK_RETRY_AFTER_MAX", "DURATION",
+   "Longest wait a webhook receiver's Retry-After may ask for.",
+   [](const config& c) {
+     return format_duration(c.webhook_retry_after_max);
+   },
+   [](config& c, const std::string& v) {
+     return parse_duration(v, c.webhook_retry_after_max);
+   }},
+  {"webhook-timeout", "NOD_WEBHOOK_TIMEOUT", "DURATION",
+   "Time one webhook attempt may take in all.",
+   [](const config& c) {
+     return format_duration(c.webhook_timeout);
+   },
+   [](config& c, const std::string& v) {
+     return parse_duration(v, c.webhook_timeout);
+   }},
+  {"webhook-max-per-host", "NOD_WEBHOOK_MAX_PER_HOST", "N",
+   "Webhook requests in flight to one host at most (1-1000).",
+   [](const config& c) {
+     return std::to_string(c.webhook_max_per_host);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 1000, c.webhook_max_per_host);
+   }},
+  {"webhook-tls-verify", "NOD_WEBHOOK_TLS_VERIFY", "BOOL",
+   "Verify webhook receivers' TLS certificates.",
+   [](const config& c) -> std::string {
+     return c.webhook_tls_verify ? "true" : "false";
+   },
+   [](config& c, const std::string& v) {
+     return parse_bool(v, c.webhook_tls_verify);
+   }},
+  {"webhook-ca-file", "NOD_WEBHOOK_CA_FILE", "PATH",
+   "Extra PEM CA file trusted for webhook receivers.",
+   [](const config& c) -> std::string {
+     return c.webhook_ca_file.empty() ? "(none)" : c.webhook_ca_file;
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.webhook_ca_file = v;
+     return std::nullopt;
+   }},
 };
 
 const setting* find_setting(const std::string& flag) {

@@ -49,6 +49,22 @@ struct config {
   std::chrono::milliseconds idle_timeout{60000};
   /// Time SIGTERM waits for in-flight requests before closing them.
   std::chrono::milliseconds shutdown_grace{10000};
+  /// Webhook attempts in all per event (API.md A7: 3).
+  size_t webhook_attempts = 3;
+  /// Delay before the first webhook retry; each later one is
+  /// `webhook_backoff_factor` times longer (1 s, then 5 s), ±20% jitter.
+  std::chrono::milliseconds webhook_backoff{1000};
+  size_t webhook_backoff_factor = 5;
+  /// Longest wait a receiver's `Retry-After` may ask for.
+  std::chrono::milliseconds webhook_retry_after_max{300000};
+  /// Time one webhook attempt may take in all.
+  std::chrono::milliseconds webhook_timeout{30000};
+  /// Webhook requests in flight to one host at most.
+  size_t webhook_max_per_host = 4;
+  /// Verify webhook receivers' TLS certificates (off only for tests).
+  bool webhook_tls_verify = true;
+  /// Extra PEM CA file trusted for webhook receivers; empty for none.
+  std::string webhook_ca_file;
 };
 
 /// What `load_config` decided.

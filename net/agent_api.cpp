@@ -1,17 +1,21 @@
 #include "net/agent_api.hpp"
 
 #include "actors/error.hpp"
+#include "actors/notifier.hpp"
 #include "net/api_util.hpp"
 #include "net/ask.hpp"
 #include "net/server.hpp"
 #include "net/session_socket.hpp"
 #include "net/websocket.hpp"
 #include "protocol/ids.hpp"
+#include "protocol/outbound.hpp"
+#include "storage/keys.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -123,11 +127,245 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
                       req.header("idempotency-key"), std::move(respond));
 }
 
+/// What a poll may wait at most (A6: 60 s).
+constexpr int64_t max_wait_s = 60;
+
+/// Runs `next(self, agent)` in a short-lived actor once the request's
+/// agent credentials check out; answers 401 otherwise.
+using agent_step
+  = std::function<void(caf::event_based_actor*, const agent_record&)>;
+
+void agent_call_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
+                      std::string secret, agent_step next, responder respond) {
+  self
+    ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
+              secret)
+    .then(
+      [self, next](agent_record& agent) {
+        next(self, agent);
+      },
+      [respond](caf::error& err) {
+        auto code = code_of(err);
+        if (code == ec::not_found || code == ec::unauthenticated)
+          respond(error_response(401, "missing or invalid agent credentials"));
+        else
+          respond(from_error(err));
+      });
+}
+
+void with_agent(const ctx_ptr& ctx, const http_request& req,
+                const responder& respond, agent_step next) {
+  auto id = parse_id64("agt_", req.header("x-nod-agent-id"));
+  auto& secret = req.header("x-nod-secret");
+  if (!id || secret.empty()) {
+    respond(error_response(401, "missing or invalid agent credentials"));
+    return;
+  }
+  ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, std::move(next),
+                      respond);
+}
+
+/// Reads integer query parameter `name` in [min, max] into `out` (kept
+/// when absent); answers 400 and returns false when malformed.
+bool query_int(const http_request& req, const responder& respond,
+               const char* name, int64_t min, int64_t max, int64_t& out) {
+  std::string text;
+  if (!req.query_param(name, text))
+    return true;
+  int64_t n = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc{} || ptr != text.data() + text.size() || n < min
+      || n > max) {
+    respond(error_response(400, std::string{name} + ": must be an integer from "
+                                  + std::to_string(min) + " to "
+                                  + std::to_string(max)));
+    return false;
+  }
+  out = n;
+  return true;
+}
+
+std::string events_array(const std::vector<stream_event>& events) {
+  std::string out = "[";
+  for (auto& e : events) {
+    if (out.size() > 1)
+      out += ',';
+    out += with_seq(e.payload, e.seq);
+  }
+  out += ']';
+  return out;
+}
+
+/// How long a request to an actor may take when it includes a wait.
+caf::timespan wait_budget(int64_t wait_s) {
+  return std::chrono::seconds{wait_s} + ask_timeout;
+}
+
+// GET /api/agent/inbox?after=&limit=&wait= (A6): pending events in seq
+// order; with `wait`, held until one arrives. The notifier version is read
+// before the inbox, so an event parked in between ends the wait at once.
+void get_inbox(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  int64_t after = 0;
+  int64_t limit = 100;
+  int64_t wait = 0;
+  if (!query_int(req, respond, "after", 0, INT64_MAX, after)
+      || !query_int(req, respond, "limit", 1, 1000, limit)
+      || !query_int(req, respond, "wait", 0, max_wait_s, wait))
+    return;
+  with_agent(
+    ctx, req, respond,
+    [ctx, after, limit, wait, respond](caf::event_based_actor* self,
+                                       const agent_record& agent) {
+      auto read = [ctx, self, id = agent.id, after, limit,
+                   respond](auto on_events) {
+        self
+          ->request(ctx->api.journal, ask_timeout, inbox_atom::value, id,
+                    static_cast<uint64_t>(after), static_cast<uint32_t>(limit))
+          .then(on_events, [respond](caf::error& err) {
+            respond(from_error(err));
+          });
+      };
+      self->request(ctx->api.notifier, ask_timeout, version_atom::value)
+        .then(
+          [=](uint64_t version) {
+            read([=](std::vector<stream_event>& events) {
+              if (!events.empty() || wait == 0) {
+                respond(json_response(200, events_array(events)));
+                return;
+              }
+              self
+                ->request(ctx->api.notifier, wait_budget(wait),
+                          watch_atom::value, inbox_key(agent.id), version,
+                          caf::timespan{std::chrono::seconds{wait}})
+                .then(
+                  [=](bool) {
+                    read([=](std::vector<stream_event>& again) {
+                      respond(json_response(200, events_array(again)));
+                    });
+                  },
+                  [=](caf::error& err) {
+                    respond(from_error(err));
+                  });
+            });
+          },
+          [=](caf::error& err) {
+            respond(from_error(err));
+          });
+    });
+}
+
+// POST /api/agent/inbox/ack {"seq": N}: everything pending up to N is
+// delivered.
+void ack_inbox(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  json::field_error err;
+  std::optional<int64_t> seq;
+  if (!json::get_int(doc, "seq", 0, INT64_MAX, seq, err) || !seq) {
+    respond(error_response(400, seq ? err.message : "seq: is required"));
+    return;
+  }
+  with_agent(ctx, req, respond,
+             [ctx, seq = static_cast<uint64_t>(*seq), respond](
+               caf::event_based_actor* self, const agent_record& agent) {
+               self
+                 ->request(ctx->api.outbox, ask_timeout, ack_atom::value,
+                           agent.id, agent.owner, seq)
+                 .then(
+                   [respond](uint64_t n) {
+                     json::writer w;
+                     w.start_object();
+                     w.field("status", "ok");
+                     w.field("acked", static_cast<int64_t>(n));
+                     w.end_object();
+                     respond(json_response(200, w.str()));
+                   },
+                   [respond](caf::error& err) {
+                     respond(from_error(err));
+                   });
+             });
+}
+
+// GET /api/agent/decisions/{id}?wait= (A6): the decision, held until it is
+// resolved or the wait passes.
+void get_decision(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  auto decision = parse_id64("dec_", req.param("id"));
+  int64_t wait = 0;
+  if (!query_int(req, respond, "wait", 0, max_wait_s, wait))
+    return;
+  with_agent(
+    ctx, req, respond,
+    [ctx, decision, wait, respond](caf::event_based_actor* self,
+                                   const agent_record& agent) {
+      if (!decision) {
+        respond(error_response(404, "decision not found"));
+        return;
+      }
+      auto key = storage::id_key(storage::table::decisions, *decision);
+      // Reads the decision; `then(obj)` runs only for the agent's own.
+      auto read = [=](auto then) {
+        self->request(ctx->api.journal, ask_timeout, get_atom::value, key)
+          .then(
+            [=](std::string& obj) {
+              json::document doc;
+              json::field_error err;
+              auto mine = json::parse_object(obj, doc, err)
+                          && doc.HasMember("agent_id")
+                          && doc["agent_id"].IsString()
+                          && parse_id64("agt_", doc["agent_id"].GetString())
+                               == agent.id;
+              if (!mine) {
+                respond(error_response(404, "decision not found"));
+                return;
+              }
+              auto pending
+                = doc.HasMember("status") && doc["status"].IsString()
+                  && std::string_view{doc["status"].GetString()} == "pending";
+              then(obj, pending);
+            },
+            [=](caf::error& err) {
+              if (code_of(err) == ec::not_found)
+                respond(error_response(404, "decision not found"));
+              else
+                respond(from_error(err));
+            });
+      };
+      self->request(ctx->api.notifier, ask_timeout, version_atom::value)
+        .then(
+          [=](uint64_t version) {
+            read([=](const std::string& obj, bool pending) {
+              if (!pending || wait == 0) {
+                respond(json_response(200, obj));
+                return;
+              }
+              self
+                ->request(ctx->api.notifier, wait_budget(wait),
+                          watch_atom::value, decision_key(*decision), version,
+                          caf::timespan{std::chrono::seconds{wait}})
+                .then(
+                  [=](bool) {
+                    read([=](const std::string& again, bool) {
+                      respond(json_response(200, again));
+                    });
+                  },
+                  [=](caf::error& err) {
+                    respond(from_error(err));
+                  });
+            });
+          },
+          [=](caf::error& err) {
+            respond(from_error(err));
+          });
+    });
+}
+
 ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
                                std::shared_ptr<ws_connection> conn) {
   auto session = ctx->api.sys->spawn(
     agent_session, link_to(conn), req.param("agent_id"), ctx->api.accounts,
-    ctx->api.directory, ctx->api.ingest, ctx->api.sessions);
+    ctx->api.directory, ctx->api.ingest, ctx->api.outbox, ctx->api.sessions);
   return forward_to(session, conn);
 }
 
@@ -138,6 +376,18 @@ void add_agent_api(server& srv, agent_api_context api) {
   srv.routes().add("POST", "/api/agent/events",
                    [ctx](const http_request& req, responder respond) {
                      post_event(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("GET", "/api/agent/inbox",
+                   [ctx](const http_request& req, responder respond) {
+                     get_inbox(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("POST", "/api/agent/inbox/ack",
+                   [ctx](const http_request& req, responder respond) {
+                     ack_inbox(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("GET", "/api/agent/decisions/{id}",
+                   [ctx](const http_request& req, responder respond) {
+                     get_decision(ctx, req, std::move(respond));
                    });
   srv.add_websocket(
     "/ws/agent/{agent_id}",

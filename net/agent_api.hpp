@@ -15,12 +15,15 @@ struct agent_api_context {
   accounts_actor accounts;
   directory_actor directory;
   ingest_actor ingest;
+  journal_actor journal;
+  outbox_actor outbox;
+  notifier_actor notifier;
   /// Also the per-agent limit of `POST /api/agent/events` (429 over it).
   agent_session_options sessions;
 };
 
-/// Adds `POST /api/agent/events` and the agent WebSocket
-/// `/ws/agent/{agent_id}` to `srv`.
+/// Adds `POST /api/agent/events`, the inbox and decision polls (A6) and
+/// the agent WebSocket `/ws/agent/{agent_id}` to `srv`.
 void add_agent_api(server& srv, agent_api_context ctx);
 
 } // namespace nod::net

@@ -6,6 +6,7 @@
 #include "net/server.hpp"
 #include "net/session_socket.hpp"
 #include "net/websocket.hpp"
+#include "protocol/delivery.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/json.hpp"
 #include "protocol/time.hpp"
@@ -94,8 +95,9 @@ struct page {
   std::optional<uint64_t> before;
 };
 
-bool read_page(const http_request& req, const responder& respond,
-               std::string_view prefix, page& out) {
+/// Reads `limit` (1-200) into `out`, kept when absent.
+bool read_limit(const http_request& req, const responder& respond,
+                uint32_t& out) {
   std::string text;
   if (req.query_param("limit", text)) {
     int64_t n = 0;
@@ -105,8 +107,16 @@ bool read_page(const http_request& req, const responder& respond,
       respond(error_response(400, "limit: must be an integer from 1 to 200"));
       return false;
     }
-    out.limit = static_cast<uint32_t>(n);
+    out = static_cast<uint32_t>(n);
   }
+  return true;
+}
+
+bool read_page(const http_request& req, const responder& respond,
+               std::string_view prefix, page& out) {
+  if (!read_limit(req, respond, out.limit))
+    return false;
+  std::string text;
   if (req.query_param("before", text) && !text.empty()) {
     out.before = parse_id64(prefix, text);
     if (!out.before) {
@@ -473,6 +483,9 @@ struct listing {
   std::string end;
   uint32_t limit = 0;
   std::function<bool(const json::document&)> keep;
+  /// Instead of `keep`: the item to list for an entry, or nothing to skip
+  /// it.
+  std::function<std::optional<std::string>(const kv_entry&)> pick;
   std::vector<std::string> found;
 };
 
@@ -493,10 +506,16 @@ void next_chunk(const ctx_ptr& ctx, std::shared_ptr<listing> l,
         return;
       }
       for (auto& e : *entries) {
-        json::document doc;
-        json::field_error err;
-        if (json::parse_object(e.value, doc, err) && (!l->keep || l->keep(doc)))
-          l->found.push_back(e.value);
+        if (l->pick) {
+          if (auto item = l->pick(e))
+            l->found.push_back(std::move(*item));
+        } else {
+          json::document doc;
+          json::field_error err;
+          if (json::parse_object(e.value, doc, err)
+              && (!l->keep || l->keep(doc)))
+            l->found.push_back(e.value);
+        }
         if (l->found.size() >= l->limit)
           break;
       }
@@ -667,6 +686,115 @@ void list_activity(const ctx_ptr& ctx, const http_request& req,
             });
 }
 
+void resolve_decision(const ctx_ptr& ctx, const http_request& req,
+                      responder respond) {
+  auto id = path_id(req, "id", "dec_", respond);
+  if (!id)
+    return;
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  resolution r;
+  json::field_error err;
+  if (!parse_resolution(doc, r, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  with_user(ctx, req, std::move(respond),
+            [ctx, id = *id, r](user_record user, responder respond) {
+              ask<std::string>(
+                *ctx->sys, ctx->actions,
+                [respond](caf::expected<std::string> decision) {
+                  if (!decision)
+                    respond(from_error(decision.error()));
+                  else
+                    respond(json_response(200, *decision));
+                },
+                resolve_atom::value, user, id, r);
+            });
+}
+
+void send_message(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  user_message_input in;
+  json::field_error err;
+  if (!parse_user_message(doc, in, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx, in](const user_record& user, uint64_t id, const responder& respond) {
+      ask<std::string>(
+        *ctx->sys, ctx->actions,
+        [respond](caf::expected<std::string> message) {
+          if (!message)
+            respond(from_error(message.error()));
+          else
+            respond(json_response(201, *message));
+        },
+        say_atom::value, user, id, in);
+    });
+}
+
+// GET /api/agents/{id}/deliveries?status=&before=<seq>&limit=: newest
+// first. Records are keyed by the event's seq, so `before` is a seq.
+void list_deliveries(const ctx_ptr& ctx, const http_request& req,
+                     responder respond) {
+  auto id = path_id(req, "id", "agt_", respond);
+  if (!id)
+    return;
+  page p;
+  if (!read_limit(req, respond, p.limit))
+    return;
+  std::string text;
+  if (req.query_param("before", text) && !text.empty()) {
+    uint64_t seq = 0;
+    auto [ptr, ec]
+      = std::from_chars(text.data(), text.data() + text.size(), seq);
+    if (ec != std::errc{} || ptr != text.data() + text.size()) {
+      respond(error_response(400, "before: must be the seq of a delivery"));
+      return;
+    }
+    p.before = seq;
+  }
+  std::string status;
+  req.query_param("status", status);
+  with_user(
+    ctx, req, std::move(respond),
+    [ctx, id = *id, p, status](user_record user, responder respond) {
+      ask<agent_record>(
+        *ctx->sys, ctx->accounts,
+        [ctx, id, p, status, respond](caf::expected<agent_record> a) {
+          if (!a) {
+            respond(from_error(a.error()));
+            return;
+          }
+          auto l = std::make_shared<listing>();
+          l->prefix = storage::id_key(table::deliveries, id);
+          l->end = p.before
+                     ? storage::pair_key(table::deliveries, id, *p.before)
+                     : storage::prefix_end(l->prefix);
+          l->limit = p.limit;
+          l->pick = [status](const kv_entry& e) -> std::optional<std::string> {
+            delivery_record r;
+            if (!from_json(e.value, r))
+              return std::nullopt;
+            // The first record is written before the seq is known.
+            r.seq = storage::pair_second(e.key);
+            if (!status.empty() && r.state != status)
+              return std::nullopt;
+            return to_json(r);
+          };
+          next_chunk(ctx, std::move(l), respond);
+        },
+        agent_get_atom::value, user.id, id);
+    });
+}
+
 void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
   auto id = path_id(req, "id", "med_", respond);
   if (!id)
@@ -752,6 +880,9 @@ void add_app_api(server& srv, app_api_context context) {
   r.add("GET", "/api/conversations/{id}/messages", bind(list_messages));
   r.add("GET", "/api/decisions", bind(list_decisions));
   r.add("GET", "/api/decisions/{id}", bind(get_decision));
+  r.add("POST", "/api/decisions/{id}/resolve", bind(resolve_decision));
+  r.add("POST", "/api/agents/{id}/messages", bind(send_message));
+  r.add("GET", "/api/agents/{id}/deliveries", bind(list_deliveries));
   r.add("GET", "/api/activity", bind(list_activity));
   r.add("GET", "/media/{id}", bind(get_media));
   srv.add_websocket("/ws/app", [ctx](const http_request& req,

@@ -249,6 +249,8 @@ public:
 
   bool send(std::string text) override;
 
+  bool send(std::string text, std::function<void(bool)> on_done) override;
+
   void close(uint16_t code, std::string reason) override;
 
   const std::string& remote() const override {
@@ -268,6 +270,12 @@ private:
 /// after the io threads are gone).
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
+  /// A queued frame and whom to tell when it is written or dropped.
+  struct outgoing {
+    std::string text;
+    std::function<void(bool)> done;
+  };
+
   ws_session(server_core& srv, tcp::socket&& socket, strand_type strand,
              std::string remote)
     : srv_(srv), strand_(std::move(strand)), ws_(std::move(socket)),
@@ -289,6 +297,11 @@ public:
       std::lock_guard<std::mutex> lock{mtx_};
       srv_.ws_queue_bytes_.add(-static_cast<int64_t>(queued_bytes_));
     }
+    for (auto& frame : queue_)
+      if (frame.done)
+        frame.done(false);
+    if (out_.done)
+      out_.done(false);
     srv_.remove_ws_session(this);
   }
 
@@ -355,10 +368,11 @@ public:
   }
 
   /// Queues `text`; see `ws_connection::send`. Any thread.
-  bool enqueue(std::string text) {
+  bool enqueue(std::string text, std::function<void(bool)> on_done) {
     auto size = text.size();
     bool start = false;
     bool overflow = false;
+    std::deque<outgoing> dropped_frames;
     {
       std::lock_guard<std::mutex> lock{mtx_};
       if (closing_)
@@ -368,8 +382,8 @@ public:
         // Too slow a reader: drop what it has not got yet and close.
         size_t dropped = 0;
         for (auto& frame : queue_)
-          dropped += frame.size();
-        queue_.clear();
+          dropped += frame.text.size();
+        dropped_frames.swap(queue_);
         queued_bytes_ -= dropped;
         srv_.ws_queue_bytes_.add(-static_cast<int64_t>(dropped));
         closing_ = true;
@@ -377,7 +391,7 @@ public:
         close_code_ = ws_close::too_slow;
         close_reason_ = "send queue overflow";
       } else {
-        queue_.push_back(std::move(text));
+        queue_.push_back({std::move(text), std::move(on_done)});
         queued_bytes_ += size;
         srv_.ws_queue_bytes_.add(static_cast<int64_t>(size));
       }
@@ -385,6 +399,7 @@ public:
       writing_ = true;
     }
     if (overflow) {
+      report_dropped(dropped_frames);
       srv_.ws_overflows_.inc();
       spdlog::info("ws: {}: send queue over {} bytes, closing", remote_,
                    srv_.max_ws_queue_bytes_);
@@ -550,7 +565,7 @@ private:
     }
     if (have)
       return ws_.async_write(
-        asio::buffer(out_),
+        asio::buffer(out_.text),
         beast::bind_front_handler(&ws_session::on_write, shared_from_this()));
     if (close_now)
       do_close_frame();
@@ -560,10 +575,12 @@ private:
     {
       // The frame in flight counts against the limit until written.
       std::lock_guard<std::mutex> lock{mtx_};
-      queued_bytes_ -= out_.size();
-      srv_.ws_queue_bytes_.add(-static_cast<int64_t>(out_.size()));
+      queued_bytes_ -= out_.text.size();
+      srv_.ws_queue_bytes_.add(-static_cast<int64_t>(out_.text.size()));
     }
-    out_ = std::string{};
+    auto written = std::exchange(out_, outgoing{});
+    if (written.done)
+      written.done(!ec);
     if (ec) {
       // The read fails too and reports the end.
       if (ec != asio::error::operation_aborted)
@@ -639,16 +656,18 @@ private:
       return;
     finished_ = true;
     close_timer_.cancel();
+    std::deque<outgoing> dropped_frames;
     {
       std::lock_guard<std::mutex> lock{mtx_};
       closing_ = true;
       size_t dropped = 0;
       for (auto& frame : queue_)
-        dropped += frame.size();
-      queue_.clear();
+        dropped += frame.text.size();
+      dropped_frames.swap(queue_);
       queued_bytes_ -= dropped;
       srv_.ws_queue_bytes_.add(-static_cast<int64_t>(dropped));
     }
+    report_dropped(dropped_frames);
     // Beast is done with the socket once the read completed; closing it
     // also ends a write stuck on a peer that stopped reading.
     close_socket();
@@ -656,6 +675,14 @@ private:
       srv_.ws_active_.add(-1);
     spdlog::debug("ws: {} closed ({})", remote_, code);
     notify_closed(code);
+  }
+
+  /// Tells the senders of frames that will never be written.
+  static void report_dropped(std::deque<outgoing>& frames) {
+    for (auto& frame : frames)
+      if (frame.done)
+        frame.done(false);
+    frames.clear();
   }
 
   void notify_closed(uint16_t code) {
@@ -692,7 +719,7 @@ private:
   // Strand only.
   ws_callbacks callbacks_;
   /// The frame being written.
-  std::string out_;
+  outgoing out_;
   bool open_ = false;
   bool counted_ = false;
   bool close_started_ = false;
@@ -700,7 +727,7 @@ private:
 
   // Shared with the threads that send or close, under `mtx_`.
   std::mutex mtx_;
-  std::deque<std::string> queue_;
+  std::deque<outgoing> queue_;
   /// Bytes in `queue_` plus `out_`; never above `max_ws_queue_bytes_`.
   size_t queued_bytes_ = 0;
   /// A write loop is scheduled or running.
@@ -714,6 +741,10 @@ private:
 };
 
 bool ws_handle::send(std::string text) {
+  return send(std::move(text), nullptr);
+}
+
+bool ws_handle::send(std::string text, std::function<void(bool)> on_done) {
   // The shared lock keeps stop() from tearing down the io_context while
   // this thread touches the session; `s` goes before the lock.
   std::shared_lock<std::shared_mutex> lock{guard_->mtx};
@@ -722,7 +753,7 @@ bool ws_handle::send(std::string text) {
   auto s = session_.lock();
   if (!s)
     return false;
-  return s->enqueue(std::move(text));
+  return s->enqueue(std::move(text), std::move(on_done));
 }
 
 void ws_handle::close(uint16_t code, std::string reason) {

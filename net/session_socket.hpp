@@ -20,6 +20,9 @@ inline client_link link_to(const std::shared_ptr<ws_connection>& conn) {
   return {[conn](std::string frame) {
             return conn->send(std::move(frame));
           },
+          [conn](std::string frame, std::function<void(bool)> on_done) {
+            return conn->send(std::move(frame), std::move(on_done));
+          },
           [conn](uint16_t code, std::string reason) {
             conn->close(code, std::move(reason));
           }};

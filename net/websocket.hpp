@@ -44,6 +44,11 @@ public:
   /// connection is closing or closed. True means queued, not delivered.
   virtual bool send(std::string text) = 0;
 
+  /// As `send`, and when it returns true, `on_done` is called exactly once
+  /// on an io thread: with true once the frame is written to the socket,
+  /// with false if it is dropped (overflow, close, error). Must not block.
+  virtual bool send(std::string text, std::function<void(bool)> on_done) = 0;
+
   /// Writes what is queued, then closes with `code` and `reason`. From
   /// here on `send` fails and no message is delivered to the owner; only
   /// `on_closed` follows. A code that may not be sent (RFC 6455 7.4, e.g.

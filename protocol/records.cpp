@@ -198,4 +198,51 @@ std::string agent_id_text(uint64_t id) {
   return format_id64("agt_", id);
 }
 
+std::string conversation_json(uint64_t conv, uint64_t agent, int64_t created_ms,
+                              int64_t updated_ms) {
+  json::writer w;
+  w.start_object();
+  w.field("id", format_id64("conv_", conv));
+  w.field("agent_id", agent_id_text(agent));
+  w.field("created_at", iso8601(created_ms));
+  w.field("updated_at", iso8601(updated_ms));
+  w.end_object();
+  return w.str();
+}
+
+std::string activity_json(uint64_t id, uint64_t agent, std::string_view kind,
+                          const std::string& title,
+                          const std::optional<std::string>& text,
+                          const std::optional<std::string>& ref_id,
+                          const std::optional<std::string>& details_json,
+                          int64_t at_ms) {
+  json::writer w;
+  w.start_object();
+  w.field("id", format_id64("act_", id));
+  w.field("agent_id", agent_id_text(agent));
+  w.field("kind", kind);
+  w.field("title", title);
+  w.field("text", text);
+  w.field("ref_id", ref_id);
+  w.key("details");
+  if (details_json)
+    w.raw_json(*details_json);
+  else
+    w.null();
+  w.field("created_at", iso8601(at_ms));
+  w.end_object();
+  return w.str();
+}
+
+std::string app_frame(std::string_view type, std::string_view key,
+                      const std::string& object_json) {
+  json::writer w;
+  w.start_object();
+  w.field("type", type);
+  w.key(key);
+  w.raw_json(object_json);
+  w.end_object();
+  return w.str();
+}
+
 } // namespace nod

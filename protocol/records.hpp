@@ -85,6 +85,24 @@ void write_agent(json::writer& w, const agent_record& x, const agent_live& live,
 void write_agent_fields(json::writer& w, const agent_record& x,
                         const agent_live& live, bool include_webhook_secret);
 
+/// The app API conversation object of conversation `conv` of `agent`.
+std::string conversation_json(uint64_t conv, uint64_t agent, int64_t created_ms,
+                              int64_t updated_ms);
+
+/// The app API activity entry `act_…` `id` of `agent` (API.md A2, B2):
+/// `kind`, `title`, `text`, `ref_id` (the object it is about),
+/// `details` (already serialized JSON), `created_at`.
+std::string activity_json(uint64_t id, uint64_t agent, std::string_view kind,
+                          const std::string& title,
+                          const std::optional<std::string>& text,
+                          const std::optional<std::string>& ref_id,
+                          const std::optional<std::string>& details_json,
+                          int64_t at_ms);
+
+/// An app WebSocket push (B3): `{"type": type, key: object}`.
+std::string app_frame(std::string_view type, std::string_view key,
+                      const std::string& object_json);
+
 /// Printable ids of records: `usr_` and `agt_` + 16 hex digits.
 std::string user_id_text(uint64_t id);
 std::string agent_id_text(uint64_t id);

@@ -44,8 +44,17 @@ enum class table : uint8_t {
   media = 0x36,
   /// Idempotency keys: agent (8) + SHA-256 hex of the key → first reply.
   idempotency = 0x37,
+  /// Deliveries of events to agents: agent (8) + seq (8) → delivery record
+  /// (every attempt and the current state; the seq is the key's).
+  deliveries = 0x40,
+  /// Events parked as pending (served to polling and resume): agent (8) +
+  /// seq (8) → "".
+  pending = 0x41,
+  /// Events whose delivery has not finished: agent (8) + seq (8) → owner
+  /// (8). Read whole at start-up to resume them.
+  in_flight = 0x42,
   /// First prefix free for the tables of later features.
-  next_free = 0x40,
+  next_free = 0x50,
 };
 
 /// Appends `x` as 8 big-endian bytes.

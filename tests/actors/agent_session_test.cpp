@@ -3,7 +3,8 @@
 
 #include "actors/agent_session.hpp"
 #include "actors/ingest.hpp"
-#include "tests/actors/people_fixture.hpp"
+#include "tests/actors/delivery_fixture.hpp"
+#include "tests/support/fake_socket.hpp"
 
 #include <memory>
 
@@ -12,27 +13,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct fake_socket {
-  std::vector<std::string> frames;
-  uint16_t closed_with = 0;
+using test::fake_socket;
+using test::link_to;
 
-  const std::string& last() const {
-    static const std::string none;
-    return frames.empty() ? none : frames.back();
-  }
-};
-
-client_link link_to(std::shared_ptr<fake_socket> sock) {
-  return {[sock](std::string frame) {
-            sock->frames.push_back(std::move(frame));
-            return true;
-          },
-          [sock](uint16_t code, std::string) {
-            sock->closed_with = code;
-          }};
-}
-
-class agent_session_test : public test::people_fixture {
+class agent_session_test : public test::delivery_fixture {
 protected:
   agent_session_test() {
     ing = sys.spawn(ingest, journal, directory_, ingest_options{"http://x"});
@@ -56,7 +40,7 @@ protected:
     if (path.empty())
       path = agent_id_text(created.agent.id);
     auto s = sys.spawn(agent_session, link_to(sock), path, acc, directory_, ing,
-                       opts);
+                       box, opts);
     sessions.push_back(s);
     run();
     return s;

@@ -13,7 +13,7 @@ namespace {
 
 journal_write append_to(uint64_t agent, std::string payload) {
   journal_write w;
-  w.appends.push_back({agent, std::move(payload)});
+  w.appends.push_back({agent, std::move(payload), {}});
   return w;
 }
 
@@ -130,9 +130,9 @@ TEST_F(journal_test, a_full_batch_is_written_without_waiting) {
 
 TEST_F(journal_test, one_write_is_atomic_across_streams_and_keys) {
   journal_write w;
-  w.appends.push_back({1, "to one"});
-  w.appends.push_back({2, "to two"});
-  w.appends.push_back({1, "to one again"});
+  w.appends.push_back({1, "to one", {}});
+  w.appends.push_back({2, "to two", {}});
+  w.appends.push_back({1, "to one again", {}});
   w.puts.emplace_back("\x20k", "value");
   auto r = call<journal_written>(j, append_atom::value, w);
   ASSERT_TRUE(r);
@@ -196,7 +196,7 @@ TEST_F(journal_test, failed_expectation_writes_nothing) {
   ASSERT_TRUE(call<journal_written>(j, append_atom::value, create));
   // The same create again: the key exists now, so this is a conflict and
   // its stream append must not happen either.
-  create.appends.push_back({5, "must not exist"});
+  create.appends.push_back({5, "must not exist", {}});
   auto again = call<journal_written>(j, append_atom::value, create);
   ASSERT_FALSE(again);
   EXPECT_EQ(code_of(again.error()), ec::conflict);

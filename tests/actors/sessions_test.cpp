@@ -3,6 +3,7 @@
 
 #include "actors/app_session.hpp"
 #include "tests/actors/people_fixture.hpp"
+#include "tests/support/fake_socket.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -12,34 +13,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// What a fake WebSocket saw: frames sent, and the close code if closed.
-struct fake_socket {
-  std::vector<std::string> frames;
-  uint16_t closed_with = 0;
-  /// When false, `send` reports an overflowing queue (a slow reader).
-  bool keeps_up = true;
-
-  bool contains(const std::string& part) const {
-    for (auto& f : frames)
-      if (f.find(part) != std::string::npos)
-        return true;
-    return false;
-  }
-};
-
-client_link link_to(std::shared_ptr<fake_socket> sock) {
-  return {[sock](std::string frame) {
-            if (!sock->keeps_up) {
-              sock->closed_with = 4008;
-              return false;
-            }
-            sock->frames.push_back(std::move(frame));
-            return true;
-          },
-          [sock](uint16_t code, std::string) {
-            sock->closed_with = code;
-          }};
-}
+using test::fake_socket;
+using test::link_to;
 
 /// A stand-in for an app session that records what the directory pushes.
 app_session_actor::behavior_type
@@ -57,6 +32,31 @@ recording_session(app_session_actor::pointer self,
     [pushed](kick_atom, uint16_t code, const std::string&) {
       pushed->push_back("kicked " + std::to_string(code));
     },
+  };
+}
+
+/// A stand-in for an agent socket: records pushes and kicks like
+/// `recording_session`, and takes every delivery.
+agent_session_actor::behavior_type
+recording_agent(agent_session_actor::pointer self,
+                std::shared_ptr<std::vector<std::string>> pushed) {
+  return {
+    [](frame_atom, const std::string&) {},
+    [pushed](push_atom, const std::string& frame) {
+      pushed->push_back(frame);
+    },
+    [self](closed_atom) {
+      self->quit();
+    },
+    [](timeout_atom) {},
+    [pushed](kick_atom, uint16_t code, const std::string&) {
+      pushed->push_back("kicked " + std::to_string(code));
+    },
+    [pushed](deliver_atom, uint64_t, const std::string& frame) {
+      pushed->push_back(frame);
+      return true;
+    },
+    [](written_atom, uint64_t, bool) {},
   };
 }
 
@@ -109,8 +109,8 @@ TEST_F(sessions_test,
   auto pushed = std::make_shared<std::vector<std::string>>();
   auto app = sys.spawn(recording_session, pushed);
   self->send(directory_, join_atom::value, uint64_t{7}, app);
-  auto sock1 = sys.spawn(recording_session, pushed);
-  auto sock2 = sys.spawn(recording_session, pushed);
+  auto sock1 = sys.spawn(recording_agent, pushed);
+  auto sock2 = sys.spawn(recording_agent, pushed);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
              sock1);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
@@ -227,9 +227,9 @@ TEST_F(sessions_test, closed_socket_ends_the_session) {
 
 TEST_F(sessions_test, kick_closes_every_socket_of_an_agent) {
   auto pushed = std::make_shared<std::vector<std::string>>();
-  auto sock1 = sys.spawn(recording_session, pushed);
-  auto sock2 = sys.spawn(recording_session, pushed);
-  auto other = sys.spawn(recording_session, pushed);
+  auto sock1 = sys.spawn(recording_agent, pushed);
+  auto sock2 = sys.spawn(recording_agent, pushed);
+  auto other = sys.spawn(recording_agent, pushed);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
              sock1);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},

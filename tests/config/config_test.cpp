@@ -163,6 +163,38 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.shutdown_grace, ms{45000});
      }},
+    {"webhook-attempts", "NOD_WEBHOOK_ATTEMPTS", "5",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_attempts, 5u);
+     }},
+    {"webhook-backoff", "NOD_WEBHOOK_BACKOFF", "250ms",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_backoff, ms{250});
+     }},
+    {"webhook-backoff-factor", "NOD_WEBHOOK_BACKOFF_FACTOR", "2",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_backoff_factor, 2u);
+     }},
+    {"webhook-retry-after-max", "NOD_WEBHOOK_RETRY_AFTER_MAX", "1m",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_retry_after_max, ms{60000});
+     }},
+    {"webhook-timeout", "NOD_WEBHOOK_TIMEOUT", "2s",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_timeout, ms{2000});
+     }},
+    {"webhook-max-per-host", "NOD_WEBHOOK_MAX_PER_HOST", "8",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_max_per_host, 8u);
+     }},
+    {"webhook-tls-verify", "NOD_WEBHOOK_TLS_VERIFY", "false",
+     [](const config& c) {
+       EXPECT_FALSE(c.webhook_tls_verify);
+     }},
+    {"webhook-ca-file", "NOD_WEBHOOK_CA_FILE", "/etc/nod/ca.pem",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_ca_file, "/etc/nod/ca.pem");
+     }},
   };
 }
 

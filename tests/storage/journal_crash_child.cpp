@@ -27,7 +27,7 @@ caf::behavior appender(caf::event_based_actor* self, journal_actor j, int id,
     [=](next_atom, uint64_t i) {
       journal_write w;
       auto payload = "w" + std::to_string(id) + "-" + std::to_string(i);
-      w.appends.push_back({agent, payload});
+      w.appends.push_back({agent, payload, {}});
       self->request(j, caf::infinite, append_atom::value, std::move(w))
         .then(
           [=](journal_written& r) {

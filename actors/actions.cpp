@@ -1,0 +1,253 @@
+#include "actors/actions.hpp"
+
+#include "actors/error.hpp"
+#include "actors/ingest.hpp"
+#include "actors/notifier.hpp"
+#include "protocol/ids.hpp"
+#include "protocol/time.hpp"
+#include "storage/keys.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace nod {
+
+namespace {
+
+using self_ptr = actions_actor::stateful_pointer<actions_state>;
+using storage::table;
+
+std::string new_event_id() {
+  return format_id64("evt_", next_time_id());
+}
+
+/// A string member of a stored object, if there.
+std::optional<std::string> member(const std::string& obj, const char* name) {
+  json::document doc;
+  json::field_error err;
+  if (!json::parse_object(obj, doc, err))
+    return std::nullopt;
+  auto i = doc.FindMember(name);
+  if (i == doc.MemberEnd() || !i->value.IsString())
+    return std::nullopt;
+  return std::string{i->value.GetString(), i->value.GetStringLength()};
+}
+
+/// Adds an activity entry for `owner` to `o`.
+void add_activity(outbound& o, std::string_view kind, const std::string& title,
+                  const std::optional<std::string>& text,
+                  const std::optional<std::string>& ref_id, int64_t at) {
+  auto id = next_time_id();
+  auto obj
+    = activity_json(id, o.agent, kind, title, text, ref_id, std::nullopt, at);
+  o.write.puts.emplace_back(
+    storage::pair_key(table::user_activity, o.owner, id), obj);
+  o.frames.push_back(app_frame("activity", "activity", obj));
+}
+
+caf::result<std::string> resolve(self_ptr self, const user_record& user,
+                                 uint64_t decision, resolution& r) {
+  auto rp = self->make_response_promise<std::string>();
+  auto index_key = storage::pair_key(table::user_decisions, user.id, decision);
+  self->request(self->state.journal, caf::infinite, get_atom::value, index_key)
+    .then(
+      [self, rp, user, decision, r, index_key](std::string& stored) mutable {
+        auto at = now_ms();
+        resolved_decision out;
+        std::string detail;
+        auto event_id = new_event_id();
+        switch (resolve_decision(stored, r, event_id, at, false, out, detail)) {
+          case resolve_refusal::none: break;
+          case resolve_refusal::invalid:
+            rp.deliver(make_error(ec::invalid_argument, detail));
+            return;
+          case resolve_refusal::already_resolved:
+            rp.deliver(make_error(ec::conflict, detail));
+            return;
+          case resolve_refusal::corrupt:
+            rp.deliver(make_error(ec::storage_error, "decision unreadable"));
+            return;
+        }
+        outbound o;
+        o.agent = out.agent;
+        o.owner = user.id;
+        o.event_id = event_id;
+        o.type = "decision_resolved";
+        o.event_json = out.event_json;
+        // First resolution wins: the write applies only if the decision is
+        // still what was read (pending).
+        o.write.expects.push_back({index_key, true, stored});
+        o.write.puts.emplace_back(storage::id_key(table::decisions, decision),
+                                  out.decision_json);
+        o.write.puts.emplace_back(index_key, out.decision_json);
+        o.frames.push_back(
+          app_frame("decision_resolved", "decision", out.decision_json));
+        add_activity(o, "decision_resolved",
+                     member(out.decision_json, "title").value_or("Decision"),
+                     r.note, format_id64("dec_", decision), at);
+        o.notify.push_back(decision_key(decision));
+        self
+          ->request(self->state.outbox, caf::infinite, send_atom::value,
+                    std::move(o))
+          .then(
+            [rp, decision_json = out.decision_json](outbound_sent&) mutable {
+              rp.deliver(decision_json);
+            },
+            [rp](caf::error& err) mutable {
+              if (code_of(err) == ec::conflict)
+                rp.deliver(make_error(ec::conflict, "decision already "
+                                                    "resolved"));
+              else
+                rp.deliver(std::move(err));
+            });
+      },
+      [rp](caf::error& err) mutable {
+        if (code_of(err) == ec::not_found)
+          rp.deliver(make_error(ec::not_found, "decision not found"));
+        else
+          rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+/// Step 3 of `say`: the message is written with its event.
+void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
+                  const user_record& user, uint64_t agent, uint64_t conv,
+                  const user_message_input& in,
+                  std::optional<std::string> reply_to_text,
+                  std::optional<std::string> new_conversation) {
+  auto at = now_ms();
+  auto msg = next_time_id();
+  auto event_id = new_event_id();
+  auto rendered = render_user_message(msg, conv, agent, in, user.username,
+                                      reply_to_text, event_id, at);
+  outbound o;
+  o.agent = agent;
+  o.owner = user.id;
+  o.event_id = event_id;
+  o.type = "user_message";
+  o.event_json = std::move(rendered.event_json);
+  o.write.puts.emplace_back(storage::pair_key(table::messages, conv, msg),
+                            rendered.message_json);
+  if (new_conversation) {
+    o.write.puts.emplace_back(storage::id_key(table::conversations, conv),
+                              *new_conversation);
+    o.write.puts.emplace_back(
+      storage::pair_key(table::agent_conversations, agent, conv),
+      *new_conversation);
+  }
+  o.frames.push_back(app_frame("message", "message", rendered.message_json));
+  self
+    ->request(self->state.outbox, caf::infinite, send_atom::value, std::move(o))
+    .then(
+      [rp, message = std::move(rendered.message_json)](outbound_sent&) mutable {
+        rp.deliver(message);
+      },
+      [rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+      });
+}
+
+/// Step 2 of `say`: the text of the message replied to.
+void with_reply_to(self_ptr self, caf::typed_response_promise<std::string> rp,
+                   const user_record& user, uint64_t agent, uint64_t conv,
+                   const user_message_input& in,
+                   std::optional<std::string> new_conversation) {
+  if (!in.reply_to_id) {
+    send_message(self, rp, user, agent, conv, in, std::nullopt,
+                 std::move(new_conversation));
+    return;
+  }
+  auto replied = *parse_id64("msg_", *in.reply_to_id);
+  self
+    ->request(self->state.journal, caf::infinite, get_atom::value,
+              storage::pair_key(table::messages, conv, replied))
+    .then(
+      [self, rp, user, agent, conv, in,
+       new_conversation](std::string& obj) mutable {
+        send_message(self, rp, user, agent, conv, in, member(obj, "text"),
+                     std::move(new_conversation));
+      },
+      [rp](caf::error& err) mutable {
+        if (code_of(err) == ec::not_found)
+          rp.deliver(make_error(ec::invalid_argument,
+                                "reply_to_id: no such message in the "
+                                "conversation"));
+        else
+          rp.deliver(std::move(err));
+      });
+}
+
+caf::result<std::string> say(self_ptr self, const user_record& user,
+                             uint64_t agent_id, user_message_input& in) {
+  auto rp = self->make_response_promise<std::string>();
+  self
+    ->request(self->state.accounts, caf::infinite, agent_get_atom::value,
+              user.id, agent_id)
+    .then(
+      [self, rp, user, in](agent_record& agent) mutable {
+        if (agent.type == "approval_only") {
+          rp.deliver(make_error(ec::forbidden, "approval-only agents do not "
+                                               "take chat messages"));
+          return;
+        }
+        auto conv = in.conversation_id
+                      ? *parse_id64("conv_", *in.conversation_id)
+                      : default_conversation(agent.id);
+        // Step 1: the conversation must be the agent's; its default one
+        // starts with the first message either side sends.
+        self
+          ->request(self->state.journal, caf::infinite, get_atom::value,
+                    storage::id_key(table::conversations, conv))
+          .then(
+            [self, rp, user, agent_id = agent.id, conv,
+             in](std::string& obj) mutable {
+              auto owner = member(obj, "agent_id");
+              if (!owner || parse_id64("agt_", *owner) != agent_id) {
+                rp.deliver(make_error(ec::not_found, "conversation not found"));
+                return;
+              }
+              with_reply_to(self, rp, user, agent_id, conv, in, std::nullopt);
+            },
+            [self, rp, user, agent_id = agent.id, conv,
+             in](caf::error& err) mutable {
+              if (code_of(err) != ec::not_found) {
+                rp.deliver(std::move(err));
+                return;
+              }
+              if (conv != default_conversation(agent_id)) {
+                rp.deliver(make_error(ec::not_found, "conversation not found"));
+                return;
+              }
+              auto at = now_ms();
+              with_reply_to(self, rp, user, agent_id, conv, in,
+                            conversation_json(conv, agent_id, at, at));
+            });
+      },
+      [rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+} // namespace
+
+actions_actor::behavior_type actions(self_ptr self, journal_actor journal,
+                                     accounts_actor accounts,
+                                     outbox_actor outbox) {
+  self->state.journal = std::move(journal);
+  self->state.accounts = std::move(accounts);
+  self->state.outbox = std::move(outbox);
+  return {
+    [self](resolve_atom, const user_record& user, uint64_t decision,
+           resolution& r) {
+      return resolve(self, user, decision, r);
+    },
+    [self](say_atom, const user_record& user, uint64_t agent,
+           user_message_input& in) {
+      return say(self, user, agent, in);
+    },
+  };
+}
+
+} // namespace nod

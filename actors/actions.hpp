@@ -1,0 +1,22 @@
+#pragma once
+
+#include "actors/actors.hpp"
+
+namespace nod {
+
+/// State of the actions actor.
+struct actions_state {
+  static inline const char* name = "actions";
+
+  journal_actor journal;
+  accounts_actor accounts;
+  outbox_actor outbox;
+};
+
+/// Behavior of the actions actor: turns a person's resolution or message
+/// into stored objects and an event for the agent, sent through `outbox`.
+actions_actor::behavior_type
+actions(actions_actor::stateful_pointer<actions_state> self,
+        journal_actor journal, accounts_actor accounts, outbox_actor outbox);
+
+} // namespace nod

@@ -1,0 +1,362 @@
+#include "actors/outbox.hpp"
+
+#include "actors/error.hpp"
+#include "actors/notifier.hpp"
+#include "protocol/delivery.hpp"
+#include "protocol/time.hpp"
+#include "storage/keys.hpp"
+
+#include <algorithm>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+namespace nod {
+
+namespace {
+
+using self_ptr = outbox_actor::stateful_pointer<outbox_state>;
+using storage::table;
+
+std::string u64_bytes(uint64_t x) {
+  std::string out;
+  storage::put_u64(out, x);
+  return out;
+}
+
+/// Starts the next delivery of `agent` if none is running.
+void pump(self_ptr self, uint64_t agent) {
+  auto& st = self->state;
+  auto i = st.lanes.find(agent);
+  if (i == st.lanes.end())
+    return;
+  auto& lane = i->second;
+  if (lane.current)
+    return;
+  if (lane.queue.empty()) {
+    st.lanes.erase(i);
+    return;
+  }
+  auto next = std::move(lane.queue.front());
+  lane.queue.pop_front();
+  delivery_task task;
+  task.agent = agent;
+  task.owner = lane.owner;
+  task.seq = next.seq;
+  task.event_json = std::move(next.event_json);
+  task.replay = next.replay;
+  auto d = self->spawn(delivery, std::move(task), st.deps,
+                       caf::actor_cast<outbox_actor>(self));
+  self->monitor(d);
+  lane.current = d.address();
+  lane.current_seq = next.seq;
+}
+
+/// Queues events of `agent`; an event already queued or being delivered
+/// is not queued twice. The queue stays in seq order.
+void enqueue(self_ptr self, uint64_t agent, uint64_t owner,
+             std::vector<outbox_state::item> items) {
+  auto& lane = self->state.lanes[agent];
+  lane.owner = owner;
+  for (auto& item : items) {
+    if (lane.current && lane.current_seq == item.seq)
+      continue;
+    auto same = [&](const outbox_state::item& x) {
+      return x.seq == item.seq;
+    };
+    if (std::any_of(lane.queue.begin(), lane.queue.end(), same))
+      continue;
+    auto pos = std::upper_bound(lane.queue.begin(), lane.queue.end(), item.seq,
+                                [](uint64_t seq, const outbox_state::item& x) {
+                                  return seq < x.seq;
+                                });
+    lane.queue.insert(pos, std::move(item));
+  }
+  pump(self, agent);
+}
+
+void finished(self_ptr self, uint64_t agent, const caf::actor_addr& who) {
+  auto i = self->state.lanes.find(agent);
+  if (i == self->state.lanes.end() || i->second.current != who)
+    return;
+  i->second.current = caf::actor_addr{};
+  pump(self, agent);
+}
+
+std::string delivery_frame(const delivery_record& r) {
+  json::writer w;
+  w.start_object();
+  w.field("type", "delivery");
+  w.key("delivery");
+  w.raw_json(to_json(r));
+  w.end_object();
+  return w.str();
+}
+
+/// Marks every pending event of `agent` up to `upto` delivered over
+/// `channel` (poll ack, or a resume point), then `done(count)`.
+template <class F>
+void mark_delivered(self_ptr self, uint64_t agent, uint64_t owner,
+                    uint64_t upto, const char* channel, F done) {
+  auto& st = self->state;
+  scan_request req;
+  req.begin = storage::pair_key(table::pending, agent, 0);
+  req.end = upto == UINT64_MAX
+              ? storage::prefix_end(storage::id_key(table::pending, agent))
+              : storage::pair_key(table::pending, agent, upto + 1);
+  req.limit = 100000;
+  self->request(st.deps.journal, caf::infinite, scan_atom::value, req)
+    .then(
+      [self, agent, owner, channel, done](std::vector<kv_entry>& keys) mutable {
+        if (keys.empty()) {
+          done(uint64_t{0});
+          return;
+        }
+        auto first = storage::pair_second(keys.front().key);
+        auto last = storage::pair_second(keys.back().key);
+        scan_request records;
+        records.begin = storage::pair_key(table::deliveries, agent, first);
+        records.end = storage::pair_key(table::deliveries, agent, last + 1);
+        records.limit = 1000000;
+        self
+          ->request(self->state.deps.journal, caf::infinite, scan_atom::value,
+                    records)
+          .then(
+            [self, agent, owner, channel, done,
+             keys = std::move(keys)](std::vector<kv_entry>& found) mutable {
+              std::unordered_map<uint64_t, std::string> by_seq;
+              for (auto& e : found)
+                by_seq[storage::pair_second(e.key)] = std::move(e.value);
+              journal_write w;
+              std::vector<std::string> frames;
+              auto at = now_ms();
+              for (auto& k : keys) {
+                auto seq = storage::pair_second(k.key);
+                delivery_record r;
+                if (!from_json(by_seq[seq], r)) {
+                  r = delivery_record{};
+                  r.created_ms = at;
+                }
+                r.agent = agent;
+                r.seq = seq;
+                r.state = delivery_states::delivered;
+                r.channel = channel;
+                r.next_attempt_ms.reset();
+                delivery_attempt a;
+                a.at_ms = at;
+                a.channel = channel;
+                a.ok = true;
+                r.attempts.push_back(std::move(a));
+                r.updated_ms = at;
+                w.puts.emplace_back(
+                  storage::pair_key(table::deliveries, agent, seq), to_json(r));
+                w.deletes.push_back(k.key);
+                frames.push_back(delivery_frame(r));
+              }
+              auto n = static_cast<uint64_t>(keys.size());
+              // Nobody replays what the agent already has.
+              if (auto i = self->state.lanes.find(agent);
+                  i != self->state.lanes.end()) {
+                auto& q = i->second.queue;
+                q.erase(std::remove_if(q.begin(), q.end(),
+                                       [&](const outbox_state::item& x) {
+                                         return x.replay
+                                                && by_seq.count(x.seq) > 0;
+                                       }),
+                        q.end());
+              }
+              self
+                ->request(self->state.deps.journal, caf::infinite,
+                          append_atom::value, std::move(w))
+                .then(
+                  [self, owner, done, n,
+                   frames = std::move(frames)](journal_written&) mutable {
+                    for (auto& f : frames)
+                      self->send(self->state.deps.directory,
+                                 publish_atom::value, owner, f);
+                    done(n);
+                  },
+                  [done](caf::error& err) mutable {
+                    done(std::move(err));
+                  });
+            },
+            [done](caf::error& err) mutable {
+              done(std::move(err));
+            });
+      },
+      [done](caf::error& err) mutable {
+        done(std::move(err));
+      });
+}
+
+caf::result<outbound_sent> send(self_ptr self, outbound& o) {
+  auto& st = self->state;
+  auto at = now_ms();
+  delivery_record record;
+  record.event_id = o.event_id;
+  record.agent = o.agent;
+  record.type = o.type;
+  record.created_ms = at;
+  record.updated_ms = at;
+  journal_write w = std::move(o.write);
+  stream_append a;
+  a.agent = o.agent;
+  a.payload = o.event_json;
+  a.indexes.emplace_back(static_cast<uint8_t>(table::deliveries),
+                         to_json(record));
+  a.indexes.emplace_back(static_cast<uint8_t>(table::in_flight),
+                         u64_bytes(o.owner));
+  w.appends.push_back(std::move(a));
+  auto rp = self->make_response_promise<outbound_sent>();
+  self
+    ->request(st.deps.journal, caf::infinite, append_atom::value, std::move(w))
+    .then(
+      [self, rp, o = std::move(o)](journal_written& written) mutable {
+        auto& st = self->state;
+        auto seq = written.seqs.back();
+        for (auto& f : o.frames)
+          self->send(st.deps.directory, publish_atom::value, o.owner, f);
+        for (auto& key : o.notify)
+          self->send(st.deps.notifier, notify_atom::value, key);
+        rp.deliver(outbound_sent{o.event_id, seq});
+        std::vector<outbox_state::item> items;
+        items.push_back({seq, std::move(o.event_json), false});
+        enqueue(self, o.agent, o.owner, std::move(items));
+      },
+      [rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+caf::result<uint64_t> replay(self_ptr self, uint64_t agent, uint64_t owner,
+                             uint64_t resume_from) {
+  auto rp = self->make_response_promise<uint64_t>();
+  auto queue_rest = [self, agent, owner, resume_from, rp]() mutable {
+    self
+      ->request(self->state.deps.journal, caf::infinite, inbox_atom::value,
+                agent, resume_from, self->state.opts.max_replay)
+      .then(
+        [self, agent, owner, rp](std::vector<stream_event>& events) mutable {
+          std::vector<outbox_state::item> items;
+          for (auto& e : events)
+            items.push_back({e.seq, std::move(e.payload), true});
+          auto n = static_cast<uint64_t>(items.size());
+          rp.deliver(n);
+          enqueue(self, agent, owner, std::move(items));
+        },
+        [rp](caf::error& err) mutable {
+          rp.deliver(std::move(err));
+        });
+  };
+  if (resume_from == 0) {
+    queue_rest();
+    return rp;
+  }
+  // The agent says it has everything up to `resume_from`.
+  mark_delivered(self, agent, owner, resume_from, "resume",
+                 [queue_rest](caf::expected<uint64_t>) mutable {
+                   queue_rest();
+                 });
+  return rp;
+}
+
+caf::result<uint64_t> recover(self_ptr self) {
+  auto rp = self->make_response_promise<uint64_t>();
+  scan_request req;
+  req.begin = std::string(1, static_cast<char>(table::in_flight));
+  req.end = storage::prefix_end(req.begin);
+  req.limit = 10000000;
+  self->request(self->state.deps.journal, caf::infinite, scan_atom::value, req)
+    .then(
+      [self, rp](std::vector<kv_entry>& entries) mutable {
+        // Grouped by agent, in seq order (key order).
+        std::unordered_map<uint64_t, std::vector<outbox_state::item>> items;
+        std::unordered_map<uint64_t, uint64_t> owners;
+        for (auto& e : entries) {
+          if (e.key.size() != 17 || e.value.size() != 8)
+            continue;
+          auto agent = storage::get_u64(std::string_view{e.key}.substr(1));
+          owners[agent] = storage::get_u64(e.value);
+          items[agent].push_back({storage::pair_second(e.key), "", false});
+        }
+        for (auto& [agent, list] : items)
+          enqueue(self, agent, owners[agent], std::move(list));
+        rp.deliver(static_cast<uint64_t>(entries.size()));
+      },
+      [rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+} // namespace
+
+outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
+                                   outbox_options opts) {
+  self->state.deps = std::move(deps);
+  self->state.opts = opts;
+  // Deliveries in flight stop with the outbox; their in-flight marks make
+  // the next start resume them.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& [agent, lane] : self->state.lanes)
+      if (lane.current)
+        self->send_exit(lane.current, msg.reason);
+    self->quit(msg.reason);
+  });
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    // A delivery that ended without saying so (it failed) frees its lane.
+    for (auto& [agent, lane] : self->state.lanes)
+      if (lane.current == msg.source) {
+        finished(self, agent, msg.source);
+        return;
+      }
+  });
+  return {
+    [self](send_atom, outbound& o) {
+      return send(self, o);
+    },
+    [self](replay_atom, uint64_t agent, uint64_t owner, uint64_t resume_from) {
+      return replay(self, agent, owner, resume_from);
+    },
+    [self](ack_atom, uint64_t agent, uint64_t owner,
+           uint64_t seq) -> caf::result<uint64_t> {
+      auto rp = self->make_response_promise<uint64_t>();
+      // The cursor refuses a seq past the stream's end (a 400 for the
+      // caller); then the pending events up to it are marked.
+      self
+        ->request(self->state.deps.journal, caf::infinite, ack_atom::value,
+                  agent, seq)
+        .then(
+          [self, rp, agent, owner, seq](uint64_t) mutable {
+            mark_delivered(self, agent, owner, seq, "poll",
+                           [rp](caf::expected<uint64_t> n) mutable {
+                             if (n)
+                               rp.deliver(*n);
+                             else
+                               rp.deliver(n.error());
+                           });
+          },
+          [rp](caf::error& err) mutable {
+            rp.deliver(std::move(err));
+          });
+      return rp;
+    },
+    [self](done_atom, uint64_t agent, uint64_t, bool) {
+      finished(self, agent,
+               self->current_sender() ? self->current_sender()->address()
+                                      : caf::actor_addr{});
+    },
+    [self](recover_atom) {
+      return recover(self);
+    },
+    [self](count_atom, uint64_t agent) -> uint64_t {
+      auto i = self->state.lanes.find(agent);
+      if (i == self->state.lanes.end())
+        return 0;
+      return i->second.queue.size() + (i->second.current ? 1 : 0);
+    },
+  };
+}
+
+} // namespace nod

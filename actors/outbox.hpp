@@ -1,0 +1,48 @@
+#pragma once
+
+#include "actors/delivery.hpp"
+
+#include <caf/actor_addr.hpp>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+
+namespace nod {
+
+/// Settings of the outbox.
+struct outbox_options {
+  /// Most pending events one authentication replays.
+  uint32_t max_replay = 10000;
+};
+
+/// State of the outbox.
+struct outbox_state {
+  static inline const char* name = "outbox";
+
+  /// An event waiting for its delivery.
+  struct item {
+    uint64_t seq = 0;
+    std::string event_json;
+    bool replay = false;
+  };
+
+  /// The events of one agent: one delivery at a time, in seq order.
+  struct lane {
+    uint64_t owner = 0;
+    std::deque<item> queue;
+    caf::actor_addr current;
+    uint64_t current_seq = 0;
+  };
+
+  delivery_deps deps;
+  outbox_options opts;
+  std::unordered_map<uint64_t, lane> lanes;
+};
+
+/// Behavior of the outbox actor.
+outbox_actor::behavior_type
+outbox(outbox_actor::stateful_pointer<outbox_state> self, delivery_deps deps,
+       outbox_options opts);
+
+} // namespace nod

@@ -1,0 +1,57 @@
+#pragma once
+
+// An asynchronous HTTP(S) client for outbound webhooks (API.md A7). Beast
+// stays in the .cpp; callers see only `nod::http_post`.
+
+#include "protocol/webhook.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace nod::net {
+
+/// Settings of the webhook client.
+struct webhook_client_options {
+  /// Threads running the client's own io_context.
+  size_t threads = 1;
+  /// Verify server certificates against the system's CA store (and
+  /// `ca_file` when set) and the host name. Off only for tests.
+  bool verify_tls = true;
+  /// Extra PEM CA file to trust; empty for none.
+  std::string ca_file;
+  /// Largest response (headers and body) read; larger is a
+  /// connection_error.
+  size_t max_response_bytes = 64 * 1024;
+};
+
+/// Posts webhooks on its own io_context. Never blocks the caller: `post`
+/// returns at once and `done` is called later, on one of the client's
+/// threads, exactly once per `post` (also when the client stops).
+/// Redirects are not followed (a 3xx is just a status). One connection per
+/// request, `Connection: close`.
+class webhook_client {
+public:
+  explicit webhook_client(webhook_client_options opts = {});
+  ~webhook_client();
+
+  webhook_client(const webhook_client&) = delete;
+  webhook_client& operator=(const webhook_client&) = delete;
+
+  /// Starts one POST of `req`. `done` must not block. After `stop`, `done`
+  /// is called at once, on the caller's thread, with a connection_error.
+  void post(http_post req, std::function<void(http_post_result)> done);
+
+  /// Cancels what is in flight (each `done` is called with a
+  /// connection_error "client stopped") and joins the threads. Idempotent;
+  /// the destructor calls it. Called from inside a `done` it only cancels;
+  /// the threads are joined by a later call from outside.
+  void stop();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace nod::net
