@@ -48,7 +48,7 @@ void pump(self_ptr self, uint64_t agent) {
   auto d = self->spawn(delivery, std::move(task), st.deps,
                        caf::actor_cast<outbox_actor>(self));
   self->monitor(d);
-  lane.current = d.address();
+  lane.current = std::move(d);
   lane.current_seq = next.seq;
 }
 
@@ -77,9 +77,10 @@ void enqueue(self_ptr self, uint64_t agent, uint64_t owner,
 
 void finished(self_ptr self, uint64_t agent, const caf::actor_addr& who) {
   auto i = self->state.lanes.find(agent);
-  if (i == self->state.lanes.end() || i->second.current != who)
+  if (i == self->state.lanes.end() || !i->second.current
+      || i->second.current.address() != who)
     return;
-  i->second.current = caf::actor_addr{};
+  i->second.current = nullptr;
   pump(self, agent);
 }
 
@@ -307,7 +308,7 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
   self->set_down_handler([self](const caf::down_msg& msg) {
     // A delivery that ended without saying so (it failed) frees its lane.
     for (auto& [agent, lane] : self->state.lanes)
-      if (lane.current == msg.source) {
+      if (lane.current && lane.current.address() == msg.source) {
         finished(self, agent, msg.source);
         return;
       }

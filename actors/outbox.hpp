@@ -31,7 +31,9 @@ struct outbox_state {
   struct lane {
     uint64_t owner = 0;
     std::deque<item> queue;
-    caf::actor_addr current;
+    /// The running delivery. A strong handle: nothing else may keep it
+    /// alive while it waits for a socket that goes away.
+    delivery_actor current;
     uint64_t current_seq = 0;
   };
 
