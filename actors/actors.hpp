@@ -543,8 +543,10 @@ using outbox_actor = caf::typed_actor<
   caf::reacts_to<done_atom, uint64_t, uint64_t, bool>,
   // Start-up: resume unfinished deliveries → how many.
   caf::replies_to<recover_atom>::with<uint64_t>,
-  // agent → events queued or in flight (tests, metrics).
-  caf::replies_to<count_atom, uint64_t>::with<uint64_t>>;
+  // agents → events not yet delivered to each (pending, queued or in
+  // flight), in the order asked.
+  caf::replies_to<count_atom,
+                  std::vector<uint64_t>>::with<std::vector<uint64_t>>>;
 
 /// What people do that agents hear about (API.md B2): resolve a decision,
 /// send a message. Errors: `invalid_argument`, `not_found`, `conflict`

@@ -2,6 +2,7 @@
 
 #include "actors/error.hpp"
 #include "actors/notifier.hpp"
+#include "metrics/metrics.hpp"
 #include "protocol/delivery.hpp"
 #include "protocol/time.hpp"
 #include "storage/keys.hpp"
@@ -50,6 +51,7 @@ void pump(self_ptr self, uint64_t agent) {
   self->monitor(d);
   lane.current = std::move(d);
   lane.current_seq = next.seq;
+  lane.current_replay = next.replay;
 }
 
 /// Queues events of `agent`; an event already queued or being delivered
@@ -75,11 +77,31 @@ void enqueue(self_ptr self, uint64_t agent, uint64_t owner,
   pump(self, agent);
 }
 
-void finished(self_ptr self, uint64_t agent, const caf::actor_addr& who) {
+/// Moves the count of parked events of `agent` by `delta`.
+void count_pending(self_ptr self, uint64_t agent, int64_t delta) {
+  auto& st = self->state;
+  auto& n = st.pending[agent];
+  if (delta < 0 && static_cast<uint64_t>(-delta) > n)
+    delta = -static_cast<int64_t>(n);
+  n += delta;
+  if (n == 0)
+    st.pending.erase(agent);
+  if (st.pending_gauge)
+    st.pending_gauge->add(delta);
+}
+
+void finished(self_ptr self, uint64_t agent, const caf::actor_addr& who,
+              std::optional<bool> parked) {
   auto i = self->state.lanes.find(agent);
   if (i == self->state.lanes.end() || !i->second.current
       || i->second.current.address() != who)
     return;
+  // A new event that parks adds one; a replayed one that arrives takes
+  // one away.
+  if (parked && *parked && !i->second.current_replay)
+    count_pending(self, agent, 1);
+  else if (parked && !*parked && i->second.current_replay)
+    count_pending(self, agent, -1);
   i->second.current = nullptr;
   pump(self, agent);
 }
@@ -155,6 +177,7 @@ void mark_delivered(self_ptr self, uint64_t agent, uint64_t owner,
                 frames.push_back(delivery_frame(r));
               }
               auto n = static_cast<uint64_t>(keys.size());
+              count_pending(self, agent, -static_cast<int64_t>(n));
               // Nobody replays what the agent already has.
               if (auto i = self->state.lanes.find(agent);
                   i != self->state.lanes.end()) {
@@ -262,7 +285,32 @@ caf::result<uint64_t> replay(self_ptr self, uint64_t agent, uint64_t owner,
   return rp;
 }
 
+// Counts the pending table once (start-up): its size is the number of
+// parked events, not the history.
+void count_parked(self_ptr self) {
+  scan_request req;
+  req.begin = std::string(1, static_cast<char>(table::pending));
+  req.end = storage::prefix_end(req.begin);
+  req.limit = 100000000;
+  self->request(self->state.deps.journal, caf::infinite, scan_atom::value, req)
+    .then(
+      [self](std::vector<kv_entry>& entries) {
+        std::unordered_map<uint64_t, int64_t> counts;
+        for (auto& e : entries)
+          if (e.key.size() == 17)
+            counts[storage::get_u64(std::string_view{e.key}.substr(1))] += 1;
+        for (auto& [agent, n] : counts)
+          count_pending(self, agent, n);
+      },
+      [](caf::error& err) {
+        spdlog::error("cannot count pending events: {}", detail_of(err));
+      });
+}
+
 caf::result<uint64_t> recover(self_ptr self) {
+  // Counted before any resumed delivery can park an event (the journal
+  // answers in order).
+  count_parked(self);
   auto rp = self->make_response_promise<uint64_t>();
   scan_request req;
   req.begin = std::string(1, static_cast<char>(table::in_flight));
@@ -297,6 +345,9 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
                                    outbox_options opts) {
   self->state.deps = std::move(deps);
   self->state.opts = opts;
+  if (auto* reg = self->state.deps.metrics)
+    self->state.pending_gauge = &reg->get_gauge(
+      "nod_pending_events", "Events parked for agents to poll or resume.");
   // Deliveries in flight stop with the outbox; their in-flight marks make
   // the next start resume them.
   self->set_exit_handler([self](caf::exit_msg& msg) {
@@ -309,7 +360,7 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
     // A delivery that ended without saying so (it failed) frees its lane.
     for (auto& [agent, lane] : self->state.lanes)
       if (lane.current && lane.current.address() == msg.source) {
-        finished(self, agent, msg.source);
+        finished(self, agent, msg.source, std::nullopt);
         return;
       }
   });
@@ -343,19 +394,33 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
           });
       return rp;
     },
-    [self](done_atom, uint64_t agent, uint64_t, bool) {
+    [self](done_atom, uint64_t agent, uint64_t, bool parked) {
       finished(self, agent,
                self->current_sender() ? self->current_sender()->address()
-                                      : caf::actor_addr{});
+                                      : caf::actor_addr{},
+               parked);
     },
     [self](recover_atom) {
       return recover(self);
     },
-    [self](count_atom, uint64_t agent) -> uint64_t {
-      auto i = self->state.lanes.find(agent);
-      if (i == self->state.lanes.end())
-        return 0;
-      return i->second.queue.size() + (i->second.current ? 1 : 0);
+    [self](count_atom, const std::vector<uint64_t>& agents) {
+      auto& st = self->state;
+      std::vector<uint64_t> counts;
+      counts.reserve(agents.size());
+      for (auto agent : agents) {
+        uint64_t n = 0;
+        if (auto i = st.pending.find(agent); i != st.pending.end())
+          n += i->second;
+        if (auto i = st.lanes.find(agent); i != st.lanes.end()) {
+          // Replays are pending events already counted.
+          for (auto& item : i->second.queue)
+            n += item.replay ? 0 : 1;
+          if (i->second.current && !i->second.current_replay)
+            n += 1;
+        }
+        counts.push_back(n);
+      }
+      return counts;
     },
   };
 }

@@ -2,6 +2,10 @@
 
 #include "actors/delivery.hpp"
 
+namespace nod::metrics {
+class gauge;
+} // namespace nod::metrics
+
 #include <caf/actor_addr.hpp>
 #include <cstdint>
 #include <deque>
@@ -35,11 +39,17 @@ struct outbox_state {
     /// alive while it waits for a socket that goes away.
     delivery_actor current;
     uint64_t current_seq = 0;
+    bool current_replay = false;
   };
 
   delivery_deps deps;
   outbox_options opts;
   std::unordered_map<uint64_t, lane> lanes;
+  /// Parked events per agent, counted from the pending table at start-up
+  /// and kept up to date since.
+  std::unordered_map<uint64_t, uint64_t> pending;
+  /// All of `pending`, exported as a gauge; may be null.
+  metrics::gauge* pending_gauge = nullptr;
 };
 
 /// Behavior of the outbox actor.

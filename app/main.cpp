@@ -354,6 +354,7 @@ int main(int argc, char** argv) {
     api.directory = people.directory;
     api.journal = journal;
     api.actions = delivery.actions;
+    api.outbox = delivery.outbox;
     api.public_url = cfg.public_url;
     nod::net::agent_api_context agent_api;
     agent_api.sys = &sys;

@@ -290,8 +290,8 @@ void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
 
 // -- agents -----------------------------------------------------------------
 
-/// Adds the live fields (online, processing) to `agents` and answers with
-/// `render`.
+/// Adds the live fields (online, processing, undelivered events) to
+/// `agents` and answers with `render`.
 template <class Render>
 void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
                responder respond, Render render) {
@@ -300,14 +300,29 @@ void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
     ids.push_back(a.id);
   ask<std::vector<agent_live>>(
     *ctx->sys, ctx->directory,
-    [agents = std::move(agents), respond,
+    [ctx, ids, agents = std::move(agents), respond,
      render](caf::expected<std::vector<agent_live>> live) {
       // Without the directory the agents are still listed, as offline.
       if (!live || live->size() != agents.size())
         live = std::vector<agent_live>(agents.size());
-      respond(render(agents, *live));
+      if (!ctx->outbox) {
+        respond(render(agents, *live));
+        return;
+      }
+      ask<std::vector<uint64_t>>(
+        *ctx->sys, ctx->outbox,
+        [agents, live = *live, respond,
+         render](caf::expected<std::vector<uint64_t>> counts) {
+          auto with_counts = live;
+          if (counts && counts->size() == live.size())
+            for (size_t i = 0; i < live.size(); ++i)
+              with_counts[i].undelivered_events
+                = static_cast<int64_t>((*counts)[i]);
+          respond(render(agents, with_counts));
+        },
+        count_atom::value, ids);
     },
-    online_atom::value, std::move(ids));
+    online_atom::value, ids);
 }
 
 void create_agent(const ctx_ptr& ctx, const http_request& req,

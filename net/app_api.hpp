@@ -17,6 +17,7 @@ struct app_api_context {
   directory_actor directory;
   journal_actor journal;
   actions_actor actions;
+  outbox_actor outbox;
   /// Base URL the server is reached at, e.g. "http://127.0.0.1:8000"; the
   /// origin that cookie-authenticated writes must come from (besides the
   /// request's own Host).

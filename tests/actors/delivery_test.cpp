@@ -333,6 +333,30 @@ TEST_F(delivery_test, poll_ack_marks_pending_events_delivered) {
     call<uint64_t>(box, ack_atom::value, agent, owner.id, uint64_t{99}));
 }
 
+TEST_F(delivery_test, undelivered_events_are_counted_per_agent) {
+  auto undelivered = [&] {
+    auto r = call<std::vector<uint64_t>>(box, count_atom::value,
+                                         std::vector<uint64_t>{agent, 999});
+    EXPECT_TRUE(r);
+    return r ? r->at(0) : UINT64_MAX;
+  };
+  EXPECT_EQ(undelivered(), 0u);
+  say("one");
+  say("two");
+  say("three");
+  EXPECT_EQ(undelivered(), 3u);
+  ASSERT_TRUE(
+    call<uint64_t>(box, ack_atom::value, agent, owner.id, uint64_t{1}));
+  EXPECT_EQ(undelivered(), 2u);
+  // Counted again from the store after a restart.
+  restart_all();
+  ASSERT_TRUE(call<uint64_t>(box, recover_atom::value));
+  EXPECT_EQ(undelivered(), 2u);
+  auto sock = std::make_shared<fake_socket>();
+  connect(sock);
+  EXPECT_EQ(undelivered(), 0u);
+}
+
 TEST_F(delivery_test, unfinished_deliveries_resume_after_a_restart) {
   set_webhook("http://hooks.example/agent");
   auto event_id = say("survive this");
