@@ -69,6 +69,17 @@ struct context {
 
 using ctx_ptr = std::shared_ptr<context>;
 
+/// Answers 429 with `Retry-After` when `agent` is over its request rate.
+bool over_limit(const ctx_ptr& ctx, uint64_t agent, const responder& respond) {
+  auto wait = ctx->limiter.take(agent);
+  if (wait == 0)
+    return false;
+  auto res = error_response(429, "rate limit exceeded");
+  res.headers.emplace_back("Retry-After", std::to_string(wait));
+  respond(std::move(res));
+  return true;
+}
+
 /// Checks an agent's credentials, then hands its event to ingest, and
 /// answers the REST request. (State comes as spawn arguments: see
 /// ask_actor.)
@@ -115,12 +126,8 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(415, "content-type must be application/json"));
     return;
   }
-  if (auto wait = ctx->limiter.take(*id); wait > 0) {
-    auto res = error_response(429, "rate limit exceeded");
-    res.headers.emplace_back("Retry-After", std::to_string(wait));
-    respond(std::move(res));
+  if (over_limit(ctx, *id, respond))
     return;
-  }
   // One short-lived actor for both hops (check the credentials, then
   // ingest): the REST path's cost is mostly these hops.
   ctx->api.sys->spawn(post_event_actor, ctx, *id, secret, req.body,
@@ -161,6 +168,9 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(401, "missing or invalid agent credentials"));
     return;
   }
+  // Polls count against the agent's request rate like events do.
+  if (over_limit(ctx, *id, respond))
+    return;
   ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, std::move(next),
                       respond);
 }
