@@ -9,10 +9,6 @@ namespace {
 
 using self_ptr = notifier_actor::stateful_pointer<notifier_state>;
 
-/// Keys change rarely; keeping the last this many versions is plenty for
-/// a reader between `version` and `watch` (milliseconds apart).
-constexpr uint64_t keep_versions = 100000;
-
 void answer(self_ptr self, uint64_t id, bool changed) {
   auto& st = self->state;
   auto i = st.waiters.find(id);
@@ -32,12 +28,12 @@ void answer(self_ptr self, uint64_t id, bool changed) {
 // Forgets change versions no reader can still hold.
 void prune(self_ptr self) {
   auto& st = self->state;
-  if (st.version - st.pruned_at < keep_versions)
+  auto keep = st.opts.keep_versions;
+  if (st.version - st.pruned_at < keep)
     return;
   st.pruned_at = st.version;
   for (auto i = st.changed.begin(); i != st.changed.end();)
-    i = st.version - i->second > keep_versions ? st.changed.erase(i)
-                                               : std::next(i);
+    i = st.version - i->second > keep ? st.changed.erase(i) : std::next(i);
 }
 
 } // namespace
@@ -50,7 +46,10 @@ std::string decision_key(uint64_t decision) {
   return "decision/" + std::to_string(decision);
 }
 
-notifier_actor::behavior_type notifier(self_ptr self) {
+// (Spawned with an argument on purpose: CAF 0.17 binds a null reference
+// when spawning a function without arguments, which UBSan reports.)
+notifier_actor::behavior_type notifier(self_ptr self, notifier_options opts) {
+  self->state.opts = opts;
   // Long polls end when the server stops, rather than at their deadline.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [id, w] : self->state.waiters)

@@ -9,6 +9,14 @@
 
 namespace nod {
 
+/// Settings of the notifier.
+struct notifier_options {
+  /// Change versions older than this many notifications are forgotten; a
+  /// reader holds its version for milliseconds, between `version` and
+  /// `watch`.
+  uint64_t keep_versions = 100000;
+};
+
 /// State of the notifier: the version each key last changed at, and who
 /// waits for which key.
 struct notifier_state {
@@ -28,11 +36,13 @@ struct notifier_state {
   uint64_t next_waiter = 1;
   /// Versions at which `changed` was last pruned.
   uint64_t pruned_at = 0;
+  notifier_options opts;
 };
 
 /// Behavior of the notifier actor.
 notifier_actor::behavior_type
-notifier(notifier_actor::stateful_pointer<notifier_state> self);
+notifier(notifier_actor::stateful_pointer<notifier_state> self,
+         notifier_options opts);
 
 /// Key of an agent's pending events (inbox long polls).
 std::string inbox_key(uint64_t agent);

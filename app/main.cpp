@@ -104,7 +104,7 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
                                nod::net::webhook_client& client,
                                nod::metrics::registry* metrics) {
   delivery_actors d;
-  d.notifier = sys.spawn(nod::notifier);
+  d.notifier = sys.spawn(nod::notifier, nod::notifier_options{});
   nod::webhook_options wh;
   wh.policy.attempts = static_cast<unsigned>(cfg.webhook_attempts);
   wh.policy.first_delay_ms = cfg.webhook_backoff.count();

@@ -69,7 +69,7 @@ protected:
   }
 
   void start_delivery() {
-    notes = sys.spawn(notifier);
+    notes = sys.spawn(notifier, notifier_options{});
     webhook_options wh;
     wh.unit_random = [] {
       return 0.5;

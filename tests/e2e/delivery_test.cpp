@@ -191,14 +191,14 @@ struct agent_info {
 
 /// The real nod-server with short webhook timings: first retry after
 /// 200 ms, each later one 3 times longer, 1 s per attempt.
-class delivery_test : public ::testing::Test {
+class delivery_e2e : public ::testing::Test {
 protected:
-  delivery_test() {
+  delivery_e2e() {
     start();
     token = login();
   }
 
-  ~delivery_test() override {
+  ~delivery_e2e() override {
     stop();
   }
 
@@ -402,7 +402,7 @@ protected:
 
 // -- a. WebSocket ------------------------------------------------------------
 
-TEST_F(delivery_test, a_message_reaches_an_online_agent_over_its_websocket) {
+TEST_F(delivery_e2e, a_message_reaches_an_online_agent_over_its_websocket) {
   // A webhook too: the socket comes first while the agent is online.
   test::webhook_sink sink;
   auto a = create_agent("online", sink.url());
@@ -444,7 +444,7 @@ TEST_F(delivery_test, a_message_reaches_an_online_agent_over_its_websocket) {
   EXPECT_FALSE(shown.empty()) << "no delivery push to the app";
 }
 
-TEST_F(delivery_test, of_two_sockets_only_the_newest_gets_the_event) {
+TEST_F(delivery_e2e, of_two_sockets_only_the_newest_gets_the_event) {
   auto a = create_agent("twin");
   auto older = connect_agent(a, false);
   auto newer = connect_agent(a, false);
@@ -459,7 +459,7 @@ TEST_F(delivery_test, of_two_sockets_only_the_newest_gets_the_event) {
 
 // -- b. Resolving decisions --------------------------------------------------
 
-TEST_F(delivery_test, a_resolution_reaches_the_agent_and_the_first_one_wins) {
+TEST_F(delivery_e2e, a_resolution_reaches_the_agent_and_the_first_one_wins) {
   auto a = create_agent("decider");
   auto ws = connect_agent(a, false);
   auto decision = ask_decision(a, "Deploy?");
@@ -537,7 +537,7 @@ TEST_F(delivery_test, a_resolution_reaches_the_agent_and_the_first_one_wins) {
 
 // -- c-g. Webhooks -----------------------------------------------------------
 
-TEST_F(delivery_test, webhook_retries_two_500s_then_delivers_signed_requests) {
+TEST_F(delivery_e2e, webhook_retries_two_500s_then_delivers_signed_requests) {
   test::webhook_sink sink;
   sink.set_sequence({sink_action::reply(500), sink_action::reply(500),
                      sink_action::reply(200)});
@@ -634,7 +634,7 @@ TEST_F(delivery_test, webhook_retries_two_500s_then_delivers_signed_requests) {
     << metrics;
 }
 
-TEST_F(delivery_test, a_dropped_connection_is_retried_as_a_connection_error) {
+TEST_F(delivery_e2e, a_dropped_connection_is_retried_as_a_connection_error) {
   test::webhook_sink sink;
   sink.set_sequence({sink_action::close(), sink_action::reply(204)});
   auto a = create_agent("dropped", sink.url());
@@ -653,7 +653,7 @@ TEST_F(delivery_test, a_dropped_connection_is_retried_as_a_connection_error) {
   EXPECT_EQ(hooks[1].status_code, 204) << d.raw;
 }
 
-TEST_F(delivery_test, a_redirect_is_a_failure_and_is_not_followed) {
+TEST_F(delivery_e2e, a_redirect_is_a_failure_and_is_not_followed) {
   test::webhook_sink elsewhere;
   test::webhook_sink sink;
   sink.always(sink_action::reply(307).with("Location", elsewhere.url()));
@@ -669,7 +669,7 @@ TEST_F(delivery_test, a_redirect_is_a_failure_and_is_not_followed) {
   EXPECT_EQ(elsewhere.count(), 0u) << "the redirect was followed";
 }
 
-TEST_F(delivery_test, a_webhook_that_always_fails_leaves_the_event_to_poll) {
+TEST_F(delivery_e2e, a_webhook_that_always_fails_leaves_the_event_to_poll) {
   test::webhook_sink sink;
   sink.always(sink_action::reply(500));
   auto a = create_agent("failing", sink.url());
@@ -715,7 +715,7 @@ TEST_F(delivery_test, a_webhook_that_always_fails_leaves_the_event_to_poll) {
   EXPECT_EQ(d.on("webhook").size(), 3u) << d.raw;
 }
 
-TEST_F(delivery_test, the_agent_list_counts_undelivered_events) {
+TEST_F(delivery_e2e, the_agent_list_counts_undelivered_events) {
   auto a = create_agent("counted");
   auto event_id = say(a, "nobody listens");
   ASSERT_EQ(wait_state(a, event_id, "pending").state, "pending");
@@ -733,7 +733,7 @@ TEST_F(delivery_test, the_agent_list_counts_undelivered_events) {
   EXPECT_EQ(count(), 0);
 }
 
-TEST_F(delivery_test, a_webhook_that_hangs_times_out_and_the_event_waits) {
+TEST_F(delivery_e2e, a_webhook_that_hangs_times_out_and_the_event_waits) {
   test::webhook_sink sink;
   sink.always(sink_action::hang());
   auto a = create_agent("slow", sink.url());
@@ -762,7 +762,7 @@ TEST_F(delivery_test, a_webhook_that_hangs_times_out_and_the_event_waits) {
   EXPECT_EQ(str(events[0], "event_id"), event_id);
 }
 
-TEST_F(delivery_test, an_unreachable_webhook_leaves_the_event_for_the_socket) {
+TEST_F(delivery_e2e, an_unreachable_webhook_leaves_the_event_for_the_socket) {
   auto url = "http://127.0.0.1:" + std::to_string(test::closed_port()) + "/";
   auto a = create_agent("unreachable", url);
   auto sent = clock_type::now();
@@ -797,7 +797,7 @@ TEST_F(delivery_test, an_unreachable_webhook_leaves_the_event_for_the_socket) {
   EXPECT_EQ(left.Size(), 0u);
 }
 
-TEST_F(delivery_test, a_410_stops_the_retries_at_once) {
+TEST_F(delivery_e2e, a_410_stops_the_retries_at_once) {
   test::webhook_sink sink;
   sink.always(sink_action::reply(410));
   auto a = create_agent("gone", sink.url());
@@ -812,7 +812,7 @@ TEST_F(delivery_test, a_410_stops_the_retries_at_once) {
   EXPECT_EQ(hooks[0].status_code, 410) << d.raw;
 }
 
-TEST_F(delivery_test, retry_after_is_honoured) {
+TEST_F(delivery_e2e, retry_after_is_honoured) {
   test::webhook_sink sink;
   sink.set_sequence({sink_action::reply(503, "1"), sink_action::reply(200)});
   auto a = create_agent("busy", sink.url());
@@ -830,7 +830,7 @@ TEST_F(delivery_test, retry_after_is_honoured) {
 
 // -- h. Long polls -----------------------------------------------------------
 
-TEST_F(delivery_test, inbox_long_poll_returns_when_a_message_arrives) {
+TEST_F(delivery_e2e, inbox_long_poll_returns_when_a_message_arrives) {
   auto a = create_agent("poller");
   auto too_long = agent_call(a, "GET", "/api/agent/inbox?wait=61");
   EXPECT_EQ(too_long.status, 400u) << too_long.body;
@@ -861,7 +861,7 @@ TEST_F(delivery_test, inbox_long_poll_returns_when_a_message_arrives) {
   EXPECT_EQ(num(events[0], "seq"), 1);
 }
 
-TEST_F(delivery_test, decision_long_poll_returns_when_it_is_resolved) {
+TEST_F(delivery_e2e, decision_long_poll_returns_when_it_is_resolved) {
   auto a = create_agent("waiter");
   auto decision = ask_decision(a, "Go ahead?");
   auto too_long
@@ -894,7 +894,7 @@ TEST_F(delivery_test, decision_long_poll_returns_when_it_is_resolved) {
 
 // -- i. Acks -----------------------------------------------------------------
 
-TEST_F(delivery_test, unacked_events_are_replayed_until_acked) {
+TEST_F(delivery_e2e, unacked_events_are_replayed_until_acked) {
   auto a = create_agent("acker");
   std::string event_id;
   int64_t seq = 0;
@@ -937,7 +937,7 @@ TEST_F(delivery_test, unacked_events_are_replayed_until_acked) {
   }
 }
 
-TEST_F(delivery_test, resume_from_skips_what_the_agent_already_has) {
+TEST_F(delivery_e2e, resume_from_skips_what_the_agent_already_has) {
   auto a = create_agent("resumer");
   auto first = say(a, "one");
   auto second = say(a, "two");
@@ -974,7 +974,7 @@ TEST_F(delivery_test, resume_from_skips_what_the_agent_already_has) {
 
 // -- j. kill -9 --------------------------------------------------------------
 
-TEST_F(delivery_test, kill_9_in_the_middle_of_deliveries_loses_no_event) {
+TEST_F(delivery_e2e, kill_9_in_the_middle_of_deliveries_loses_no_event) {
   // Long backoff, so deliveries are mid-retry when the server dies.
   stop();
   start({{"NOD_WEBHOOK_BACKOFF", "2s"}});
