@@ -5,12 +5,16 @@
 // io_context (--io-threads threads), each with one operation in flight,
 // runs 0.5 s of warm-up that is not counted, then measures for --seconds.
 // Latency is taken per operation with steady_clock and merged at the end.
+// The return-path phases (reply, webhook) time a person's message from the
+// REST call until it reaches the agent: its WebSocket, or a webhook
+// receiver that nod-bench runs on the same io_context.
 
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -29,6 +33,8 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,22 +93,37 @@ void usage(FILE* out) {
     "[--admin-password=PW]]\n"
     "                 [--agents=N] [--seconds=S] [--phases=LIST] "
     "[--io-threads=T]\n"
+    "                 [--webhook-max-per-host=N]\n"
     "\n"
     "  --server=PATH        start PATH (a nod-server) on a fresh temp data\n"
     "                       directory and a free port, stop it at the end;\n"
     "                       it inherits the environment (e.g.\n"
     "                       NOD_JOURNAL_SYNC), except NOD_LISTEN,\n"
     "                       NOD_DATA_DIR, NOD_ADMIN_PASSWORD, NOD_LOG_LEVEL\n"
+    "                       and NOD_WEBHOOK_MAX_PER_HOST (see below)\n"
     "  --url=URL            use a running server instead (default\n"
-    "                       http://127.0.0.1:8000); the rest and ws phases\n"
-    "                       need --admin-password (or NOD_ADMIN_PASSWORD)\n"
-    "  --agents=N           connections per phase, one agent each "
-    "(default 64)\n"
+    "                       http://127.0.0.1:8000); every phase but healthz\n"
+    "                       needs --admin-password (or NOD_ADMIN_PASSWORD)\n"
+    "  --agents=N           agents per phase, one connection each (reply:\n"
+    "                       two, the agent's and the person's) (default 64)\n"
     "  --seconds=S          measured time per phase, after 0.5 s warm-up\n"
     "                       (default 5)\n"
-    "  --phases=LIST        any of healthz,rest,ws in the order to run\n"
-    "                       (default healthz,rest,ws)\n"
-    "  --io-threads=T       client io threads (default 1)\n",
+    "  --phases=LIST        any of healthz,rest,ws,reply,webhook in the\n"
+    "                       order to run (default all, in that order)\n"
+    "  --io-threads=T       client io threads (default 1)\n"
+    "  --webhook-max-per-host=N\n"
+    "                       with --server: start it with\n"
+    "                       NOD_WEBHOOK_MAX_PER_HOST=N (default 64; 0 leaves\n"
+    "                       the server's own setting, 4 unless configured)\n"
+    "\n"
+    "phases: healthz  GET /healthz\n"
+    "        rest     POST /api/agent/events (agent message, REST)\n"
+    "        ws       the same as agent WebSocket frames, waiting for result\n"
+    "        reply    a person's POST /api/agents/{id}/messages until the\n"
+    "                 agent's WebSocket receives the user_message\n"
+    "        webhook  the same to offline agents whose webhook_url is a\n"
+    "                 receiver in nod-bench (127.0.0.1, so the server must\n"
+    "                 run on this machine), until the receiver has it\n",
     out);
 }
 
@@ -115,8 +136,9 @@ struct options {
   std::string admin_password;
   int agents = 64;
   double seconds = 5;
-  std::vector<std::string> phases{"healthz", "rest", "ws"};
+  std::vector<std::string> phases{"healthz", "rest", "ws", "reply", "webhook"};
   int io_threads = 1;
+  int webhook_max_per_host = 64; // 0: the server's own setting
 };
 
 [[noreturn]] void bad_usage(const std::string& what) {
@@ -197,6 +219,8 @@ options parse_options(int argc, char** argv) {
       opt.agents = parse_int(key, val, 1, 100000);
     } else if (key == "--io-threads") {
       opt.io_threads = parse_int(key, val, 1, 256);
+    } else if (key == "--webhook-max-per-host") {
+      opt.webhook_max_per_host = parse_int(key, val, 0, 1000);
     } else if (key == "--seconds") {
       char* end = nullptr;
       opt.seconds = std::strtod(val.c_str(), &end);
@@ -208,7 +232,8 @@ options parse_options(int argc, char** argv) {
       if (opt.phases.empty())
         bad_usage("--phases is empty");
       for (auto& p : opt.phases)
-        if (p != "healthz" && p != "rest" && p != "ws")
+        if (p != "healthz" && p != "rest" && p != "ws" && p != "reply"
+            && p != "webhook")
           bad_usage("unknown phase: " + p);
     } else {
       bad_usage("unknown option: " + key);
@@ -333,8 +358,11 @@ public:
     return pid_;
   }
 
-  // Starts `binary` and waits for its port; throws with the log on failure.
-  uint16_t start(const std::string& binary) {
+  // Starts `binary` with `env` added to its environment and waits for its
+  // port; throws with the log on failure.
+  uint16_t start(const std::string& binary,
+                 const std::vector<std::pair<std::string, std::string>>& env
+                 = {}) {
     char tmpl[] = "/tmp/nod-bench-XXXXXX";
     if (!mkdtemp(tmpl))
       throw std::runtime_error(std::string{"mkdtemp: "} + std::strerror(errno));
@@ -361,6 +389,8 @@ public:
       setenv("NOD_ADMIN_PASSWORD", password_.c_str(), 1);
       // The port is logged at info.
       setenv("NOD_LOG_LEVEL", "info", 1);
+      for (auto& [k, v] : env)
+        setenv(k.c_str(), v.c_str(), 1);
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -645,12 +675,11 @@ protected:
     };
   }
 
-  void record_success(clock_type::time_point started) {
+  void record_success(clock_type::time_point started,
+                      clock_type::time_point ended = clock_type::now()) {
     if (st_.now() != stage::measure)
       return;
-    auto us
-      = std::chrono::duration<float, std::micro>(clock_type::now() - started)
-          .count();
+    auto us = std::chrono::duration<float, std::micro>(ended - started).count();
     stats_.latencies_us.push_back(us);
   }
 
@@ -669,7 +698,12 @@ protected:
   // Counts the error (unless `count` is false: the server just closed a
   // keep-alive connection), drops this connection and starts a fresh one
   // after a short delay, so a dead server is not hammered in a tight loop.
+  // Only the first call counts: a client with two operations in flight
+  // sees the second one aborted by the first one's failure.
   void fail(const std::string& what, bool count = true) noexcept {
+    if (failed_)
+      return;
+    failed_ = true;
     try {
       if (count)
         record_error(what);
@@ -699,6 +733,7 @@ protected:
   uint64_t seq_ = 0;
   std::optional<net::steady_timer> timer_;
   bool finished_ = false;
+  bool failed_ = false;
 };
 
 // One keep-alive HTTP connection looping one request: GET /healthz or
@@ -814,6 +849,35 @@ private:
   clock_type::time_point started_;
 };
 
+using ws_stream = websocket::stream<beast::tcp_stream>;
+
+// The frame read into `buffer`, parsed; its text stays in `text` for error
+// messages and the buffer is emptied for the next read.
+rapidjson::Document take_ws_frame(beast::flat_buffer& buffer,
+                                  std::string& text) {
+  text = beast::buffers_to_string(buffer.data());
+  buffer.consume(buffer.size());
+  return parse_json(text);
+}
+
+// Why a read on `ws` failed, with the close code if the server closed it.
+std::string ws_read_error(ws_stream& ws, beast::error_code ec) {
+  if (ec == websocket::error::closed) {
+    auto r = ws.reason();
+    return "closed by the server with code " + std::to_string(r.code)
+           + (r.reason.empty()
+                ? ""
+                : " (" + std::string{r.reason.data(), r.reason.size()} + ")");
+  }
+  return ec.message();
+}
+
+// The agent's auth frame (A3).
+std::string auth_frame(const agent_creds& a) {
+  return "{\"type\":\"auth\",\"agent_id\":" + json_quote(a.id)
+         + ",\"secret\":" + json_quote(a.secret) + "}";
+}
+
 // One agent WebSocket: auth, then message/result round trips, one in
 // flight.
 class ws_client : public conn_base<ws_client> {
@@ -869,8 +933,7 @@ private:
           return fail("upgrade declined: " + describe(upgrade_res_));
         if (ec)
           return fail("handshake: " + ec.message());
-        out_ = "{\"type\":\"auth\",\"agent_id\":" + json_quote(agent_->id)
-               + ",\"secret\":" + json_quote(agent_->secret) + "}";
+        out_ = auth_frame(*agent_);
         ws_.async_write(
           net::buffer(out_), guarded([this](beast::error_code ec, size_t) {
             if (ec)
@@ -928,20 +991,11 @@ private:
   }
 
   rapidjson::Document take_frame() {
-    last_frame_ = beast::buffers_to_string(buffer_.data());
-    buffer_.consume(buffer_.size());
-    return parse_json(last_frame_);
+    return take_ws_frame(buffer_, last_frame_);
   }
 
   std::string read_error(beast::error_code ec) {
-    if (ec == websocket::error::closed) {
-      auto r = ws_.reason();
-      return "closed by the server with code " + std::to_string(r.code)
-             + (r.reason.empty()
-                  ? ""
-                  : " (" + std::string{r.reason.data(), r.reason.size()} + ")");
-    }
-    return ec.message();
+    return ws_read_error(ws_, ec);
   }
 
   void close_politely() {
@@ -953,7 +1007,7 @@ private:
   }
 
   net::io_context& io_;
-  websocket::stream<beast::tcp_stream> ws_;
+  ws_stream ws_;
   const agent_creds* agent_;
   websocket::response_type upgrade_res_;
   beast::flat_buffer buffer_;
@@ -961,6 +1015,540 @@ private:
   std::string last_frame_;
   std::string request_id_;
   clock_type::time_point started_;
+};
+
+// A person's chat message: POST /api/agents/{id}/messages with the admin's
+// token and `text` (B2).
+void build_message_request(http::request<http::string_body>& req,
+                           const phase_state& st, const std::string& agent_id,
+                           const std::string& token, const std::string& text) {
+  req = {};
+  req.version(11);
+  req.method(http::verb::post);
+  req.target("/api/agents/" + agent_id + "/messages");
+  req.set(http::field::host, st.host);
+  req.set(http::field::user_agent, "nod-bench");
+  req.set(http::field::authorization, "Bearer " + token);
+  req.set(http::field::content_type, "application/json");
+  req.keep_alive(true);
+  req.body() = "{\"text\":" + json_quote(text) + "}";
+  req.prepare_payload();
+}
+
+// The return path to an online agent: the agent's WebSocket (authenticated,
+// then always reading) and a person's keep-alive HTTP connection that
+// posts a message with a unique text, one in flight. A message is done
+// when both the REST reply and the agent's `user_message` with that text
+// have arrived, in either order (the push may beat the reply); its latency
+// runs from sending the POST to reading the frame.
+class reply_client : public conn_base<reply_client> {
+public:
+  reply_client(net::io_context& io, phase_state& st, conn_stats& stats,
+               size_t index, const agent_creds* agent, const std::string* token)
+    : conn_base(st, stats, index), io_(io), ws_(st.executor_for(io)),
+      http_(ws_.get_executor()), agent_(agent), token_(token) {}
+
+  reply_client(const reply_client& prev)
+    : conn_base(prev.st_, prev.stats_, prev.index_), io_(prev.io_),
+      ws_(prev.st_.executor_for(prev.io_)), http_(ws_.get_executor()),
+      agent_(prev.agent_), token_(prev.token_) {
+    seq_ = prev.seq_;
+  }
+
+  void start() {
+    if (st_.now() == stage::done)
+      return finish();
+    auto& tcp_layer = beast::get_lowest_layer(ws_);
+    tcp_layer.expires_after(connect_timeout);
+    tcp_layer.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+                              if (ec)
+                                return fail("agent connect: " + ec.message());
+                              handshake();
+                            }));
+  }
+
+  net::any_io_executor executor() {
+    return ws_.get_executor();
+  }
+
+  void close_now() {
+    beast::error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both,
+                                                   ec);
+    beast::get_lowest_layer(ws_).close();
+    http_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    http_.close();
+  }
+
+private:
+  void handshake() {
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = connect_timeout;
+    // A read is always pending: no frame for this long means a lost push
+    // (or a hung server).
+    t.idle_timeout = op_timeout;
+    t.keep_alive_pings = false;
+    ws_.set_option(t);
+    ws_.text(true);
+    ws_.async_handshake(
+      upgrade_res_, st_.host, "/ws/agent/" + agent_->id,
+      guarded([this](beast::error_code ec) {
+        if (ec == websocket::error::upgrade_declined)
+          return fail("agent upgrade declined: " + describe(upgrade_res_));
+        if (ec)
+          return fail("agent handshake: " + ec.message());
+        out_ = auth_frame(*agent_);
+        ws_.async_write(
+          net::buffer(out_), guarded([this](beast::error_code ec, size_t) {
+            if (ec)
+              return fail("agent auth: " + ec.message());
+            ws_.async_read(buffer_,
+                           guarded([this](beast::error_code ec, size_t) {
+                             on_auth(ec);
+                           }));
+          }));
+      }));
+  }
+
+  void on_auth(beast::error_code ec) {
+    if (ec)
+      return fail("agent auth: " + ws_read_error(ws_, ec));
+    auto doc = take_ws_frame(buffer_, last_frame_);
+    if (json_string(doc, "type") != "auth_ok")
+      return fail("agent auth: unexpected reply " + clip(last_frame_));
+    // Online now; the person connects.
+    read_frame();
+    http_.expires_after(connect_timeout);
+    http_.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+                          if (failed_)
+                            return;
+                          if (ec)
+                            return fail("person connect: " + ec.message());
+                          send();
+                        }));
+  }
+
+  void read_frame() {
+    ws_.async_read(buffer_, guarded([this](beast::error_code ec, size_t) {
+                     on_frame(ec);
+                   }));
+  }
+
+  void on_frame(beast::error_code ec) {
+    if (closing_ || failed_)
+      return;
+    if (ec)
+      return fail("agent socket: " + ws_read_error(ws_, ec));
+    auto at = clock_type::now();
+    auto doc = take_ws_frame(buffer_, last_frame_);
+    read_frame();
+    // Anything else (events replayed on auth, the probe's message) is
+    // skipped.
+    if (!in_flight_ || got_frame_ || json_string(doc, "type") != "user_message"
+        || json_string(doc, "text") != text_)
+      return;
+    got_frame_ = true;
+    frame_at_ = at;
+    frame_message_id_ = json_string(doc, "message_id");
+    maybe_next();
+  }
+
+  void send() {
+    if (st_.now() == stage::done)
+      return close_politely();
+    text_
+      = "bench reply " + std::to_string(index_) + "." + std::to_string(++seq_);
+    build_message_request(req_, st_, agent_->id, *token_, text_);
+    in_flight_ = true;
+    got_reply_ = false;
+    got_frame_ = false;
+    started_ = clock_type::now();
+    http_.expires_after(op_timeout);
+    http::async_write(
+      http_, req_, guarded([this](beast::error_code ec, size_t) {
+        if (failed_)
+          return;
+        if (ec)
+          return fail("person write: " + ec.message());
+        res_ = {};
+        http::async_read(http_, http_buffer_, res_,
+                         guarded([this](beast::error_code ec, size_t) {
+                           on_reply(ec);
+                         }));
+      }));
+  }
+
+  void on_reply(beast::error_code ec) {
+    if (failed_)
+      return;
+    if (ec)
+      return fail("person read: " + ec.message());
+    keep_alive_ = res_.keep_alive();
+    if (res_.result() != http::status::created) {
+      // No event was made, so no frame will come.
+      record_error(describe(res_));
+      in_flight_ = false;
+      return next();
+    }
+    got_reply_ = true;
+    reply_message_id_ = json_string(parse_json(res_.body()), "message_id");
+    maybe_next();
+  }
+
+  void maybe_next() {
+    if (!got_reply_ || !got_frame_)
+      return;
+    in_flight_ = false;
+    if (reply_message_id_.empty() || reply_message_id_ != frame_message_id_)
+      record_error("user_message has message_id \"" + frame_message_id_
+                   + "\", the REST reply \"" + reply_message_id_ + "\"");
+    else
+      record_success(started_, frame_at_);
+    next();
+  }
+
+  void next() {
+    if (!keep_alive_)
+      return fail("server closed the connection", false);
+    send();
+  }
+
+  void close_politely() {
+    closing_ = true;
+    beast::error_code ec;
+    http_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    http_.close();
+    // The pending read ends with the close handshake.
+    ws_.async_close(websocket::close_code::normal,
+                    guarded([this](beast::error_code) {
+                      close_now();
+                      finish();
+                    }));
+  }
+
+  net::io_context& io_;
+  ws_stream ws_;
+  beast::tcp_stream http_;
+  const agent_creds* agent_;
+  const std::string* token_;
+  websocket::response_type upgrade_res_;
+  beast::flat_buffer buffer_;
+  std::string out_;
+  std::string last_frame_;
+  http::request<http::string_body> req_;
+  response res_;
+  beast::flat_buffer http_buffer_;
+  std::string text_;
+  std::string reply_message_id_;
+  std::string frame_message_id_;
+  clock_type::time_point started_;
+  clock_type::time_point frame_at_;
+  bool in_flight_ = false;
+  bool got_reply_ = false;
+  bool got_frame_ = false;
+  bool keep_alive_ = true;
+  bool closing_ = false;
+};
+
+class webhook_client;
+
+// What the webhook receiver shares with the person connections: agent i's
+// webhook_url ends in /hook/i, and `clients[i]` is the connection posting
+// to agent i. Counts are of requests the receiver read.
+struct hook_board {
+  std::mutex mtx;
+  std::vector<std::weak_ptr<webhook_client>> clients;
+  std::atomic<uint64_t> total{0};
+  std::atomic<uint64_t> measured{0};  // in the measured time
+  std::atomic<uint64_t> retries{0};   // X-Nod-Retry-Num other than 0
+  std::atomic<uint64_t> unmatched{0}; // for no message in flight
+  std::atomic<uint64_t> bad{0};       // unreadable requests, accept errors
+};
+
+// A person's keep-alive connection posting to an offline agent that has a
+// webhook_url, one message in flight. A message is done when both the REST
+// reply and the receiver's request with the reply's event_id (in
+// X-Nod-Event-Id) have arrived, in either order; its latency runs from
+// sending the POST to the receiver having read the webhook request.
+class webhook_client : public conn_base<webhook_client> {
+public:
+  webhook_client(net::io_context& io, phase_state& st, conn_stats& stats,
+                 size_t index, const agent_creds* agent,
+                 const std::string* token, hook_board& board)
+    : conn_base(st, stats, index), io_(io), http_(st.executor_for(io)),
+      deadline_(http_.get_executor()), agent_(agent), token_(token),
+      board_(board) {}
+
+  webhook_client(const webhook_client& prev)
+    : conn_base(prev.st_, prev.stats_, prev.index_), io_(prev.io_),
+      http_(prev.st_.executor_for(prev.io_)), deadline_(http_.get_executor()),
+      agent_(prev.agent_), token_(prev.token_), board_(prev.board_) {
+    seq_ = prev.seq_;
+  }
+
+  void start() {
+    if (st_.now() == stage::done)
+      return finish();
+    {
+      std::lock_guard<std::mutex> lock{board_.mtx};
+      board_.clients[index_] = weak_from_this();
+    }
+    http_.expires_after(connect_timeout);
+    http_.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+                          if (ec)
+                            return fail("connect: " + ec.message());
+                          send();
+                        }));
+  }
+
+  net::any_io_executor executor() {
+    return http_.get_executor();
+  }
+
+  void close_now() {
+    beast::error_code ec;
+    deadline_.cancel();
+    http_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    http_.close();
+  }
+
+  // The receiver read a webhook for this agent (called on its strand).
+  void webhook_seen(std::string event_id, clock_type::time_point at) {
+    net::post(http_.get_executor(),
+              guarded([this, event_id = std::move(event_id), at] {
+                on_webhook(event_id, at);
+              }));
+  }
+
+private:
+  void send() {
+    if (st_.now() == stage::done) {
+      close_now();
+      return finish();
+    }
+    auto op = ++seq_;
+    build_message_request(req_, st_, agent_->id, *token_,
+                          "bench webhook " + std::to_string(index_) + "."
+                            + std::to_string(op));
+    in_flight_ = true;
+    event_id_.clear();
+    early_.clear();
+    started_ = clock_type::now();
+    deadline_.expires_after(op_timeout);
+    deadline_.async_wait(guarded([this, op](beast::error_code ec) {
+      if (ec || failed_ || !in_flight_ || op != seq_)
+        return;
+      fail("no webhook within " + std::to_string(op_timeout.count())
+           + " s of the POST");
+    }));
+    http_.expires_after(op_timeout);
+    http::async_write(
+      http_, req_, guarded([this](beast::error_code ec, size_t) {
+        if (failed_)
+          return;
+        if (ec)
+          return fail("write: " + ec.message());
+        res_ = {};
+        http::async_read(http_, buffer_, res_,
+                         guarded([this](beast::error_code ec, size_t) {
+                           on_reply(ec);
+                         }));
+      }));
+  }
+
+  void on_reply(beast::error_code ec) {
+    if (failed_)
+      return;
+    if (ec)
+      return fail("read: " + ec.message());
+    keep_alive_ = res_.keep_alive();
+    if (res_.result() == http::status::created)
+      event_id_ = json_string(parse_json(res_.body()), "event_id");
+    if (event_id_.empty()) {
+      // No event (or none we can recognise): no webhook to wait for.
+      record_error((res_.result() == http::status::created
+                      ? "reply without event_id: "
+                      : "")
+                   + describe(res_));
+      return complete(std::nullopt);
+    }
+    std::optional<clock_type::time_point> seen;
+    for (auto& [id, at] : early_)
+      if (id == event_id_ && !seen)
+        seen = at;
+      else
+        board_.unmatched.fetch_add(1, std::memory_order_relaxed);
+    early_.clear();
+    if (seen)
+      complete(seen);
+  }
+
+  void on_webhook(const std::string& event_id, clock_type::time_point at) {
+    if (failed_ || !in_flight_)
+      board_.unmatched.fetch_add(1, std::memory_order_relaxed);
+    else if (event_id_.empty())
+      early_.emplace_back(event_id, at); // before the REST reply
+    else if (event_id == event_id_)
+      complete(at);
+    else
+      board_.unmatched.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // Ends the message in flight (`at`: when its webhook was read).
+  void complete(std::optional<clock_type::time_point> at) {
+    in_flight_ = false;
+    deadline_.cancel();
+    if (at)
+      record_success(started_, *at);
+    if (!keep_alive_)
+      return fail("server closed the connection", false);
+    send();
+  }
+
+  net::io_context& io_;
+  beast::tcp_stream http_;
+  net::steady_timer deadline_;
+  const agent_creds* agent_;
+  const std::string* token_;
+  hook_board& board_;
+  http::request<http::string_body> req_;
+  response res_;
+  beast::flat_buffer buffer_;
+  std::string event_id_;
+  std::vector<std::pair<std::string, clock_type::time_point>> early_;
+  clock_type::time_point started_;
+  bool in_flight_ = false;
+  bool keep_alive_ = true;
+};
+
+// One webhook request to the receiver: read it, tell the connection posting
+// to that agent, answer 200 with an empty body and close (the server's
+// client sends Connection: close).
+class hook_session : public std::enable_shared_from_this<hook_session> {
+public:
+  hook_session(tcp::socket socket, phase_state& st, hook_board& board)
+    : stream_(std::move(socket)), st_(st), board_(board) {}
+
+  void start() {
+    stream_.expires_after(op_timeout);
+    http::async_read(stream_, buffer_, req_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->on_read(ec);
+                     });
+  }
+
+private:
+  void on_read(beast::error_code ec) noexcept {
+    auto at = clock_type::now();
+    if (ec) {
+      board_.bad.fetch_add(1, std::memory_order_relaxed);
+      return close();
+    }
+    board_.total.fetch_add(1, std::memory_order_relaxed);
+    if (st_.now() == stage::measure)
+      board_.measured.fetch_add(1, std::memory_order_relaxed);
+    try {
+      auto retry = req_["X-Nod-Retry-Num"];
+      if (!retry.empty() && retry != "0")
+        board_.retries.fetch_add(1, std::memory_order_relaxed);
+      hand_over(at);
+      res_.version(11);
+      res_.result(http::status::ok);
+      res_.keep_alive(false);
+      res_.prepare_payload();
+      http::async_write(stream_, res_,
+                        [self = shared_from_this()](beast::error_code, size_t) {
+                          self->close();
+                        });
+    } catch (const std::exception&) {
+      board_.bad.fetch_add(1, std::memory_order_relaxed);
+      close();
+    }
+  }
+
+  // Finds the connection waiting for agent i (target /hook/i).
+  void hand_over(clock_type::time_point at) {
+    static const std::string prefix = "/hook/";
+    std::string target{req_.target().data(), req_.target().size()};
+    std::shared_ptr<webhook_client> who;
+    if (target.compare(0, prefix.size(), prefix) == 0) {
+      char* end = nullptr;
+      auto i = std::strtoul(target.c_str() + prefix.size(), &end, 10);
+      std::lock_guard<std::mutex> lock{board_.mtx};
+      if (*end == '\0' && i < board_.clients.size())
+        who = board_.clients[i].lock();
+    }
+    auto event_id = req_["X-Nod-Event-Id"];
+    if (who)
+      who->webhook_seen(std::string{event_id.data(), event_id.size()}, at);
+    else
+      board_.unmatched.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void close() noexcept {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  phase_state& st_;
+  hook_board& board_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> req_;
+  http::response<http::empty_body> res_;
+};
+
+// The local webhook receiver: accepts on 127.0.0.1 (a free port) on the
+// phase's io_context until the phase ends.
+class hook_receiver : public std::enable_shared_from_this<hook_receiver> {
+public:
+  hook_receiver(net::io_context& io, phase_state& st, hook_board& board)
+    : io_(io), st_(st), board_(board),
+      acceptor_(io, tcp::endpoint{net::ip::address_v4::loopback(), 0}),
+      retry_(io) {}
+
+  uint16_t port() const {
+    return acceptor_.local_endpoint().port();
+  }
+
+  void start() {
+    acceptor_.async_accept(
+      st_.executor_for(io_),
+      [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+        self->on_accept(ec, std::move(socket));
+      });
+  }
+
+private:
+  void on_accept(beast::error_code ec, tcp::socket socket) noexcept {
+    if (ec == net::error::operation_aborted)
+      return;
+    try {
+      if (ec) {
+        // Out of descriptors, most likely: do not spin.
+        board_.bad.fetch_add(1, std::memory_order_relaxed);
+        retry_.expires_after(reconnect_delay);
+        retry_.async_wait([self = shared_from_this()](beast::error_code ec) {
+          if (!ec)
+            self->start();
+        });
+        return;
+      }
+      std::make_shared<hook_session>(std::move(socket), st_, board_)->start();
+      start();
+    } catch (const std::exception&) {
+      // Out of memory: the receiver stops; the phase reports timeouts.
+      board_.bad.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  net::io_context& io_;
+  phase_state& st_;
+  hook_board& board_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
 };
 
 struct phase_result {
@@ -972,6 +1560,7 @@ struct phase_result {
   double max_ms = 0;
   uint64_t errors = 0;
   std::string first_error;
+  double seconds = 0;         // the measured time
   double server_cpu_pct = -1; // of one core, over the measured window
   int stuck = 0; // connections still busy long after the phase ended
   double bench_cpu_pct = 0;
@@ -984,11 +1573,14 @@ double percentile(const std::vector<float>& sorted, double p) {
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
 }
 
-// Runs one phase: `make(io, state, stats, i)` starts connection i.
+// Runs one phase: `prepare(io, state)`, if given, runs first (on this
+// thread), then `make(io, state, stats, i)` starts connection i.
 template <class Make>
-phase_result run_phase(const std::string& name, const options& opt,
-                       const tcp::endpoint& ep, server_process* srv,
-                       Make make) {
+phase_result
+run_phase(const std::string& name, const options& opt, const tcp::endpoint& ep,
+          server_process* srv, Make make,
+          const std::function<void(net::io_context&, phase_state&)>& prepare
+          = {}) {
   auto n = static_cast<size_t>(opt.agents);
   std::fprintf(stderr, "%s: %zu connections, 0.5 s warm-up + %.1f s...\n",
                name.c_str(), n, opt.seconds);
@@ -1003,6 +1595,8 @@ phase_result run_phase(const std::string& name, const options& opt,
   st.use_strands = opt.io_threads > 1;
   net::io_context io{opt.io_threads};
   auto guard = net::make_work_guard(io);
+  if (prepare)
+    prepare(io, st);
   for (size_t i = 0; i < n; ++i)
     make(io, st, stats[i], i);
   std::vector<std::thread> threads;
@@ -1047,6 +1641,7 @@ phase_result run_phase(const std::string& name, const options& opt,
   }
   std::sort(all.begin(), all.end());
   double secs = std::chrono::duration<double>(t1 - t0).count();
+  r.seconds = secs;
   r.ops_per_s = static_cast<double>(all.size()) / secs;
   r.p50_ms = percentile(all, 0.50) / 1000;
   r.p99_ms = percentile(all, 0.99) / 1000;
@@ -1079,6 +1674,25 @@ std::optional<std::string> probe_rest(sync_client& c, const agent_creds& a) {
   return "POST /api/agent/events failed: " + describe(res);
 }
 
+// A person's message to agent `a` (the server queues it for the agent).
+std::optional<std::string> probe_message(sync_client& c, const agent_creds& a) {
+  auto target = "/api/agents/" + a.id + "/messages";
+  response res;
+  try {
+    res = c.call(http::verb::post, target, "{\"text\":\"bench probe\"}");
+  } catch (const std::exception& e) {
+    return "POST " + target + " failed: " + e.what();
+  }
+  if (res.result() == http::status::created
+      && res.body().find("\"event_id\"") != std::string::npos)
+    return std::nullopt;
+  if (res.result() == http::status::not_found
+      || res.result() == http::status::method_not_allowed)
+    return "POST /api/agents/{id}/messages is not served (" + describe(res)
+           + ")";
+  return "POST " + target + " failed: " + describe(res);
+}
+
 std::optional<std::string> probe_ws(const tcp::endpoint& ep,
                                     const std::string& host,
                                     const agent_creds& a) {
@@ -1101,8 +1715,7 @@ std::optional<std::string> probe_ws(const tcp::endpoint& ep,
     if (ec)
       return "WebSocket handshake failed: " + ec.message();
     ws.text(true);
-    ws.write(net::buffer("{\"type\":\"auth\",\"agent_id\":" + json_quote(a.id)
-                         + ",\"secret\":" + json_quote(a.secret) + "}"));
+    ws.write(net::buffer(auth_frame(a)));
     beast::flat_buffer buf;
     ws.read(buf, ec);
     if (ec == websocket::error::closed)
@@ -1127,8 +1740,27 @@ std::optional<std::string> probe_ws(const tcp::endpoint& ep,
 
 struct setup_result {
   std::string token;
+  std::string tag; // tells runs against one --url server apart
   std::vector<agent_creds> agents;
 };
+
+// POST /api/agents; `extra` are more JSON members (",\"k\":v").
+agent_creds create_agent(sync_client& c, const std::string& name,
+                         const std::string& extra = {}) {
+  auto r = c.call(http::verb::post, "/api/agents",
+                  "{\"name\":" + json_quote(name) + extra + "}");
+  if (r.result() != http::status::created && r.result() != http::status::ok)
+    throw std::runtime_error("creating agent " + name
+                             + " failed: " + describe(r));
+  auto doc = parse_json(r.body());
+  agent_creds a{json_string(doc, "agent_id"), json_string(doc, "secret")};
+  if (a.id.empty())
+    a.id = json_string(doc, "id");
+  if (a.id.empty() || a.secret.empty())
+    throw std::runtime_error("agent reply lacks agent_id or secret: "
+                             + describe(r));
+  return a;
+}
 
 setup_result setup(sync_client& c, const std::string& password, int n) {
   setup_result s;
@@ -1141,24 +1773,39 @@ setup_result setup(sync_client& c, const std::string& password, int n) {
   if (s.token.empty())
     throw std::runtime_error("login reply has no token: " + describe(res));
   c.set_token(s.token);
-  auto tag = random_hex(3); // tells runs against one --url server apart
-  for (int i = 0; i < n && !interrupted; ++i) {
-    auto r
-      = c.call(http::verb::post, "/api/agents",
-               "{\"name\":\"bench-" + tag + "-" + std::to_string(i) + "\"}");
-    if (r.result() != http::status::created && r.result() != http::status::ok)
-      throw std::runtime_error("creating agent " + std::to_string(i)
-                               + " failed: " + describe(r));
-    auto doc = parse_json(r.body());
-    agent_creds a{json_string(doc, "agent_id"), json_string(doc, "secret")};
-    if (a.id.empty())
-      a.id = json_string(doc, "id");
-    if (a.id.empty() || a.secret.empty())
-      throw std::runtime_error("agent reply lacks agent_id or secret: "
-                               + describe(r));
-    s.agents.push_back(std::move(a));
-  }
+  s.tag = random_hex(3);
+  for (int i = 0; i < n && !interrupted; ++i)
+    s.agents.push_back(
+      create_agent(c, "bench-" + s.tag + "-" + std::to_string(i)));
   return s;
+}
+
+// What the server recorded about the newest deliveries to `agent_id` (B2),
+// e.g. "200 delivered by websocket".
+std::string delivery_summary(sync_client& c, const std::string& agent_id) {
+  response res;
+  try {
+    res = c.call(http::verb::get,
+                 "/api/agents/" + agent_id + "/deliveries?limit=200");
+  } catch (const std::exception& e) {
+    return std::string{"GET deliveries failed: "} + e.what();
+  }
+  auto doc = parse_json(res.body());
+  if (res.result() != http::status::ok || !doc.IsArray())
+    return "GET deliveries failed: " + describe(res);
+  std::map<std::string, size_t> counts;
+  for (auto& d : doc.GetArray()) {
+    auto state = json_string(d, "state");
+    auto channel = json_string(d, "channel");
+    ++counts[state + (channel.empty() ? "" : " by " + channel)];
+  }
+  std::string out = "the newest " + std::to_string(doc.Size())
+                    + " deliveries to " + agent_id + ":";
+  for (auto& [what, n] : counts)
+    out += " " + std::to_string(n) + " " + what + ",";
+  if (!counts.empty())
+    out.pop_back();
+  return out;
 }
 
 void print_table(const std::vector<phase_result>& rows) {
@@ -1181,14 +1828,23 @@ int run(const options& opt) {
   std::string host = opt.host;
   std::string port = opt.port;
   std::string password = opt.admin_password;
+  std::string server_env; // what nod-bench set, for the output
   if (!opt.server.empty()) {
+    std::vector<std::pair<std::string, std::string>> env;
+    if (opt.webhook_max_per_host > 0)
+      env.emplace_back("NOD_WEBHOOK_MAX_PER_HOST",
+                       std::to_string(opt.webhook_max_per_host));
+    for (auto& [k, v] : env)
+      server_env += " " + k + "=" + v;
     srv.emplace();
-    auto p = srv->start(opt.server);
+    auto p = srv->start(opt.server, env);
     host = "127.0.0.1";
     port = std::to_string(p);
     password = srv->password();
-    std::fprintf(stderr, "started %s (pid %d) on %s:%s\n", opt.server.c_str(),
-                 static_cast<int>(srv->pid()), host.c_str(), port.c_str());
+    std::fprintf(stderr, "started %s (pid %d) on %s:%s%s%s\n",
+                 opt.server.c_str(), static_cast<int>(srv->pid()), host.c_str(),
+                 port.c_str(), server_env.empty() ? "" : " with",
+                 server_env.c_str());
   }
 
   net::io_context resolve_io;
@@ -1212,7 +1868,7 @@ int run(const options& opt) {
   setup_result creds;
   if (need_agents) {
     if (password.empty())
-      throw std::runtime_error("the rest and ws phases need "
+      throw std::runtime_error("every phase but healthz needs "
                                "--admin-password (or NOD_ADMIN_PASSWORD)");
     creds = setup(client, password, opt.agents);
     std::fprintf(stderr, "logged in, created %zu agents\n",
@@ -1221,10 +1877,13 @@ int run(const options& opt) {
 
   std::vector<phase_result> rows;
   std::vector<std::string> notes;
+  // Agents made by the webhook phases, deleted with the others.
+  std::vector<agent_creds> hook_agents;
   for (auto& phase : opt.phases) {
     if (interrupted)
       break;
     server_process* sp = srv ? &*srv : nullptr;
+    std::vector<std::string> phase_notes;
     if (phase == "healthz") {
       rows.push_back(run_phase(
         phase, opt, ep, sp,
@@ -1261,6 +1920,90 @@ int run(const options& opt) {
                   size_t i) {
           std::make_shared<ws_client>(io, st, s, i, &agents[i])->start();
         }));
+    } else if (phase == "reply") {
+      auto why = probe_message(client, creds.agents.front());
+      if (!why)
+        why = probe_ws(ep, host_header, creds.agents.front());
+      if (why) {
+        notes.push_back("reply: skipped: " + *why);
+        std::fprintf(stderr, "reply: skipped: %s\n", why->c_str());
+        continue;
+      }
+      auto& agents = creds.agents;
+      auto* token = &creds.token;
+      rows.push_back(run_phase(
+        phase, opt, ep, sp,
+        [&agents, token](net::io_context& io, phase_state& st, conn_stats& s,
+                         size_t i) {
+          std::make_shared<reply_client>(io, st, s, i, &agents[i], token)
+            ->start();
+        }));
+      phase_notes.push_back("reply: deliveries API: "
+                            + delivery_summary(client, agents.front().id));
+    } else if (phase == "webhook") {
+      std::optional<std::string> why;
+      if (!ep.address().is_loopback())
+        why = "the receiver listens on 127.0.0.1, so the server must run "
+              "on this machine";
+      else
+        why = probe_message(client, creds.agents.front());
+      if (why) {
+        notes.push_back("webhook: skipped: " + *why);
+        std::fprintf(stderr, "webhook: skipped: %s\n", why->c_str());
+        continue;
+      }
+      hook_board board;
+      board.clients.resize(static_cast<size_t>(opt.agents));
+      std::vector<agent_creds> hooked;
+      auto* token = &creds.token;
+      auto prepare = [&](net::io_context& io, phase_state& st) {
+        // Agents made now, when the receiver's port is known: offline (no
+        // socket ever), each with its own webhook path.
+        auto rx = std::make_shared<hook_receiver>(io, st, board);
+        auto url = "http://127.0.0.1:" + std::to_string(rx->port()) + "/hook/";
+        for (int i = 0; i < opt.agents; ++i) {
+          hooked.push_back(create_agent(
+            client, "bench-" + creds.tag + "-hook-" + std::to_string(i),
+            ",\"webhook_url\":" + json_quote(url + std::to_string(i))));
+          hook_agents.push_back(hooked.back());
+        }
+        rx->start();
+      };
+      rows.push_back(run_phase(
+        phase, opt, ep, sp,
+        [&hooked, &board, token](net::io_context& io, phase_state& st,
+                                 conn_stats& s, size_t i) {
+          std::make_shared<webhook_client>(io, st, s, i, &hooked[i], token,
+                                           board)
+            ->start();
+        },
+        prepare));
+      auto& r = rows.back();
+      char line[256];
+      std::snprintf(
+        line, sizeof(line),
+        "webhook: the receiver read %llu requests, %.0f/s in the measured "
+        "time; %llu retries, %llu for no message in flight, %llu unreadable",
+        static_cast<unsigned long long>(board.total.load()),
+        r.seconds > 0 ? static_cast<double>(board.measured.load()) / r.seconds
+                      : 0.0,
+        static_cast<unsigned long long>(board.retries.load()),
+        static_cast<unsigned long long>(board.unmatched.load()),
+        static_cast<unsigned long long>(board.bad.load()));
+      phase_notes.push_back(line);
+      if (srv && opt.webhook_max_per_host > 0)
+        phase_notes.push_back(
+          "webhook: the server ran with webhook-max-per-host "
+          + std::to_string(opt.webhook_max_per_host)
+          + " (NOD_WEBHOOK_MAX_PER_HOST set by nod-bench; the server's "
+            "default is 4)");
+      else
+        phase_notes.push_back("webhook: the server's own "
+                              "webhook-max-per-host applies (4 unless "
+                              "configured)");
+      if (!hooked.empty())
+        phase_notes.push_back("webhook: deliveries API: "
+                              + delivery_summary(client, hooked.front().id));
     }
     auto& r = rows.back();
     if (!r.first_error.empty())
@@ -1270,12 +2013,15 @@ int run(const options& opt) {
                       + " connection(s) still waiting for a reply "
                       + std::to_string(drain_time.count())
                       + " s after the phase ended");
+    notes.insert(notes.end(), phase_notes.begin(), phase_notes.end());
   }
 
   // Against a long-lived server, leave nothing behind.
   if (!srv) {
     try {
       for (auto& a : creds.agents)
+        client.call(http::verb::delete_, "/api/agents/" + a.id);
+      for (auto& a : hook_agents)
         client.call(http::verb::delete_, "/api/agents/" + a.id);
       if (!creds.token.empty())
         client.call(http::verb::post, "/api/auth/logout");
