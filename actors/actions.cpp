@@ -27,10 +27,7 @@ std::optional<std::string> member(const std::string& obj, const char* name) {
   json::field_error err;
   if (!json::parse_object(obj, doc, err))
     return std::nullopt;
-  auto i = doc.FindMember(name);
-  if (i == doc.MemberEnd() || !i->value.IsString())
-    return std::nullopt;
-  return std::string{i->value.GetString(), i->value.GetStringLength()};
+  return json::string_member(doc, name);
 }
 
 /// Adds an activity entry for `owner` to `o`.

@@ -80,65 +80,13 @@ bool over_limit(const ctx_ptr& ctx, uint64_t agent, const responder& respond) {
   return true;
 }
 
-/// Checks an agent's credentials, then hands its event to ingest, and
-/// answers the REST request. (State comes as spawn arguments: see
-/// ask_actor.)
-void post_event_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
-                      std::string secret, std::string body, std::string idem,
-                      responder respond) {
-  self
-    ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
-              secret)
-    .then(
-      [=](agent_record& agent) {
-        self
-          ->request(ctx->api.ingest, ask_timeout, ingest_atom::value,
-                    std::move(agent), body, idem)
-          .then(
-            [respond](std::string& reply) {
-              respond(json_response(200, std::move(reply)));
-            },
-            [respond](caf::error& err) {
-              respond(from_error(err));
-            });
-      },
-      [respond](caf::error& err) {
-        auto code = code_of(err);
-        if (code == ec::not_found || code == ec::unauthenticated)
-          respond(error_response(401, "missing or invalid agent credentials"));
-        else
-          respond(from_error(err));
-      });
-}
-
-void post_event(const ctx_ptr& ctx, const http_request& req,
-                responder respond) {
-  // A1: missing, wrong or unknown credentials are all the same 401.
-  auto id = parse_id64("agt_", req.header("x-nod-agent-id"));
-  auto& secret = req.header("x-nod-secret");
-  if (!id || secret.empty()) {
-    respond(error_response(401, "missing or invalid agent credentials"));
-    return;
-  }
-  // The body is parsed once, by ingest (a 400 names what is wrong).
-  auto& type = req.header("content-type");
-  if (!type.empty() && type.find("json") == std::string::npos) {
-    respond(error_response(415, "content-type must be application/json"));
-    return;
-  }
-  if (over_limit(ctx, *id, respond))
-    return;
-  // One short-lived actor for both hops (check the credentials, then
-  // ingest): the REST path's cost is mostly these hops.
-  ctx->api.sys->spawn(post_event_actor, ctx, *id, secret, req.body,
-                      req.header("idempotency-key"), std::move(respond));
-}
-
 /// What a poll may wait at most (A6: 60 s).
 constexpr int64_t max_wait_s = 60;
 
 /// Runs `next(self, agent)` in a short-lived actor once the request's
-/// agent credentials check out; answers 401 otherwise.
+/// agent credentials check out; answers 401 otherwise (A1: missing, wrong
+/// or unknown credentials are all the same 401), 429 over the agent's
+/// request rate. (State comes as spawn arguments: see ask_actor.)
 using agent_step
   = std::function<void(caf::event_based_actor*, const agent_record&)>;
 
@@ -168,11 +116,37 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(401, "missing or invalid agent credentials"));
     return;
   }
-  // Polls count against the agent's request rate like events do.
   if (over_limit(ctx, *id, respond))
     return;
   ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, std::move(next),
                       respond);
+}
+
+// POST /api/agent/events (A2): one short-lived actor for both hops (check
+// the credentials, then ingest); the body is parsed once, by ingest (a 400
+// names what is wrong).
+void post_event(const ctx_ptr& ctx, const http_request& req,
+                responder respond) {
+  auto& type = req.header("content-type");
+  if (!type.empty() && type.find("json") == std::string::npos) {
+    respond(error_response(415, "content-type must be application/json"));
+    return;
+  }
+  with_agent(
+    ctx, req, respond,
+    [ctx, body = req.body, idem = req.header("idempotency-key"),
+     respond](caf::event_based_actor* self, const agent_record& agent) {
+      self
+        ->request(ctx->api.ingest, ask_timeout, ingest_atom::value, agent, body,
+                  idem)
+        .then(
+          [respond](std::string& reply) {
+            respond(json_response(200, std::move(reply)));
+          },
+          [respond](caf::error& err) {
+            respond(from_error(err));
+          });
+    });
 }
 
 /// Reads integer query parameter `name` in [min, max] into `out` (kept

@@ -18,14 +18,6 @@ void opt_int(json::writer& w, const char* key, const std::optional<T>& v) {
     w.null();
 }
 
-std::optional<std::string> opt_string(const json::value& obj,
-                                      const char* name) {
-  auto i = obj.FindMember(name);
-  if (i == obj.MemberEnd() || !i->value.IsString())
-    return std::nullopt;
-  return std::string{i->value.GetString(), i->value.GetStringLength()};
-}
-
 std::optional<int64_t> opt_int64(const json::value& obj, const char* name) {
   auto i = obj.FindMember(name);
   if (i == obj.MemberEnd() || !i->value.IsInt64())
@@ -34,7 +26,7 @@ std::optional<int64_t> opt_int64(const json::value& obj, const char* name) {
 }
 
 std::optional<int64_t> opt_time(const json::value& obj, const char* name) {
-  auto text = opt_string(obj, name);
+  auto text = json::string_member(obj, name);
   return text ? parse_iso8601(*text) : std::nullopt;
 }
 
@@ -81,11 +73,11 @@ bool from_json(std::string_view text, delivery_record& r) {
   json::field_error err;
   if (!json::parse_object(text, doc, err))
     return false;
-  auto event_id = opt_string(doc, "event_id");
-  auto agent = opt_string(doc, "agent_id");
+  auto event_id = json::string_member(doc, "event_id");
+  auto agent = json::string_member(doc, "agent_id");
   auto seq = opt_int64(doc, "seq");
-  auto type = opt_string(doc, "type");
-  auto state = opt_string(doc, "state");
+  auto type = json::string_member(doc, "type");
+  auto state = json::string_member(doc, "state");
   auto created = opt_time(doc, "created_at");
   auto updated = opt_time(doc, "updated_at");
   auto attempts = doc.FindMember("attempts");
@@ -101,7 +93,7 @@ bool from_json(std::string_view text, delivery_record& r) {
   r.seq = static_cast<uint64_t>(*seq);
   r.type = *type;
   r.state = *state;
-  r.channel = opt_string(doc, "channel");
+  r.channel = json::string_member(doc, "channel");
   r.next_attempt_ms = opt_time(doc, "next_attempt_at");
   r.created_ms = *created;
   r.updated_ms = *updated;
@@ -110,17 +102,17 @@ bool from_json(std::string_view text, delivery_record& r) {
       return false;
     delivery_attempt a;
     auto at = opt_time(item, "at");
-    auto channel = opt_string(item, "channel");
-    auto result = opt_string(item, "result");
+    auto channel = json::string_member(item, "channel");
+    auto result = json::string_member(item, "result");
     if (!at || !channel || !result)
       return false;
     a.at_ms = *at;
     a.channel = *channel;
     a.ok = *result == "ok";
-    a.delivery_id = opt_string(item, "delivery_id");
+    a.delivery_id = json::string_member(item, "delivery_id");
     a.retry_num = opt_int64(item, "retry_num");
     a.status_code = opt_int64(item, "status_code");
-    a.error = opt_string(item, "error");
+    a.error = json::string_member(item, "error");
     a.duration_ms = opt_int64(item, "duration_ms");
     r.attempts.push_back(std::move(a));
   }

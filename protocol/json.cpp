@@ -195,6 +195,13 @@ bool is_null(const value& obj, const char* name) {
   return v != nullptr && v->IsNull();
 }
 
+std::optional<std::string> string_member(const value& obj, const char* name) {
+  auto v = find(obj, name);
+  if (v == nullptr || !v->IsString())
+    return std::nullopt;
+  return std::string{v->GetString(), v->GetStringLength()};
+}
+
 writer::writer() : w_(buf_) {
   // nop
 }

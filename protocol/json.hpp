@@ -59,6 +59,11 @@ bool get_int(const value& obj, const char* name, int64_t min, int64_t max,
 /// True if `obj` has member `name` whose value is explicitly `null`.
 bool is_null(const value& obj, const char* name);
 
+/// The string member `name` of `obj`, if it is there and a string (for
+/// reading stored objects; request bodies use `get_string`, which says
+/// what is wrong).
+std::optional<std::string> string_member(const value& obj, const char* name);
+
 /// A compact JSON writer into a string.
 class writer {
 public:

@@ -11,13 +11,7 @@ namespace nod {
 
 namespace {
 
-std::optional<std::string> string_member(const json::value& obj,
-                                         const char* name) {
-  auto i = obj.FindMember(name);
-  if (i == obj.MemberEnd() || !i->value.IsString())
-    return std::nullopt;
-  return std::string{i->value.GetString(), i->value.GetStringLength()};
-}
+using json::string_member;
 
 void set_string(json::document& doc, const char* name,
                 const std::optional<std::string>& v) {
