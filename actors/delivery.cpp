@@ -259,6 +259,13 @@ void try_socket(self_ptr self, then_do on_fail) {
 void start(self_ptr self) {
   auto& st = self->state;
   st.frame = with_seq(st.task.event_json, st.task.seq);
+  if (st.task.record) {
+    // A new event: the outbox hands over the record it wrote with it.
+    st.record = std::move(*st.task.record);
+    st.task.record.reset();
+    try_socket(self, then_do::webhook);
+    return;
+  }
   self->request(st.deps.journal, caf::infinite, get_atom::value, record_key(st))
     .then(
       [self](std::string& text) {

@@ -5,6 +5,7 @@
 
 #include <caf/actor_addr.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace nod {
@@ -34,6 +35,9 @@ struct delivery_task {
   /// A pending event replayed to a socket that just authenticated: only
   /// the WebSocket is tried, and it stays pending if that fails.
   bool replay = false;
+  /// The delivery record as the outbox just wrote it; empty: read it from
+  /// the journal (resumed or replayed events).
+  std::optional<delivery_record> record;
 };
 
 /// State of one delivery.

@@ -46,6 +46,7 @@ void pump(self_ptr self, uint64_t agent) {
   task.seq = next.seq;
   task.event_json = std::move(next.event_json);
   task.replay = next.replay;
+  task.record = std::move(next.record);
   auto d = self->spawn(delivery, std::move(task), st.deps,
                        caf::actor_cast<outbox_actor>(self));
   self->monitor(d);
@@ -235,7 +236,8 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
   self
     ->request(st.deps.journal, caf::infinite, append_atom::value, std::move(w))
     .then(
-      [self, rp, o = std::move(o)](journal_written& written) mutable {
+      [self, rp, o = std::move(o),
+       record = std::move(record)](journal_written& written) mutable {
         auto& st = self->state;
         auto seq = written.seqs.back();
         for (auto& f : o.frames)
@@ -244,7 +246,9 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
           self->send(st.deps.notifier, notify_atom::value, key);
         rp.deliver(outbound_sent{o.event_id, seq});
         std::vector<outbox_state::item> items;
-        items.push_back({seq, std::move(o.event_json), false});
+        record.seq = seq;
+        items.push_back(
+          {seq, std::move(o.event_json), false, std::move(record)});
         enqueue(self, o.agent, o.owner, std::move(items));
       },
       [rp](caf::error& err) mutable {
@@ -264,7 +268,7 @@ caf::result<uint64_t> replay(self_ptr self, uint64_t agent, uint64_t owner,
         [self, agent, owner, rp](std::vector<stream_event>& events) mutable {
           std::vector<outbox_state::item> items;
           for (auto& e : events)
-            items.push_back({e.seq, std::move(e.payload), true});
+            items.push_back({e.seq, std::move(e.payload), true, std::nullopt});
           auto n = static_cast<uint64_t>(items.size());
           rp.deliver(n);
           enqueue(self, agent, owner, std::move(items));
@@ -327,7 +331,8 @@ caf::result<uint64_t> recover(self_ptr self) {
             continue;
           auto agent = storage::get_u64(std::string_view{e.key}.substr(1));
           owners[agent] = storage::get_u64(e.value);
-          items[agent].push_back({storage::pair_second(e.key), "", false});
+          items[agent].push_back(
+            {storage::pair_second(e.key), "", false, std::nullopt});
         }
         for (auto& [agent, list] : items)
           enqueue(self, agent, owners[agent], std::move(list));

@@ -29,6 +29,8 @@ struct outbox_state {
     uint64_t seq = 0;
     std::string event_json;
     bool replay = false;
+    /// The delivery record as just written, if known.
+    std::optional<delivery_record> record;
   };
 
   /// The events of one agent: one delivery at a time, in seq order.
