@@ -61,7 +61,7 @@ void write_push(self_ptr self, uint64_t seq, std::string frame,
     promise.deliver(false);
     return;
   }
-  st.pushes[seq] = {std::move(promise), false};
+  st.pushes[seq] = std::move(promise);
 }
 
 void send_auth_ok(self_ptr self, uint64_t pending) {
@@ -95,7 +95,7 @@ void on_ack(self_ptr self, const json::document& doc,
   }
   auto end = st.pushes.upper_bound(static_cast<uint64_t>(*seq));
   for (auto i = st.pushes.begin(); i != end; ++i)
-    i->second.promise.deliver(true);
+    i->second.deliver(true);
   st.pushes.erase(st.pushes.begin(), end);
 }
 
@@ -259,12 +259,11 @@ agent_session(self_ptr self, client_link link, std::string path_agent,
       auto i = st.pushes.find(seq);
       if (i == st.pushes.end())
         return;
-      // Without acks a completed write counts as delivered (A6).
+      // Without acks a completed write counts as delivered (A6); with
+      // acks the push waits for the agent's ack.
       if (!ok || !st.acks) {
-        i->second.promise.deliver(ok);
+        i->second.deliver(ok);
         st.pushes.erase(i);
-      } else {
-        i->second.written = true;
       }
     },
     [self](closed_atom) {

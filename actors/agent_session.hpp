@@ -39,12 +39,8 @@ struct agent_session_state {
   bool ready = false;
   /// The agent acknowledges events (A6 `acks: true`).
   bool acks = false;
-  /// A push waiting for its write (or, with acks, its ack).
-  struct push {
-    caf::typed_response_promise<bool> promise;
-    bool written = false;
-  };
-  std::map<uint64_t, push> pushes;
+  /// Pushes waiting for their write (or, with acks, their ack), by seq.
+  std::map<uint64_t, caf::typed_response_promise<bool>> pushes;
   /// Pushes that arrived before `auth_ok` went out.
   struct held_push {
     uint64_t seq;
