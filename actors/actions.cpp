@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "actors/ingest.hpp"
 #include "actors/notifier.hpp"
+#include "actors/tasks.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/time.hpp"
 #include "storage/keys.hpp"
@@ -42,6 +43,74 @@ void add_activity(outbound& o, std::string_view kind, const std::string& title,
   o.frames.push_back(app_frame("activity", "activity", obj));
 }
 
+/// Applies resolution `r` to the decision stored under `index_key` (a
+/// person's resolution, or the server's `expired` with `by_server`), and
+/// sends `decision_resolved`. First resolution wins: the write applies only
+/// if the decision is still what was read. An approved task proposal
+/// creates its task in the same batch. `done` gets the decision object.
+template <class F>
+void resolve_stored(self_ptr self, uint64_t owner, uint64_t decision,
+                    const std::string& index_key, const std::string& stored,
+                    const resolution& r, bool by_server, F done) {
+  auto at = now_ms();
+  resolved_decision out;
+  std::string detail;
+  auto event_id = new_event_id();
+  switch (resolve_decision(stored, r, event_id, at, by_server, out, detail)) {
+    case resolve_refusal::none: break;
+    case resolve_refusal::invalid:
+      done(
+        caf::expected<std::string>{make_error(ec::invalid_argument, detail)});
+      return;
+    case resolve_refusal::already_resolved:
+      done(caf::expected<std::string>{make_error(ec::conflict, detail)});
+      return;
+    case resolve_refusal::corrupt:
+      done(caf::expected<std::string>{
+        make_error(ec::storage_error, "decision unreadable")});
+      return;
+  }
+  outbound o;
+  o.agent = out.agent;
+  o.owner = owner;
+  o.event_id = event_id;
+  o.type = "decision_resolved";
+  o.event_json = out.event_json;
+  o.write.expects.push_back({index_key, true, stored});
+  o.write.puts.emplace_back(storage::id_key(table::decisions, decision),
+                            out.decision_json);
+  o.write.puts.emplace_back(index_key, out.decision_json);
+  o.write.deletes.push_back(storage::id_key(table::expiries, decision));
+  std::optional<task_record> task;
+  if (r.status == "approved"
+      && member(out.decision_json, "kind") == std::string{"task_proposal"})
+    task
+      = proposed_task(out.decision_json, self->state.public_url, at, o.write);
+  o.frames.push_back(
+    app_frame("decision_resolved", "decision", out.decision_json));
+  add_activity(o, "decision_resolved",
+               member(out.decision_json, "title").value_or("Decision"), r.note,
+               format_id64("dec_", decision), at);
+  o.notify.push_back(decision_key(decision));
+  self
+    ->request(self->state.outbox, caf::infinite, send_atom::value, std::move(o))
+    .then(
+      [self, done, task,
+       decision_json = out.decision_json](outbound_sent&) mutable {
+        if (task)
+          self->send(self->state.clock, schedule_atom::value, task->id,
+                     task->next_run_ms);
+        done(caf::expected<std::string>{std::move(decision_json)});
+      },
+      [done](caf::error& err) mutable {
+        if (code_of(err) == ec::conflict)
+          done(caf::expected<std::string>{
+            make_error(ec::conflict, "decision already resolved")});
+        else
+          done(caf::expected<std::string>{std::move(err)});
+      });
+}
+
 caf::result<std::string> resolve(self_ptr self, const user_record& user,
                                  uint64_t decision, resolution& r) {
   auto rp = self->make_response_promise<std::string>();
@@ -49,58 +118,89 @@ caf::result<std::string> resolve(self_ptr self, const user_record& user,
   self->request(self->state.journal, caf::infinite, get_atom::value, index_key)
     .then(
       [self, rp, user, decision, r, index_key](std::string& stored) mutable {
-        auto at = now_ms();
-        resolved_decision out;
-        std::string detail;
-        auto event_id = new_event_id();
-        switch (resolve_decision(stored, r, event_id, at, false, out, detail)) {
-          case resolve_refusal::none: break;
-          case resolve_refusal::invalid:
-            rp.deliver(make_error(ec::invalid_argument, detail));
-            return;
-          case resolve_refusal::already_resolved:
-            rp.deliver(make_error(ec::conflict, detail));
-            return;
-          case resolve_refusal::corrupt:
-            rp.deliver(make_error(ec::storage_error, "decision unreadable"));
-            return;
-        }
-        outbound o;
-        o.agent = out.agent;
-        o.owner = user.id;
-        o.event_id = event_id;
-        o.type = "decision_resolved";
-        o.event_json = out.event_json;
-        // First resolution wins: the write applies only if the decision is
-        // still what was read (pending).
-        o.write.expects.push_back({index_key, true, stored});
-        o.write.puts.emplace_back(storage::id_key(table::decisions, decision),
-                                  out.decision_json);
-        o.write.puts.emplace_back(index_key, out.decision_json);
-        o.frames.push_back(
-          app_frame("decision_resolved", "decision", out.decision_json));
-        add_activity(o, "decision_resolved",
-                     member(out.decision_json, "title").value_or("Decision"),
-                     r.note, format_id64("dec_", decision), at);
-        o.notify.push_back(decision_key(decision));
-        self
-          ->request(self->state.outbox, caf::infinite, send_atom::value,
-                    std::move(o))
-          .then(
-            [rp, decision_json = out.decision_json](outbound_sent&) mutable {
-              rp.deliver(decision_json);
-            },
-            [rp](caf::error& err) mutable {
-              if (code_of(err) == ec::conflict)
-                rp.deliver(make_error(ec::conflict, "decision already "
-                                                    "resolved"));
-              else
-                rp.deliver(std::move(err));
-            });
+        resolve_stored(self, user.id, decision, index_key, stored, r, false,
+                       [rp](caf::expected<std::string> x) mutable {
+                         if (x)
+                           rp.deliver(std::move(*x));
+                         else
+                           rp.deliver(std::move(x.error()));
+                       });
       },
       [rp](caf::error& err) mutable {
         if (code_of(err) == ec::not_found)
           rp.deliver(make_error(ec::not_found, "decision not found"));
+        else
+          rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+/// The clock says decision `decision` expired: resolve it as `expired`
+/// unless someone resolved it first. Its expiry entry goes either way.
+caf::result<bool> lapse(self_ptr self, uint64_t decision) {
+  auto rp = self->make_response_promise<bool>();
+  auto forget = [self, rp, decision](bool expired) mutable {
+    journal_write w;
+    w.deletes.push_back(storage::id_key(table::expiries, decision));
+    self
+      ->request(self->state.journal, caf::infinite, append_atom::value,
+                std::move(w))
+      .then(
+        [rp, expired](journal_written&) mutable {
+          rp.deliver(expired);
+        },
+        [rp](caf::error& err) mutable {
+          rp.deliver(std::move(err));
+        });
+  };
+  self
+    ->request(self->state.journal, caf::infinite, get_atom::value,
+              storage::id_key(table::decisions, decision))
+    .then(
+      [self, rp, decision, forget](std::string& obj) mutable {
+        auto agent = member(obj, "agent_id");
+        auto id = agent ? parse_id64("agt_", *agent) : std::nullopt;
+        if (!id) {
+          forget(false);
+          return;
+        }
+        self
+          ->request(self->state.accounts, caf::infinite, agent_find_atom::value,
+                    *id)
+          .then(
+            [self, rp, decision, forget](agent_record& a) mutable {
+              auto index_key
+                = storage::pair_key(table::user_decisions, a.owner, decision);
+              self
+                ->request(self->state.journal, caf::infinite, get_atom::value,
+                          index_key)
+                .then(
+                  [self, rp, decision, forget, index_key,
+                   owner = a.owner](std::string& stored) mutable {
+                    resolution r;
+                    r.status = "expired";
+                    resolve_stored(
+                      self, owner, decision, index_key, stored, r, true,
+                      [rp, forget](caf::expected<std::string> x) mutable {
+                        if (x)
+                          rp.deliver(true);
+                        else if (code_of(x.error()) == ec::conflict)
+                          forget(false);
+                        else
+                          rp.deliver(std::move(x.error()));
+                      });
+                  },
+                  [forget](caf::error&) mutable {
+                    forget(false);
+                  });
+            },
+            [forget](caf::error&) mutable {
+              forget(false);
+            });
+      },
+      [rp, forget](caf::error& err) mutable {
+        if (code_of(err) == ec::not_found)
+          forget(false);
         else
           rp.deliver(std::move(err));
       });
@@ -229,12 +329,14 @@ caf::result<std::string> say(self_ptr self, const user_record& user,
 
 } // namespace
 
-actions_actor::behavior_type actions(self_ptr self, journal_actor journal,
-                                     accounts_actor accounts,
-                                     outbox_actor outbox) {
+actions_actor::behavior_type
+actions(self_ptr self, journal_actor journal, accounts_actor accounts,
+        outbox_actor outbox, task_clock_actor clock, std::string public_url) {
   self->state.journal = std::move(journal);
   self->state.accounts = std::move(accounts);
   self->state.outbox = std::move(outbox);
+  self->state.clock = std::move(clock);
+  self->state.public_url = std::move(public_url);
   return {
     [self](resolve_atom, const user_record& user, uint64_t decision,
            resolution& r) {
@@ -243,6 +345,9 @@ actions_actor::behavior_type actions(self_ptr self, journal_actor journal,
     [self](say_atom, const user_record& user, uint64_t agent,
            user_message_input& in) {
       return say(self, user, agent, in);
+    },
+    [self](lapse_atom, uint64_t decision) {
+      return lapse(self, decision);
     },
   };
 }

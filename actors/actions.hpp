@@ -11,12 +11,17 @@ struct actions_state {
   journal_actor journal;
   accounts_actor accounts;
   outbox_actor outbox;
+  /// Told about tasks that approved proposals create.
+  task_clock_actor clock;
+  /// Base of trigger URLs of those tasks.
+  std::string public_url;
 };
 
 /// Behavior of the actions actor: turns a person's resolution or message
 /// into stored objects and an event for the agent, sent through `outbox`.
 actions_actor::behavior_type
 actions(actions_actor::stateful_pointer<actions_state> self,
-        journal_actor journal, accounts_actor accounts, outbox_actor outbox);
+        journal_actor journal, accounts_actor accounts, outbox_actor outbox,
+        task_clock_actor clock, std::string public_url);
 
 } // namespace nod

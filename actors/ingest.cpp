@@ -97,7 +97,26 @@ struct outcome {
   journal_write write;
   std::string reply;
   std::vector<std::string> frames;
+  /// A decision that expires (id, Unix ms), for the clock once durable.
+  std::optional<std::pair<uint64_t, int64_t>> expiry;
 };
+
+/// Links what an agent sent for a task run (`task_run_id`) to the run.
+void link_run(outcome& out, const std::optional<std::string>& run_id,
+              std::string_view type, const std::string& item_id) {
+  if (!run_id)
+    return;
+  auto run = parse_id64("run_", *run_id);
+  if (!run)
+    return; // not one of ours: kept on the item only
+  json::writer w;
+  w.start_object();
+  w.field("type", type);
+  w.field("id", item_id);
+  w.end_object();
+  out.write.puts.emplace_back(
+    storage::pair_key(table::run_items, *run, next_time_id()), w.str());
+}
 
 void add_activity(outcome& out, const agent_record& agent, const char* kind,
                   const std::string& title,
@@ -175,6 +194,7 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
   out.frames.push_back(app_frame("message", "message", obj));
   add_activity(out, agent, "agent_message", "Message", preview(e.text),
                format_id64("msg_", msg), std::nullopt, at);
+  link_run(out, e.task_run_id, "message", format_id64("msg_", msg));
   out.reply = ok_reply(
     {{"message_id", format_id64("msg_", msg)}, {"conversation_id", conv_text}});
   return out;
@@ -190,6 +210,14 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
   out.frames.push_back(app_frame("decision_created", "decision", obj));
   add_activity(out, agent, "decision_created", *e.title, e.description,
                format_id64("dec_", dec), std::nullopt, at);
+  if (e.expires_in) {
+    auto expires = at + *e.expires_in * 1000;
+    std::string value;
+    storage::put_u64(value, static_cast<uint64_t>(expires));
+    out.write.puts.emplace_back(storage::id_key(table::expiries, dec), value);
+    out.expiry.emplace(dec, expires);
+  }
+  link_run(out, e.task_run_id, "decision", format_id64("dec_", dec));
   out.reply = ok_reply({{"decision_id", format_id64("dec_", dec)}});
   return out;
 }
@@ -198,12 +226,14 @@ outcome activity_only(const agent_record& agent, const agent_event& e,
                       int64_t at) {
   outcome out;
   uint64_t id = 0;
-  if (e.type == event_type::alert)
+  if (e.type == event_type::alert) {
     add_activity(out, agent, "agent_action", *e.title, e.text, e.task_run_id,
                  std::nullopt, at, &id);
-  else
+    link_run(out, e.task_run_id, "alert", format_id64("act_", id));
+  } else {
     add_activity(out, agent, "system", *e.action, std::nullopt, std::nullopt,
                  e.details_json, at, &id);
+  }
   out.reply = ok_reply({{"activity_id", format_id64("act_", id)}});
   return out;
 }
@@ -258,9 +288,13 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
               std::move(out.write))
     .then(
       [self, rp, owner, new_conversation, reply = std::move(out.reply),
-       frames = std::move(out.frames)](journal_written&) mutable {
+       frames = std::move(out.frames),
+       expiry = out.expiry](journal_written&) mutable {
         if (new_conversation != 0)
           self->state.conversations[new_conversation].stored = true;
+        if (expiry && self->state.opts.clock)
+          self->send(self->state.opts.clock, expire_atom::value, expiry->first,
+                     expiry->second);
         rp.deliver(reply);
         for (auto& f : frames)
           self->send(self->state.dir, publish_atom::value, owner, f);

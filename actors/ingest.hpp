@@ -18,6 +18,8 @@ struct ingest_options {
   std::string public_url;
   /// Where to count events by type and outcome; may be null.
   metrics::registry* metrics = nullptr;
+  /// Where decisions with `expires_in` are timed; may be null (tests).
+  task_clock_actor clock;
 };
 
 /// State of the ingest actor.

@@ -11,6 +11,8 @@
 #include "actors/notifier.hpp"
 #include "actors/outbox.hpp"
 #include "actors/system.hpp"
+#include "actors/task_clock.hpp"
+#include "actors/tasks.hpp"
 #include "actors/webhook_scheduler.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
@@ -71,6 +73,8 @@ struct people_actors {
   nod::hasher_actor hasher;
   nod::accounts_actor accounts;
   nod::directory_actor directory;
+  /// Task fire times and decision expiries (ingest registers the latter).
+  nod::task_clock_actor clock;
   nod::ingest_actor ingest;
 };
 
@@ -85,8 +89,9 @@ people_actors spawn_people(caf::actor_system& sys,
   p.accounts
     = sys.spawn(nod::accounts, journal, p.hasher, nod::accounts_options{});
   p.directory = sys.spawn(nod::directory, nod::directory_options{});
+  p.clock = sys.spawn(nod::task_clock, nod::task_clock_options{});
   p.ingest = sys.spawn(nod::ingest, journal, p.directory,
-                       nod::ingest_options{public_url, metrics});
+                       nod::ingest_options{public_url, metrics, p.clock});
   return p;
 }
 
@@ -96,6 +101,7 @@ struct delivery_actors {
   nod::webhook_scheduler_actor webhooks;
   nod::outbox_actor outbox;
   nod::actions_actor actions;
+  nod::tasks_actor tasks;
 };
 
 delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
@@ -128,7 +134,12 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
   deps.notifier = d.notifier;
   deps.metrics = metrics;
   d.outbox = sys.spawn(nod::outbox, deps, nod::outbox_options{});
-  d.actions = sys.spawn(nod::actions, journal, people.accounts, d.outbox);
+  d.actions = sys.spawn(nod::actions, journal, people.accounts, d.outbox,
+                        people.clock, cfg.public_url);
+  d.tasks = sys.spawn(nod::tasks, journal, people.accounts, d.outbox,
+                      people.directory, people.clock,
+                      nod::tasks_options{cfg.public_url});
+  caf::anon_send(people.clock, nod::join_atom::value, d.tasks, d.actions);
   return d;
 }
 
@@ -214,9 +225,9 @@ int user_command(const std::vector<std::string>& args) {
                   password)
         .receive(on_user, on_error);
   }
-  stop_all({people.ingest.address(), people.accounts.address(),
-            people.directory.address(), people.hasher.address(),
-            journal.address()});
+  stop_all({people.clock.address(), people.ingest.address(),
+            people.accounts.address(), people.directory.address(),
+            people.hasher.address(), journal.address()});
   return status;
 }
 
@@ -292,7 +303,8 @@ int main(int argc, char** argv) {
     auto delivery
       = spawn_delivery(sys, cfg, journal, people, webhook_client, &metrics);
     auto stop_actors = [&] {
-      stop_all({delivery.actions.address(), delivery.outbox.address(),
+      stop_all({people.clock.address(), delivery.tasks.address(),
+                delivery.actions.address(), delivery.outbox.address(),
                 delivery.webhooks.address(), delivery.notifier.address(),
                 people.ingest.address(), people.accounts.address(),
                 people.directory.address(), people.hasher.address(),
@@ -342,6 +354,19 @@ int main(int argc, char** argv) {
           [&](caf::error& err) {
             spdlog::error("cannot resume deliveries: {}", nod::detail_of(err));
           });
+      // Every task's next fire time and every decision's expiry go to the
+      // clock; times missed while the server was down are due now and
+      // fire once.
+      self->request(delivery.tasks, caf::infinite, nod::recover_atom::value)
+        .receive(
+          [&](uint64_t n) {
+            if (n > 0)
+              spdlog::info("{} task schedules and decision expiries timed", n);
+          },
+          [&](caf::error& err) {
+            spdlog::error("cannot load task schedules: {}",
+                          nod::detail_of(err));
+          });
     }
 
     // 3. The network.
@@ -355,6 +380,7 @@ int main(int argc, char** argv) {
     api.journal = journal;
     api.actions = delivery.actions;
     api.outbox = delivery.outbox;
+    api.tasks = delivery.tasks;
     api.public_url = cfg.public_url;
     nod::net::agent_api_context agent_api;
     agent_api.sys = &sys;
@@ -364,6 +390,7 @@ int main(int argc, char** argv) {
     agent_api.journal = journal;
     agent_api.outbox = delivery.outbox;
     agent_api.notifier = delivery.notifier;
+    agent_api.tasks = delivery.tasks;
     agent_api.sessions.rate = static_cast<double>(cfg.agent_rate);
     agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
     nod::net::add_app_api(server, std::move(api));

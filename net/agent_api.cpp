@@ -9,6 +9,7 @@
 #include "net/websocket.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/outbound.hpp"
+#include "protocol/time.hpp"
 #include "storage/keys.hpp"
 
 #include <caf/actor_system.hpp>
@@ -61,17 +62,20 @@ private:
 
 struct context {
   context(agent_api_context ctx)
-    : api(std::move(ctx)), limiter(api.sessions.rate, api.sessions.burst) {}
+    : api(std::move(ctx)), limiter(api.sessions.rate, api.sessions.burst),
+      trigger_limiter(api.trigger_rate, api.trigger_burst) {}
 
   agent_api_context api;
   rate_limiter limiter;
+  /// Per inbound trigger URL, keyed by a hash of its id.
+  rate_limiter trigger_limiter;
 };
 
 using ctx_ptr = std::shared_ptr<context>;
 
-/// Answers 429 with `Retry-After` when `agent` is over its request rate.
-bool over_limit(const ctx_ptr& ctx, uint64_t agent, const responder& respond) {
-  auto wait = ctx->limiter.take(agent);
+/// Answers 429 with `Retry-After` when `key` is over its request rate.
+bool over_limit(rate_limiter& limiter, uint64_t key, const responder& respond) {
+  auto wait = limiter.take(key);
   if (wait == 0)
     return false;
   auto res = error_response(429, "rate limit exceeded");
@@ -116,7 +120,7 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(401, "missing or invalid agent credentials"));
     return;
   }
-  if (over_limit(ctx, *id, respond))
+  if (over_limit(ctx->limiter, *id, respond))
     return;
   ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, std::move(next),
                       respond);
@@ -345,6 +349,188 @@ void get_decision(const ctx_ptr& ctx, const http_request& req,
     });
 }
 
+// -- tasks (A5) ---------------------------------------------------------------
+
+/// As `with_agent`, for the task endpoints: approval-only agents have no
+/// tasks (403).
+void with_task_agent(const ctx_ptr& ctx, const http_request& req,
+                     const responder& respond, agent_step next) {
+  with_agent(
+    ctx, req, respond,
+    [next, respond](caf::event_based_actor* self, const agent_record& agent) {
+      if (agent.type == "approval_only") {
+        respond(error_response(403, "approval-only agents have no tasks"));
+        return;
+      }
+      next(self, agent);
+    });
+}
+
+/// Sends `msg...` to the tasks actor from `self` and answers with
+/// `render(reply)`, or the error.
+template <class Render, class... Ts>
+void ask_tasks(caf::event_based_actor* self, const ctx_ptr& ctx,
+               const responder& respond, Render render, Ts&&... msg) {
+  self->request(ctx->api.tasks, ask_timeout, std::forward<Ts>(msg)...)
+    .then(
+      [respond, render](std::string& reply) {
+        respond(json_response(200, render(reply)));
+      },
+      [respond](caf::error& err) {
+        respond(from_error(err));
+      });
+}
+
+std::string as_is(std::string& reply) {
+  return std::move(reply);
+}
+
+/// `{"status":"ok"}` plus string members of `obj` named in `names` (those
+/// that are there and not null).
+std::string ok_with(const std::string& obj,
+                    std::initializer_list<const char*> names) {
+  json::document doc;
+  json::field_error err;
+  json::writer w;
+  w.start_object();
+  w.field("status", "ok");
+  if (json::parse_object(obj, doc, err))
+    for (auto name : names)
+      if (auto value = json::string_member(doc, name))
+        w.field(name, *value);
+  w.end_object();
+  return w.str();
+}
+
+// POST /api/agent/tasks
+void create_agent_task(const ctx_ptr& ctx, const http_request& req,
+                       responder respond) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  task_input in;
+  json::field_error err;
+  if (!parse_task_input(doc, false, in, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  with_task_agent(ctx, req, respond,
+                  [ctx, in, respond](caf::event_based_actor* self,
+                                     const agent_record& agent) {
+                    ask_tasks(
+                      self, ctx, respond,
+                      [](std::string& task) {
+                        return ok_with(task, {"task_id", "trigger_url"});
+                      },
+                      task_new_atom::value, task_caller{0, agent.id}, agent.id,
+                      in);
+                  });
+}
+
+// GET /api/agent/tasks
+void list_agent_tasks(const ctx_ptr& ctx, const http_request& req,
+                      responder respond) {
+  with_task_agent(
+    ctx, req, respond,
+    [ctx, respond](caf::event_based_actor* self, const agent_record& agent) {
+      ask_tasks(self, ctx, respond, as_is, task_list_atom::value,
+                std::vector<uint64_t>{agent.id}, uint64_t{0}, uint32_t{10000});
+    });
+}
+
+/// GET /api/agent/tasks/due and /api/agent/tasks/triggers/pending.
+template <class Atom>
+void agent_open_runs(const ctx_ptr& ctx, const http_request& req,
+                     responder respond) {
+  with_task_agent(
+    ctx, req, respond,
+    [ctx, respond](caf::event_based_actor* self, const agent_record& agent) {
+      ask_tasks(self, ctx, respond, as_is, Atom::value, agent.id);
+    });
+}
+
+// POST /api/agent/tasks/{task_id}/run/start → {"status":"ok","run_id"}
+void start_run(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  auto task = parse_id64("tsk_", req.param("task_id"));
+  with_task_agent(ctx, req, respond,
+                  [ctx, task, respond](caf::event_based_actor* self,
+                                       const agent_record& agent) {
+                    if (!task) {
+                      respond(error_response(404, "task not found"));
+                      return;
+                    }
+                    ask_tasks(
+                      self, ctx, respond,
+                      [](std::string& run) {
+                        return ok_with(run, {"run_id"});
+                      },
+                      run_start_atom::value, task_caller{0, agent.id}, *task);
+                  });
+}
+
+// POST /api/agent/tasks/runs/{run_id}/complete, and
+// POST /api/agent/tasks/{task_id}/run/complete with `run_id` in the body.
+void complete_run(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return;
+  run_completion c;
+  json::field_error err;
+  if (!parse_run_completion(doc, c, err)) {
+    respond(error_response(400, err.message));
+    return;
+  }
+  auto in_path = req.param("run_id");
+  if (in_path.empty() && !c.run_id) {
+    respond(error_response(400, "run_id: is required"));
+    return;
+  }
+  auto run = parse_id64("run_", in_path.empty() ? *c.run_id : in_path);
+  with_task_agent(ctx, req, respond,
+                  [ctx, run, c, respond](caf::event_based_actor* self,
+                                         const agent_record& agent) {
+                    if (!run) {
+                      respond(error_response(404, "run not found"));
+                      return;
+                    }
+                    ask_tasks(
+                      self, ctx, respond,
+                      [](std::string&) {
+                        return std::string{R"({"status":"ok"})"};
+                      },
+                      run_done_atom::value, task_caller{0, agent.id}, *run, c);
+                  });
+}
+
+// POST /webhook/{trigger_id} (A5): no credentials; the unguessable id is
+// the credential. Any body up to 1 MiB, kept as the payload.
+void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
+                     responder respond) {
+  auto& id = req.param("trigger_id");
+  // Malformed ids are unknown ones: nothing to look up.
+  if (id.size() < 36 || id.size() > 80 || id.compare(0, 4, "trg_") != 0) {
+    respond(error_response(404, "trigger not found"));
+    return;
+  }
+  if (req.body.size() > task_limits::trigger_body) {
+    respond(error_response(413, "body: at most 1 MiB"));
+    return;
+  }
+  if (over_limit(ctx->trigger_limiter, std::hash<std::string>{}(id), respond))
+    return;
+  trigger_call call{id, trigger_payload(req.body), now_ms()};
+  ask<std::string>(
+    *ctx->api.sys, ctx->api.tasks,
+    [respond](caf::expected<std::string> reply) {
+      if (!reply)
+        respond(from_error(reply.error()));
+      else
+        respond(json_response(202, std::move(*reply)));
+    },
+    trigger_atom::value, std::move(call));
+}
+
 ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
                                std::shared_ptr<ws_connection> conn) {
   auto session = ctx->api.sys->spawn(
@@ -372,6 +558,39 @@ void add_agent_api(server& srv, agent_api_context api) {
   srv.routes().add("GET", "/api/agent/decisions/{id}",
                    [ctx](const http_request& req, responder respond) {
                      get_decision(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("POST", "/api/agent/tasks",
+                   [ctx](const http_request& req, responder respond) {
+                     create_agent_task(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("GET", "/api/agent/tasks",
+                   [ctx](const http_request& req, responder respond) {
+                     list_agent_tasks(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("GET", "/api/agent/tasks/due",
+                   [ctx](const http_request& req, responder respond) {
+                     agent_open_runs<due_atom>(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("GET", "/api/agent/tasks/triggers/pending",
+                   [ctx](const http_request& req, responder respond) {
+                     agent_open_runs<triggers_atom>(ctx, req,
+                                                    std::move(respond));
+                   });
+  srv.routes().add("POST", "/api/agent/tasks/{task_id}/run/start",
+                   [ctx](const http_request& req, responder respond) {
+                     start_run(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("POST", "/api/agent/tasks/runs/{run_id}/complete",
+                   [ctx](const http_request& req, responder respond) {
+                     complete_run(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("POST", "/api/agent/tasks/{task_id}/run/complete",
+                   [ctx](const http_request& req, responder respond) {
+                     complete_run(ctx, req, std::move(respond));
+                   });
+  srv.routes().add("POST", "/webhook/{trigger_id}",
+                   [ctx](const http_request& req, responder respond) {
+                     inbound_trigger(ctx, req, std::move(respond));
                    });
   srv.add_websocket(
     "/ws/agent/{agent_id}",

@@ -18,12 +18,17 @@ struct agent_api_context {
   journal_actor journal;
   outbox_actor outbox;
   notifier_actor notifier;
+  tasks_actor tasks;
+  /// Requests per second (and burst) of each inbound trigger URL.
+  double trigger_rate = 10;
+  double trigger_burst = 20;
   /// Also the per-agent limit of `POST /api/agent/events` (429 over it).
   agent_session_options sessions;
 };
 
-/// Adds `POST /api/agent/events`, the inbox and decision polls (A6) and
-/// the agent WebSocket `/ws/agent/{agent_id}` to `srv`.
+/// Adds `POST /api/agent/events`, the inbox and decision polls (A6), the
+/// agent's task endpoints and inbound triggers `POST /webhook/{id}` (A5),
+/// and the agent WebSocket `/ws/agent/{agent_id}` to `srv`.
 void add_agent_api(server& srv, agent_api_context ctx);
 
 } // namespace nod::net

@@ -866,6 +866,170 @@ ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
 
 } // namespace
 
+// -- tasks (B2) ---------------------------------------------------------------
+
+/// Answers with the tasks actor's JSON reply (`status`), or its error.
+template <class... Ts>
+void task_call(const ctx_ptr& ctx, const responder& respond, int status,
+               Ts&&... msg) {
+  ask<std::string>(
+    *ctx->sys, ctx->tasks,
+    [respond, status](caf::expected<std::string> reply) {
+      if (!reply)
+        respond(from_error(reply.error()));
+      else
+        respond(json_response(status, std::move(*reply)));
+    },
+    std::forward<Ts>(msg)...);
+}
+
+/// Reads a task create (`patch` false) or patch body; 400 when invalid.
+bool read_task_input(const http_request& req, const responder& respond,
+                     bool patch, task_input& in) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return false;
+  json::field_error err;
+  if (!parse_task_input(doc, patch, in, err)) {
+    respond(error_response(400, err.message));
+    return false;
+  }
+  return true;
+}
+
+// POST /api/tasks/{agent_id}
+void create_task(const ctx_ptr& ctx, const http_request& req,
+                 responder respond) {
+  auto agent = path_id(req, "agent_id", "agt_", respond);
+  task_input in;
+  if (!agent || !read_task_input(req, respond, false, in))
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, agent = *agent, in](user_record user, responder respond) {
+              task_call(ctx, respond, 201, task_new_atom::value,
+                        task_caller{user.id, 0}, agent, in);
+            });
+}
+
+// GET /api/tasks?agent_id=&before=&limit=: the user's tasks (of one agent
+// or all), newest first.
+void list_tasks(const ctx_ptr& ctx, const http_request& req,
+                responder respond) {
+  page pg;
+  if (!read_page(req, respond, "tsk_", pg))
+    return;
+  std::optional<uint64_t> agent;
+  std::string text;
+  if (req.query_param("agent_id", text) && !text.empty()) {
+    agent = parse_id64("agt_", text);
+    if (!agent) {
+      respond(error_response(400, "agent_id: must be an id like agt_…"));
+      return;
+    }
+  }
+  with_user(
+    ctx, req, std::move(respond),
+    [ctx, agent, pg](user_record user, responder respond) {
+      auto list = [ctx, pg, respond](std::vector<uint64_t> ids) {
+        task_call(ctx, respond, 200, task_list_atom::value, std::move(ids),
+                  pg.before.value_or(0), pg.limit);
+      };
+      if (agent) {
+        ask<agent_record>(
+          *ctx->sys, ctx->accounts,
+          [list, respond](caf::expected<agent_record> a) {
+            if (!a)
+              respond(from_error(a.error()));
+            else
+              list({a->id});
+          },
+          agent_get_atom::value, user.id, *agent);
+        return;
+      }
+      ask<std::vector<agent_record>>(
+        *ctx->sys, ctx->accounts,
+        [list, respond](caf::expected<std::vector<agent_record>> agents) {
+          if (!agents) {
+            respond(from_error(agents.error()));
+            return;
+          }
+          std::vector<uint64_t> ids;
+          for (auto& a : *agents)
+            ids.push_back(a.id);
+          list(std::move(ids));
+        },
+        agent_list_atom::value, user.id);
+    });
+}
+
+/// Runs `next(user, task, respond)` for an authenticated caller and the
+/// task id of the path (404 when malformed).
+template <class F>
+void with_task_id(const ctx_ptr& ctx, const http_request& req,
+                  responder respond, F next) {
+  auto id = path_id(req, "id", "tsk_", respond);
+  if (!id)
+    return;
+  with_user(ctx, req, std::move(respond),
+            [id = *id, next](user_record user, responder respond) {
+              next(task_caller{user.id, 0}, id, respond);
+            });
+}
+
+void get_task(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  with_task_id(ctx, req, std::move(respond),
+               [ctx](task_caller caller, uint64_t id, responder respond) {
+                 task_call(ctx, respond, 200, task_get_atom::value, caller, id);
+               });
+}
+
+void patch_task(const ctx_ptr& ctx, const http_request& req,
+                responder respond) {
+  task_input in;
+  if (!read_task_input(req, respond, true, in))
+    return;
+  with_task_id(ctx, req, std::move(respond),
+               [ctx, in](task_caller caller, uint64_t id, responder respond) {
+                 task_call(ctx, respond, 200, task_set_atom::value, caller, id,
+                           in);
+               });
+}
+
+void delete_task(const ctx_ptr& ctx, const http_request& req,
+                 responder respond) {
+  with_task_id(ctx, req, std::move(respond),
+               [ctx](task_caller caller, uint64_t id, responder respond) {
+                 ask<bool>(
+                   *ctx->sys, ctx->tasks,
+                   [respond](caf::expected<bool> r) {
+                     if (!r)
+                       respond(from_error(r.error()));
+                     else
+                       respond(json_response(204, ""));
+                   },
+                   task_del_atom::value, caller, id);
+               });
+}
+
+// POST /api/tasks/{id}/run: run now (delivers `task_due`).
+void run_task(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  with_task_id(ctx, req, std::move(respond),
+               [ctx](task_caller caller, uint64_t id, responder respond) {
+                 task_call(ctx, respond, 200, run_now_atom::value, caller, id);
+               });
+}
+
+void list_runs(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  page pg;
+  if (!read_page(req, respond, "run_", pg))
+    return;
+  with_task_id(ctx, req, std::move(respond),
+               [ctx, pg](task_caller caller, uint64_t id, responder respond) {
+                 task_call(ctx, respond, 200, runs_atom::value, caller, id,
+                           pg.before.value_or(0), pg.limit);
+               });
+}
+
 void add_app_api(server& srv, app_api_context context) {
   auto ctx = std::make_shared<const app_api_context>(std::move(context));
   auto& r = srv.routes();
@@ -899,6 +1063,13 @@ void add_app_api(server& srv, app_api_context context) {
   r.add("POST", "/api/agents/{id}/messages", bind(send_message));
   r.add("GET", "/api/agents/{id}/deliveries", bind(list_deliveries));
   r.add("GET", "/api/activity", bind(list_activity));
+  r.add("POST", "/api/tasks/{agent_id}", bind(create_task));
+  r.add("GET", "/api/tasks", bind(list_tasks));
+  r.add("GET", "/api/tasks/{id}", bind(get_task));
+  r.add("PATCH", "/api/tasks/{id}", bind(patch_task));
+  r.add("DELETE", "/api/tasks/{id}", bind(delete_task));
+  r.add("POST", "/api/tasks/{id}/run", bind(run_task));
+  r.add("GET", "/api/tasks/{id}/runs", bind(list_runs));
   r.add("GET", "/media/{id}", bind(get_media));
   srv.add_websocket("/ws/app", [ctx](const http_request& req,
                                      std::shared_ptr<ws_connection> conn) {

@@ -18,6 +18,7 @@ struct app_api_context {
   journal_actor journal;
   actions_actor actions;
   outbox_actor outbox;
+  tasks_actor tasks;
   /// Base URL the server is reached at, e.g. "http://127.0.0.1:8000"; the
   /// origin that cookie-authenticated writes must come from (besides the
   /// request's own Host).
@@ -27,7 +28,7 @@ struct app_api_context {
 
 /// Adds the people's REST endpoints (`/api/auth/*`, `/api/me`,
 /// `/api/users`, `/api/agents…`, `/api/conversations…`, `/api/decisions…`,
-/// `/api/activity`) and the app WebSocket `/ws/app` to `srv`.
+/// `/api/activity`, `/api/tasks…`) and the app WebSocket `/ws/app` to `srv`.
 void add_app_api(server& srv, app_api_context ctx);
 
 /// Name of the session cookie.

@@ -1,6 +1,7 @@
 #include "protocol/events.hpp"
 
 #include "protocol/credentials.hpp"
+#include "protocol/tasks.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -357,6 +358,15 @@ bool parse_task_proposal(const json::value& obj, agent_event& out,
       || !json::require_string(obj, "task_schedule", event_limits::title,
                                schedule, err))
     return false;
+  // Checked now, so that approving the proposal cannot fail on it. A
+  // proposal has no run_at: "once" cannot be proposed.
+  task_schedule checked;
+  if (!check_schedule(schedule, std::nullopt, std::nullopt, checked, err)) {
+    err.field = "task_schedule";
+    err.message
+      = "task_schedule: " + err.message.substr(err.message.find(": ") + 2);
+    return false;
+  }
   out.title = std::move(title);
   out.task_name = std::move(name);
   out.task_prompt = std::move(prompt);

@@ -80,6 +80,17 @@ const value* find(const value& obj, const char* name) {
 } // namespace
 
 bool parse_object(std::string_view body, document& doc, field_error& err) {
+  if (!parse_value(body, doc, err))
+    return false;
+  if (!doc.IsObject()) {
+    err.field.clear();
+    err.message = "body: must be a JSON object";
+    return false;
+  }
+  return true;
+}
+
+bool parse_value(std::string_view body, document& doc, field_error& err) {
   // RapidJSON reads a NUL byte as the end of input, so "{}\0junk" would
   // pass; JSON never contains a raw NUL (strings must escape it).
   if (auto nul = body.find('\0'); nul != std::string_view::npos) {
@@ -94,11 +105,6 @@ bool parse_object(std::string_view body, document& doc, field_error& err) {
     err.message = "body: invalid JSON at offset "
                   + std::to_string(doc.GetErrorOffset()) + " ("
                   + rapidjson::GetParseError_En(doc.GetParseError()) + ")";
-    return false;
-  }
-  if (!doc.IsObject()) {
-    err.field.clear();
-    err.message = "body: must be a JSON object";
     return false;
   }
   switch (check_values(doc)) {

@@ -36,6 +36,9 @@ constexpr size_t max_depth = 64;
 /// e.g. "body: invalid JSON at offset 12" or "body: must be a JSON object".
 bool parse_object(std::string_view body, document& doc, field_error& err);
 
+/// As `parse_object`, but any JSON value (an inbound trigger's payload).
+bool parse_value(std::string_view body, document& doc, field_error& err);
+
 /// Reads optional string `name` from `obj`. Absent or `null` → nothing and
 /// true. Wrong type → false with "NAME: must be a string". Longer than
 /// `max_len` bytes → "NAME: at most MAX characters". Invalid UTF-8 is

@@ -10,6 +10,8 @@ packages=(
   ca-certificates cmake g++ ninja-build ccache pkg-config
   libcaf-dev libboost-dev rapidjson-dev librocksdb-dev libspdlog-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
+  # Task schedules in IANA time zones (the system's zoneinfo).
+  libhowardhinnant-date-dev tzdata
   wrk hyperfine
   # The README's examples: curl and jq, and the agent script's websockets.
   curl jq python3-websockets

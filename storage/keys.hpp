@@ -53,8 +53,26 @@ enum class table : uint8_t {
   /// Events whose delivery has not finished: agent (8) + seq (8) → owner
   /// (8). Read whole at start-up to resume them.
   in_flight = 0x42,
+  /// Tasks: task (8) → task object (API.md A5, with `trigger_id`).
+  tasks = 0x50,
+  /// Tasks of an agent: agent (8) + task (8) → task object.
+  agent_tasks = 0x51,
+  /// Inbound triggers: trigger id → task (8).
+  triggers = 0x52,
+  /// Runs: run (8) → run object.
+  runs = 0x53,
+  /// Runs of a task: task (8) + run (8) → run object.
+  task_runs = 0x54,
+  /// Runs not yet ended, per agent (its due list and pending triggers):
+  /// agent (8) + run (8) → run object.
+  open_runs = 0x55,
+  /// Pending decisions that expire: decision (8) → expiry, Unix ms (8).
+  expiries = 0x56,
+  /// What agents sent for a run (`task_run_id`): run (8) + item (8) →
+  /// `{"type","id"}`.
+  run_items = 0x57,
   /// First prefix free for the tables of later features.
-  next_free = 0x50,
+  next_free = 0x60,
 };
 
 /// Appends `x` as 8 big-endian bytes.

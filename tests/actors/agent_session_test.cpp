@@ -19,7 +19,8 @@ using test::link_to;
 class agent_session_test : public test::delivery_fixture {
 protected:
   agent_session_test() {
-    ing = sys.spawn(ingest, journal, directory_, ingest_options{"http://x"});
+    ing = sys.spawn(ingest, journal, directory_,
+                    ingest_options{"http://x", nullptr, {}});
     owner = add_user("owner");
     created = add_agent(owner.id, "worker");
     run();

@@ -88,7 +88,8 @@ protected:
     deps.webhooks = webhooks;
     deps.notifier = notes;
     box = sys.spawn(outbox, deps, outbox_options{});
-    act = sys.spawn(actions, journal, acc, box);
+    act = sys.spawn(actions, journal, acc, box, task_clock_actor{},
+                    std::string{"http://x"});
     run();
   }
 

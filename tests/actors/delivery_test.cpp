@@ -34,7 +34,8 @@ recording_delivery(delivery_actor::pointer,
 class delivery_test : public test::delivery_fixture {
 protected:
   delivery_test() {
-    ing = sys.spawn(ingest, journal, directory_, ingest_options{"http://x"});
+    ing = sys.spawn(ingest, journal, directory_,
+                    ingest_options{"http://x", nullptr, {}});
     owner = add_user("owner");
     created = add_agent(owner.id, "worker");
     agent = created.agent.id;

@@ -32,7 +32,8 @@ recorder(app_session_actor::pointer,
 class ingest_test : public test::people_fixture {
 protected:
   ingest_test() {
-    ing = sys.spawn(ingest, journal, directory_, ingest_options{"http://x"});
+    ing = sys.spawn(ingest, journal, directory_,
+                    ingest_options{"http://x", nullptr, {}});
     owner = add_user("owner");
     agent = add_agent(owner.id, "worker").agent;
     app = sys.spawn(recorder, pushed);

@@ -350,6 +350,21 @@ TEST(agent_event, full_task_proposal) {
   EXPECT_EQ(ev.task_schedule, "0 9 * * *");
 }
 
+// The schedule is checked when the proposal arrives, so approving it
+// cannot fail later.
+TEST(agent_event, task_proposal_schedules) {
+  auto base = type_cases().back().minimal;
+  run(base,
+      {{"task_schedule", jstr("*/5 9-17 * * MON-FRI"), ""},
+       {"task_schedule", jstr("@daily"), ""},
+       {"task_schedule", jstr("event"), ""},
+       {"task_schedule", jstr("61 * * * *"),
+        "task_schedule: minute: 61 is out of range 0-59 (expected a 5-field "
+        "cron expression, \"once\" or \"event\")"},
+       {"task_schedule", jstr("once"),
+        "task_schedule: is required when schedule is \"once\""}});
+}
+
 TEST(agent_event, required_fields) {
   for (auto& c : type_cases()) {
     std::vector<row> rows;
@@ -422,8 +437,13 @@ TEST(agent_event, length_limits) {
   run(cases[7].minimal, limit_rows({{"action", event_limits::title}}));
   run(cases[8].minimal, limit_rows({{"title", event_limits::title},
                                     {"task_name", event_limits::title},
-                                    {"task_prompt", event_limits::text},
-                                    {"task_schedule", event_limits::title}}));
+                                    {"task_prompt", event_limits::text}}));
+  // A schedule that long is no cron expression: the length is checked
+  // first.
+  run(cases[8].minimal,
+      {{"task_schedule", jstr(std::string(event_limits::title + 1, 'a')),
+        "task_schedule: at most " + std::to_string(event_limits::title)
+          + " characters"}});
   // Limits count bytes: "é" is two.
   std::string e2;
   for (int i = 0; i < 100; ++i)
