@@ -121,12 +121,20 @@ void commit_task(self_ptr self, journal_write w, const task_record& t,
       });
 }
 
+/// `ms` up to a whole second, the precision a stored time keeps
+/// (ISO-8601 with seconds): a `once` task is timed from what is stored, and
+/// rounding up never fires it before its `run_at`.
+int64_t ceil_seconds(int64_t ms) {
+  auto rest = ms % 1000;
+  return rest == 0 ? ms : ms + (rest > 0 ? 1000 - rest : -rest);
+}
+
 /// Fills the schedule fields of `t` from `s` and `now`: trigger type, a
 /// trigger for event tasks (kept if it has one), the next fire time.
 void apply_schedule(self_ptr self, task_record& t, const task_schedule& s,
                     int64_t now) {
   t.type = s.type;
-  t.run_at_ms = s.type == trigger_type::once ? s.run_at_ms : 0;
+  t.run_at_ms = s.type == trigger_type::once ? ceil_seconds(s.run_at_ms) : 0;
   if (s.type == trigger_type::event) {
     if (t.trigger_id.empty()) {
       // 128 random bits: the URL is the only credential of a trigger.
@@ -148,7 +156,7 @@ caf::result<std::string> create(self_ptr self, const task_caller& caller,
     return make_error(ec::invalid_argument, err.message);
   auto rp = self->make_response_promise<std::string>();
   with_agent(self, caller, agent, rp, [self, in, s, rp](const agent_record& a) {
-    auto now = now_ms();
+    auto now = self->state.opts.now();
     task_record t;
     t.id = next_time_id();
     t.agent = a.id;
@@ -198,9 +206,9 @@ caf::result<std::string> update(self_ptr self, const task_caller& caller,
                 rp.deliver(make_error(ec::invalid_argument, err.message));
                 return;
               }
-              auto now = now_ms();
+              auto now = self->state.opts.now();
               // A new time for a `once` task arms it again.
-              if (in.run_at_ms && *in.run_at_ms != old.run_at_ms)
+              if (in.run_at_ms && ceil_seconds(*in.run_at_ms) != old.run_at_ms)
                 t.last_run_ms = 0;
               apply_schedule(self, t, s, now);
               t.updated_ms = now;
@@ -265,7 +273,7 @@ template <class F>
 void start_run(self_ptr self, const task_record& t, const agent_record& a,
                run_origin origin, const trigger_call* call, journal_write extra,
                F done) {
-  auto now = now_ms();
+  auto now = self->state.opts.now();
   auto event_id = format_id64("evt_", next_time_id());
   auto run = new_run(t, next_time_id(), origin, event_id, now);
   if (call) {
@@ -315,8 +323,8 @@ caf::result<std::string> run_start(self_ptr self, const task_caller& caller,
   with_task(self, caller, id, rp,
             [self, rp](task_record t, const std::string&,
                        const agent_record& a) mutable {
-              auto run
-                = new_run(t, next_time_id(), run_origin::agent, "", now_ms());
+              auto run = new_run(t, next_time_id(), run_origin::agent, "",
+                                 self->state.opts.now());
               journal_write w;
               put_run(w, run);
               auto obj = to_json(run);
@@ -348,7 +356,8 @@ caf::result<std::string> run_done(self_ptr self, const task_caller& caller,
           rp.deliver(make_error(ec::storage_error, "run unreadable"));
           return;
         }
-        if (caller.agent != 0 && r->agent != caller.agent) {
+        if ((caller.agent != 0 && r->agent != caller.agent)
+            || (c.task != 0 && r->task != c.task)) {
           rp.deliver(make_error(ec::not_found, "run not found"));
           return;
         }
@@ -359,7 +368,7 @@ caf::result<std::string> run_done(self_ptr self, const task_caller& caller,
         r->status = c.status;
         r->result_json = c.result_json;
         r->error_json = c.error_json;
-        r->completed_ms = now_ms();
+        r->completed_ms = self->state.opts.now();
         journal_write w;
         // Completing twice at once: one wins, the other gets the 409.
         w.expects.push_back({key, true, stored});
@@ -503,6 +512,40 @@ void list_from(
       });
 }
 
+/// Most items of one run a run list shows.
+constexpr uint32_t max_run_items = 100;
+
+/// Adds to each of `runs[i..]` what the agent sent for it (`task_run_id`):
+/// `"items":[{"type","id"},…]`, oldest first; then answers with the list.
+void with_items(self_ptr self, std::shared_ptr<std::vector<std::string>> runs,
+                size_t i, promise<std::string> rp) {
+  if (i == runs->size()) {
+    rp.deliver(json_array(*runs));
+    return;
+  }
+  auto r = run_from_json((*runs)[i]);
+  if (!r) {
+    with_items(self, runs, i + 1, rp);
+    return;
+  }
+  auto begin = storage::id_key(table::run_items, r->id);
+  scan_request req{begin, storage::prefix_end(begin), max_run_items, false};
+  self->request(self->state.journal, caf::infinite, scan_atom::value, req)
+    .then(
+      [self, runs, i, rp](std::vector<kv_entry>& entries) mutable {
+        std::vector<std::string> items;
+        for (auto& e : entries)
+          items.push_back(std::move(e.value));
+        auto& run = (*runs)[i];
+        run.pop_back(); // the object's closing brace
+        run += ",\"items\":" + json_array(items) + "}";
+        with_items(self, runs, i + 1, rp);
+      },
+      [rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+      });
+}
+
 /// The agent's open runs that `keep` selects, rendered by `render`.
 template <class Keep, class Render>
 caf::result<std::string> open_runs(self_ptr self, uint64_t agent, Keep keep,
@@ -577,9 +620,13 @@ caf::result<fire_result> fire(self_ptr self, uint64_t id, int64_t due_ms) {
     .then(
       [self, rp, id, due_ms](std::string& stored) mutable {
         auto t = task_from_json(stored);
-        // Changed since the clock heard of it: whoever changed it told
-        // the clock the new time.
-        if (!t || !t->enabled || t->next_run_ms != due_ms) {
+        // Fires when the stored time has come by the clock's. A time moved
+        // later since the clock heard of it is not due yet (whoever moved
+        // it told the clock); one moved earlier is due anyway. Two fires of
+        // one time cannot both apply: the write is a compare-and-set on
+        // the task as read here.
+        auto due = std::max(due_ms, self->state.opts.now());
+        if (!t || !t->enabled || t->next_run_ms <= 0 || t->next_run_ms > due) {
           rp.deliver(fire_result{fire_result::unchanged});
           return;
         }
@@ -588,7 +635,7 @@ caf::result<fire_result> fire(self_ptr self, uint64_t id, int64_t due_ms) {
                     t->agent)
           .then(
             [self, rp, t = *t, stored](agent_record& a) mutable {
-              auto now = now_ms();
+              auto now = self->state.opts.now();
               // Missed slots while the server was down fire once: the
               // next time counts from now, not from the missed one.
               t.last_run_ms = now;
@@ -678,6 +725,8 @@ tasks_actor::behavior_type tasks(self_ptr self, journal_actor journal,
   st.dir = std::move(dir);
   st.clock = std::move(clock);
   st.opts = std::move(opts);
+  if (!st.opts.now)
+    st.opts.now = now_ms;
   return {
     [self](task_new_atom, const task_caller& caller, uint64_t agent,
            const task_input& in) {
@@ -714,20 +763,23 @@ tasks_actor::behavior_type tasks(self_ptr self, journal_actor journal,
     [self](runs_atom, const task_caller& caller, uint64_t id, uint64_t before,
            uint32_t limit) {
       auto rp = self->make_response_promise<std::string>();
-      with_task(self, caller, id, rp,
-                [self, rp, before, limit](task_record t, const std::string&,
-                                          const agent_record&) mutable {
-                  auto begin = storage::pair_key(table::task_runs, t.id, 0);
-                  auto end
-                    = before != 0
-                        ? storage::pair_key(table::task_runs, t.id, before)
-                        : storage::prefix_end(
-                          storage::id_key(table::task_runs, t.id));
-                  scan_values(self, begin, end, limit, rp,
-                              [rp](std::vector<std::string> items) mutable {
-                                rp.deliver(json_array(items));
-                              });
-                });
+      with_task(
+        self, caller, id, rp,
+        [self, rp, before, limit](task_record t, const std::string&,
+                                  const agent_record&) mutable {
+          auto begin = storage::pair_key(table::task_runs, t.id, 0);
+          auto end
+            = before != 0
+                ? storage::pair_key(table::task_runs, t.id, before)
+                : storage::prefix_end(storage::id_key(table::task_runs, t.id));
+          scan_values(self, begin, end, limit, rp,
+                      [self, rp](std::vector<std::string> runs) mutable {
+                        with_items(self,
+                                   std::make_shared<std::vector<std::string>>(
+                                     std::move(runs)),
+                                   0, rp);
+                      });
+        });
       return rp;
     },
     [self](run_start_atom, const task_caller& caller, uint64_t id) {

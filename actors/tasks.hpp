@@ -2,6 +2,8 @@
 
 #include "actors/actors.hpp"
 
+#include <cstdint>
+#include <functional>
 #include <string>
 
 namespace nod {
@@ -12,6 +14,9 @@ struct tasks_options {
   std::string public_url;
   /// Keys read per scan while handing tasks to the clock at start-up.
   uint32_t recover_chunk = 4096;
+  /// Wall clock, Unix ms (null: `now_ms`; tests give one that follows
+  /// virtual time, like the clock's).
+  std::function<int64_t()> now;
 };
 
 /// State of the tasks actor. It keeps nothing of tasks in memory: the

@@ -136,9 +136,10 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
   d.outbox = sys.spawn(nod::outbox, deps, nod::outbox_options{});
   d.actions = sys.spawn(nod::actions, journal, people.accounts, d.outbox,
                         people.clock, cfg.public_url);
+  nod::tasks_options tasks_opts;
+  tasks_opts.public_url = cfg.public_url;
   d.tasks = sys.spawn(nod::tasks, journal, people.accounts, d.outbox,
-                      people.directory, people.clock,
-                      nod::tasks_options{cfg.public_url});
+                      people.directory, people.clock, tasks_opts);
   caf::anon_send(people.clock, nod::join_atom::value, d.tasks, d.actions);
   return d;
 }
@@ -393,6 +394,8 @@ int main(int argc, char** argv) {
     agent_api.tasks = delivery.tasks;
     agent_api.sessions.rate = static_cast<double>(cfg.agent_rate);
     agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
+    agent_api.trigger_rate = static_cast<double>(cfg.trigger_rate);
+    agent_api.trigger_burst = static_cast<double>(cfg.trigger_burst);
     nod::net::add_app_api(server, std::move(api));
     nod::net::add_agent_api(server, std::move(agent_api));
     if (auto err = server.start()) {

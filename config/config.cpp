@@ -436,6 +436,22 @@ const setting settings[] = {
    [](config& c, const std::string& v) {
      return parse_count(v, 1, 1000000, c.agent_burst);
    }},
+  {"trigger-rate", "NOD_TRIGGER_RATE", "N",
+   "Calls per second one task trigger URL takes, sustained (1-1000000).",
+   [](const config& c) {
+     return std::to_string(c.trigger_rate);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 1000000, c.trigger_rate);
+   }},
+  {"trigger-burst", "NOD_TRIGGER_BURST", "N",
+   "Calls one task trigger URL takes at once above its rate (1-1000000).",
+   [](const config& c) {
+     return std::to_string(c.trigger_burst);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 1000000, c.trigger_burst);
+   }},
   {"max-body-bytes", "NOD_MAX_BODY_BYTES", "SIZE",
    "Largest HTTP request body, e.g. 6MiB (1KiB-1GiB).",
    [](const config& c) {

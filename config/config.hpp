@@ -39,6 +39,10 @@ struct config {
   /// sustained, and the burst allowed above that.
   size_t agent_rate = 1000;
   size_t agent_burst = 2000;
+  /// Calls per second one inbound trigger URL takes, sustained, and the
+  /// burst allowed above that.
+  size_t trigger_rate = 10;
+  size_t trigger_burst = 20;
   /// Largest accepted HTTP request body, in bytes.
   size_t max_body_bytes = 6 * 1024 * 1024;
   /// Largest accepted WebSocket frame, in bytes.

@@ -487,6 +487,15 @@ void complete_run(const ctx_ptr& ctx, const http_request& req,
     return;
   }
   auto run = parse_id64("run_", in_path.empty() ? *c.run_id : in_path);
+  if (in_path.empty()) {
+    // Named through its task: the run must be that task's.
+    auto task = parse_id64("tsk_", req.param("task_id"));
+    if (!task) {
+      respond(error_response(404, "task not found"));
+      return;
+    }
+    c.task = *task;
+  }
   with_task_agent(ctx, req, respond,
                   [ctx, run, c, respond](caf::event_based_actor* self,
                                          const agent_record& agent) {

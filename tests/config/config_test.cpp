@@ -143,6 +143,14 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.agent_burst, 70u);
      }},
+    {"trigger-rate", "NOD_TRIGGER_RATE", "3",
+     [](const config& c) {
+       EXPECT_EQ(c.trigger_rate, 3u);
+     }},
+    {"trigger-burst", "NOD_TRIGGER_BURST", "4",
+     [](const config& c) {
+       EXPECT_EQ(c.trigger_burst, 4u);
+     }},
     {"max-body-bytes", "NOD_MAX_BODY_BYTES", "1MiB",
      [](const config& c) {
        EXPECT_EQ(c.max_body_bytes, 1024u * 1024u);
@@ -382,6 +390,7 @@ const std::vector<bad_case>& bad_cases() {
     {"io-threads", "NOD_IO_THREADS", "0", "0 is out of range 1-64"},
     {"agent-rate", "NOD_AGENT_RATE", "0", "0 is out of range 1-1000000"},
     {"agent-burst", "NOD_AGENT_BURST", "x", "agent-burst"},
+    {"trigger-rate", "NOD_TRIGGER_RATE", "0", "0 is out of range 1-1000000"},
     {"io-threads", "NOD_IO_THREADS", "65", "65 is out of range 1-64"},
     {"io-threads", "NOD_IO_THREADS", "two", "\"two\" is not a whole number"},
     {"worker-threads", "NOD_WORKER_THREADS", "257", "out of range 0-256"},
