@@ -368,12 +368,19 @@ agent_record* owned_agent(self_ptr self, uint64_t user, uint64_t agent) {
   return &i->second;
 }
 
+/// Agents changed in memory: edge caches of credentials are stale.
+void agents_changed(self_ptr self) {
+  if (auto& epoch = self->state.opts.agents_epoch)
+    epoch->fetch_add(1, std::memory_order_release);
+}
+
 // Stores `agent` (already changed in memory); on failure puts `before`
 // back (or removes the agent when it is new) and answers the error.
 template <class T>
 void save_agent(self_ptr self, const agent_record& agent,
                 std::optional<agent_record> before,
                 caf::typed_response_promise<T> promise, T reply) {
+  agents_changed(self);
   journal_write w;
   w.puts.emplace_back(agent_key(agent.id), to_storage(agent));
   if (!before)
@@ -386,6 +393,7 @@ void save_agent(self_ptr self, const agent_record& agent,
               self->state.agents[id] = *before;
             else
               self->state.agents.erase(id);
+            agents_changed(self);
             promise.deliver(err);
             return;
           }
@@ -453,6 +461,7 @@ caf::result<bool> delete_agent(self_ptr self, uint64_t user, uint64_t id) {
     return make_error(ec::not_found, "agent not found");
   auto before = *agent;
   self->state.agents.erase(id);
+  agents_changed(self);
   journal_write w;
   w.deletes.push_back(agent_key(id));
   auto promise = self->make_response_promise<bool>();
@@ -460,6 +469,7 @@ caf::result<bool> delete_agent(self_ptr self, uint64_t user, uint64_t id) {
         [self, promise, before](const caf::error& err) mutable {
           if (err) {
             self->state.agents[before.id] = before;
+            agents_changed(self);
             promise.deliver(err);
             return;
           }

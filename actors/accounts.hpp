@@ -2,8 +2,10 @@
 
 #include "actors/actors.hpp"
 
+#include <atomic>
 #include <caf/timespan.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -21,6 +23,10 @@ struct accounts_options {
   /// failure, up to `max_lockout`.
   std::chrono::milliseconds first_lockout = std::chrono::seconds{1};
   std::chrono::milliseconds max_lockout = std::chrono::minutes{5};
+  /// Moved forward whenever an agent changes (settings, secrets,
+  /// deletion), before the change is acknowledged: caches of agent
+  /// credentials outside this actor drop what they hold. May be null.
+  std::shared_ptr<std::atomic<uint64_t>> agents_epoch;
 };
 
 /// Failed logins of one username or client address.

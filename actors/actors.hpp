@@ -10,6 +10,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/timespan.hpp>
@@ -261,6 +262,18 @@ struct agent_created {
   std::string secret;
 };
 
+/// Where an answer goes when the asker is no actor: called once, on an
+/// actor thread, with the reply or the error.
+struct ingest_reply {
+  std::function<void(caf::expected<std::string>)> fn;
+  void deliver(std::string reply) {
+    fn(std::move(reply));
+  }
+  void deliver(caf::error err) {
+    fn(std::move(err));
+  }
+};
+
 /// A processing indicator: an agent is busy (or no longer) in a
 /// conversation.
 struct processing_update {
@@ -293,6 +306,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::login_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::processing_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::ingest_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_live>)
 
@@ -413,7 +427,12 @@ using directory_actor = caf::typed_actor<
 /// conversation), `storage_error`.
 using ingest_actor
   = caf::typed_actor<caf::replies_to<ingest_atom, agent_record, std::string,
-                                     std::string>::with<std::string>>;
+                                     std::string>::with<std::string>,
+                     // The same, answered through the callback instead of a
+                     // reply message: the REST edge calls it without an actor
+                     // of its own.
+                     caf::reacts_to<ingest_atom, agent_record, std::string,
+                                    std::string, ingest_reply>>;
 
 // -- delivery to agents (API.md A4, A6, A7) ---------------------------------
 

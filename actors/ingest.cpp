@@ -273,8 +273,7 @@ struct idempotency {
 /// what the key held (nothing, or the expired record); a concurrent repeat
 /// loses and answers with the winner's reply.
 void commit(self_ptr self, const agent_record& agent, outcome out,
-            const idempotency& idem,
-            caf::typed_response_promise<std::string> rp,
+            const idempotency& idem, ingest_reply rp,
             uint64_t new_conversation = 0) {
   if (!idem.key.empty()) {
     auto key = idempotency_key(agent.id, idem.key);
@@ -322,7 +321,7 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
 /// `agent`'s (or new); answers `not_found` if it belongs to another agent.
 template <class F>
 void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
-                       caf::typed_response_promise<std::string> rp, F next) {
+                       ingest_reply rp, F next) {
   auto& cache = self->state.conversations;
   if (auto i = cache.find(conv); i != cache.end()) {
     if (i->second.agent != agent)
@@ -369,8 +368,7 @@ void with_conversation(self_ptr self, uint64_t agent, uint64_t conv,
 }
 
 void handle(self_ptr self, const agent_record& agent, agent_event e,
-            const idempotency& idem,
-            caf::typed_response_promise<std::string> rp) {
+            const idempotency& idem, ingest_reply rp) {
   auto at = now_ms();
   switch (e.type) {
     case event_type::message: {
@@ -414,9 +412,8 @@ void handle(self_ptr self, const agent_record& agent, agent_event e,
   }
 }
 
-caf::result<std::string> on_event(self_ptr self, agent_record& agent,
-                                  const std::string& body,
-                                  const std::string& idem) {
+void on_event(self_ptr self, const agent_record& agent, const std::string& body,
+              const std::string& idem, ingest_reply rp) {
   json::document doc;
   json::field_error err;
   agent_event e;
@@ -433,17 +430,21 @@ caf::result<std::string> on_event(self_ptr self, agent_record& agent,
                                   "type=\"" + type + "\"");
     counter->inc();
   }
-  if (!valid)
-    return make_error(ec::invalid_argument, err.message);
+  if (!valid) {
+    rp.deliver(make_error(ec::invalid_argument, err.message));
+    return;
+  }
   if (agent.type == "approval_only"
-      && (e.type == event_type::message || e.type == event_type::task_proposal))
-    return make_error(ec::forbidden, "approval-only agents cannot send "
-                                       + std::string{to_string(e.type)}
-                                       + " events");
-  auto rp = self->make_response_promise<std::string>();
+      && (e.type == event_type::message
+          || e.type == event_type::task_proposal)) {
+    rp.deliver(make_error(ec::forbidden, "approval-only agents cannot send "
+                                           + std::string{to_string(e.type)}
+                                           + " events"));
+    return;
+  }
   if (idem.empty()) {
     handle(self, agent, std::move(e), {}, rp);
-    return rp;
+    return;
   }
   // A repeated key within 24 h gets the first reply and creates nothing.
   self
@@ -462,7 +463,6 @@ caf::result<std::string> on_event(self_ptr self, agent_record& agent,
         else
           rp.deliver(err);
       });
-  return rp;
 }
 
 } // namespace
@@ -477,9 +477,21 @@ ingest_actor::behavior_type ingest(self_ptr self, journal_actor journal,
   self->state.dir = std::move(dir);
   self->state.opts = std::move(opts);
   return {
-    [self](ingest_atom, agent_record& agent, const std::string& body,
+    [self](ingest_atom, const agent_record& agent, const std::string& body,
            const std::string& idem) {
-      return on_event(self, agent, body, idem);
+      auto rp = self->make_response_promise<std::string>();
+      on_event(self, agent, body, idem,
+               ingest_reply{[rp](caf::expected<std::string> x) mutable {
+                 if (x)
+                   rp.deliver(std::move(*x));
+                 else
+                   rp.deliver(std::move(x.error()));
+               }});
+      return rp;
+    },
+    [self](ingest_atom, const agent_record& agent, const std::string& body,
+           const std::string& idem, ingest_reply& reply) {
+      on_event(self, agent, body, idem, std::move(reply));
     },
   };
 }

@@ -72,6 +72,8 @@ std::string url_host(const std::string& host) {
 struct people_actors {
   nod::hasher_actor hasher;
   nod::accounts_actor accounts;
+  /// Moves when any agent changes (edge caches of credentials).
+  std::shared_ptr<std::atomic<uint64_t>> agents_epoch;
   nod::directory_actor directory;
   /// Task fire times and decision expiries (ingest registers the latter).
   nod::task_clock_actor clock;
@@ -86,8 +88,10 @@ people_actors spawn_people(caf::actor_system& sys,
   // Argon2id blocks for tens of milliseconds: its own thread.
   p.hasher
     = sys.spawn<caf::detached>(nod::hasher, nod::password_cost::interactive);
-  p.accounts
-    = sys.spawn(nod::accounts, journal, p.hasher, nod::accounts_options{});
+  nod::accounts_options accounts_opts;
+  accounts_opts.agents_epoch = std::make_shared<std::atomic<uint64_t>>(0);
+  p.agents_epoch = accounts_opts.agents_epoch;
+  p.accounts = sys.spawn(nod::accounts, journal, p.hasher, accounts_opts);
   p.directory = sys.spawn(nod::directory, nod::directory_options{});
   p.clock = sys.spawn(nod::task_clock, nod::task_clock_options{});
   p.ingest = sys.spawn(nod::ingest, journal, p.directory,
@@ -392,6 +396,7 @@ int main(int argc, char** argv) {
     agent_api.outbox = delivery.outbox;
     agent_api.notifier = delivery.notifier;
     agent_api.tasks = delivery.tasks;
+    agent_api.agents_epoch = people.agents_epoch;
     agent_api.sessions.rate = static_cast<double>(cfg.agent_rate);
     agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
     agent_api.trigger_rate = static_cast<double>(cfg.trigger_rate);

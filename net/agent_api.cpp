@@ -7,6 +7,7 @@
 #include "net/server.hpp"
 #include "net/session_socket.hpp"
 #include "net/websocket.hpp"
+#include "protocol/credentials.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/outbound.hpp"
 #include "protocol/time.hpp"
@@ -60,13 +61,67 @@ private:
   std::unordered_map<uint64_t, bucket> buckets_;
 };
 
+/// Agents whose credentials checked out, for the REST hot path: a hit
+/// spares a short-lived actor and a round trip to accounts per request.
+/// Every entry is valid only while the accounts actor's agent epoch has not
+/// moved (any agent changed: rotated, edited, deleted), so a rotated
+/// secret stops working at once, as through accounts.
+class auth_cache {
+public:
+  explicit auth_cache(std::shared_ptr<const std::atomic<uint64_t>> epoch)
+    : epoch_(std::move(epoch)) {}
+
+  /// The epoch now; read before asking accounts, stored with the answer.
+  uint64_t epoch() const {
+    return epoch_ ? epoch_->load(std::memory_order_acquire) : 0;
+  }
+
+  /// The agent if `secret` is its secret and the entry is current.
+  std::optional<agent_record> find(uint64_t id, const std::string& secret) {
+    if (!epoch_)
+      return std::nullopt;
+    auto now = epoch();
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = entries_.find(id);
+    if (i == entries_.end() || i->second.epoch != now)
+      return std::nullopt;
+    // A wrong secret goes the slow way, which answers 401.
+    if (!constant_time_equal(sha256_hex(secret), i->second.agent.secret_hash))
+      return std::nullopt;
+    return i->second.agent;
+  }
+
+  /// Remembers `agent`, authenticated by accounts at `epoch`.
+  void put(const agent_record& agent, uint64_t epoch) {
+    if (!epoch_)
+      return;
+    std::lock_guard<std::mutex> guard{mtx_};
+    // Bounded: a flood of distinct agents cannot grow it without limit.
+    if (entries_.size() >= max_entries)
+      entries_.clear();
+    entries_[agent.id] = {agent, epoch};
+  }
+
+private:
+  static constexpr size_t max_entries = 100000;
+  struct entry {
+    agent_record agent;
+    uint64_t epoch = 0;
+  };
+  std::shared_ptr<const std::atomic<uint64_t>> epoch_;
+  std::mutex mtx_;
+  std::unordered_map<uint64_t, entry> entries_;
+};
+
 struct context {
   context(agent_api_context ctx)
     : api(std::move(ctx)), limiter(api.sessions.rate, api.sessions.burst),
+      agents(api.agents_epoch),
       trigger_limiter(api.trigger_rate, api.trigger_burst) {}
 
   agent_api_context api;
   rate_limiter limiter;
+  auth_cache agents;
   /// Per inbound trigger URL, keyed by a hash of its id.
   rate_limiter trigger_limiter;
 };
@@ -96,11 +151,13 @@ using agent_step
 
 void agent_call_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
                       std::string secret, agent_step next, responder respond) {
+  auto epoch = ctx->agents.epoch();
   self
     ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
               secret)
     .then(
-      [self, next](agent_record& agent) {
+      [self, ctx, epoch, next](agent_record& agent) {
+        ctx->agents.put(agent, epoch);
         next(self, agent);
       },
       [respond](caf::error& err) {
@@ -126,6 +183,33 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
                       respond);
 }
 
+/// A callback for `ingest_reply` that answers the request with the reply
+/// (200) or the error, and with 503 if it is dropped without being called
+/// (the actor holding it went away).
+std::function<void(caf::expected<std::string>)>
+answer_once(const responder& respond) {
+  struct once {
+    responder respond;
+    bool answered = false;
+    ~once() {
+      if (!answered)
+        respond(error_response(503, "server shutting down"));
+    }
+  };
+  // Built in place: a temporary `once` would answer 503 as it dies.
+  auto state = std::make_shared<once>();
+  state->respond = respond;
+  return [state](caf::expected<std::string> reply) {
+    if (state->answered)
+      return;
+    state->answered = true;
+    if (reply)
+      state->respond(json_response(200, std::move(*reply)));
+    else
+      state->respond(from_error(reply.error()));
+  };
+}
+
 // POST /api/agent/events (A2): one short-lived actor for both hops (check
 // the credentials, then ingest); the body is parsed once, by ingest (a 400
 // names what is wrong).
@@ -135,6 +219,18 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
   if (!type.empty() && type.find("json") == std::string::npos) {
     respond(error_response(415, "content-type must be application/json"));
     return;
+  }
+  // Hot path: credentials this edge has seen, still current, go straight
+  // to ingest, which answers through the callback.
+  if (auto id = parse_id64("agt_", req.header("x-nod-agent-id"))) {
+    if (auto agent = ctx->agents.find(*id, req.header("x-nod-secret"))) {
+      if (over_limit(ctx->limiter, *id, respond))
+        return;
+      caf::anon_send(ctx->api.ingest, ingest_atom::value, std::move(*agent),
+                     req.body, req.header("idempotency-key"),
+                     ingest_reply{answer_once(respond)});
+      return;
+    }
   }
   with_agent(
     ctx, req, respond,

@@ -3,7 +3,9 @@
 #include "actors/actors.hpp"
 #include "actors/agent_session.hpp"
 
+#include <atomic>
 #include <caf/fwd.hpp>
+#include <memory>
 
 namespace nod::net {
 
@@ -19,6 +21,10 @@ struct agent_api_context {
   outbox_actor outbox;
   notifier_actor notifier;
   tasks_actor tasks;
+  /// The accounts actor's `agents_epoch`: agents authenticated once are
+  /// then checked at the edge until it moves. Null: every call asks
+  /// accounts.
+  std::shared_ptr<const std::atomic<uint64_t>> agents_epoch;
   /// Requests per second (and burst) of each inbound trigger URL.
   double trigger_rate = 10;
   double trigger_burst = 20;

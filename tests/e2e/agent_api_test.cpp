@@ -157,10 +157,14 @@ TEST_F(agent_api_test, credentials_are_checked_without_revealing_agents) {
   EXPECT_EQ(wrong.status, 401u);
   EXPECT_EQ(unknown.status, 401u);
   EXPECT_EQ(wrong.body, unknown.body);
-  // Rotation kills the old secret at once, open sockets included.
+  // Rotation kills the old secret at once, open sockets included, also
+  // after the secret has been used (and remembered at the edge).
+  EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 200u);
+  EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 200u);
   auto ws = agent_socket();
   auto rotated = app("POST", "/api/agents/" + agent_id + "/secret");
   ASSERT_EQ(rotated.status, 200u);
+  EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 401u);
   EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 401u);
   EXPECT_EQ(ws->read_until_close(), 4003);
 }
@@ -197,6 +201,8 @@ TEST_F(agent_api_test, every_event_type_gets_its_reply) {
 }
 
 TEST_F(agent_api_test, approval_only_agents_get_403_for_chat) {
+  // Chatting first: the change of type applies at once all the same.
+  EXPECT_EQ(event(R"({"type":"message","text":"hi"})").status, 200u);
   ASSERT_EQ(
     app("PATCH", "/api/agents/" + agent_id, R"({"type":"approval_only"})")
       .status,
