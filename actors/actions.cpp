@@ -81,6 +81,8 @@ void resolve_stored(self_ptr self, uint64_t owner, uint64_t decision,
                             out.decision_json);
   o.write.puts.emplace_back(index_key, out.decision_json);
   o.write.deletes.push_back(storage::id_key(table::expiries, decision));
+  o.write.deletes.push_back(
+    storage::pair_key(table::pending_decisions, out.agent, decision));
   std::optional<task_record> task;
   if (r.status == "approved"
       && member(out.decision_json, "kind") == std::string{"task_proposal"})

@@ -207,6 +207,8 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
   out.write.puts.emplace_back(storage::id_key(table::decisions, dec), obj);
   out.write.puts.emplace_back(
     storage::pair_key(table::user_decisions, agent.owner, dec), obj);
+  out.write.puts.emplace_back(
+    storage::pair_key(table::pending_decisions, agent.id, dec), "");
   out.frames.push_back(app_frame("decision_created", "decision", obj));
   add_activity(out, agent, "decision_created", *e.title, e.description,
                format_id64("dec_", dec), std::nullopt, at);

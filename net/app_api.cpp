@@ -290,8 +290,37 @@ void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
 
 // -- agents -----------------------------------------------------------------
 
-/// Adds the live fields (online, processing, undelivered events) to
-/// `agents` and answers with `render`.
+/// Most pending decisions counted per agent; the list shows "1000" for
+/// more.
+constexpr uint32_t max_pending_counted = 1000;
+
+/// Fills `pending_decisions` of `live[i..]` (one scan of the agent's
+/// pending decisions each), then answers with `render`.
+template <class Render>
+void count_pending(const ctx_ptr& ctx, std::vector<agent_record> agents,
+                   std::vector<agent_live> live, size_t i, responder respond,
+                   Render render) {
+  if (i == agents.size() || !ctx->journal) {
+    respond(render(agents, live));
+    return;
+  }
+  auto begin = storage::id_key(storage::table::pending_decisions, agents[i].id);
+  scan_request req{begin, storage::prefix_end(begin), max_pending_counted,
+                   false};
+  ask<std::vector<kv_entry>>(
+    *ctx->sys, ctx->journal,
+    [ctx, agents = std::move(agents), live = std::move(live), i, respond,
+     render](caf::expected<std::vector<kv_entry>> entries) {
+      auto counted = live;
+      if (entries)
+        counted[i].pending_decisions = static_cast<int64_t>(entries->size());
+      count_pending(ctx, agents, std::move(counted), i + 1, respond, render);
+    },
+    scan_atom::value, req);
+}
+
+/// Adds the live fields (online, processing, pending decisions,
+/// undelivered events) to `agents` and answers with `render`.
 template <class Render>
 void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
                responder respond, Render render) {
@@ -306,19 +335,20 @@ void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
       if (!live || live->size() != agents.size())
         live = std::vector<agent_live>(agents.size());
       if (!ctx->outbox) {
-        respond(render(agents, *live));
+        count_pending(ctx, agents, *live, 0, respond, render);
         return;
       }
       ask<std::vector<uint64_t>>(
         *ctx->sys, ctx->outbox,
-        [agents, live = *live, respond,
+        [ctx, agents, live = *live, respond,
          render](caf::expected<std::vector<uint64_t>> counts) {
           auto with_counts = live;
           if (counts && counts->size() == live.size())
             for (size_t i = 0; i < live.size(); ++i)
               with_counts[i].undelivered_events
                 = static_cast<int64_t>((*counts)[i]);
-          respond(render(agents, with_counts));
+          count_pending(ctx, agents, std::move(with_counts), 0, respond,
+                        render);
         },
         count_atom::value, ids);
     },

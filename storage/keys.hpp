@@ -71,6 +71,9 @@ enum class table : uint8_t {
   /// What agents sent for a run (`task_run_id`): run (8) + item (8) →
   /// `{"type","id"}`.
   run_items = 0x57,
+  /// Decisions still pending, per agent (the agent list's counts):
+  /// agent (8) + decision (8) → "".
+  pending_decisions = 0x58,
   /// First prefix free for the tables of later features.
   next_free = 0x60,
 };

@@ -545,6 +545,30 @@ TEST_F(delivery_e2e, the_agent_list_counts_undelivered_events) {
   EXPECT_EQ(count(), 0);
 }
 
+TEST_F(delivery_e2e, the_agent_list_counts_pending_decisions) {
+  auto a = create_agent("asking");
+  auto count = [&] {
+    auto list = parse(app("GET", "/api/agents").body);
+    if (list.IsArray())
+      for (auto& x : list.GetArray())
+        if (str(x, "agent_id") == a.id)
+          return num(x, "pending_decisions");
+    return int64_t{-1};
+  };
+  EXPECT_EQ(count(), 0);
+  auto first = ask_decision(a, "Deploy?");
+  auto second = ask_decision(a, "Migrate?");
+  EXPECT_EQ(count(), 2) << "B2: GET /api/agents counts pending decisions";
+  ASSERT_EQ(resolve(first, R"({"status":"approved"})").status, 200u);
+  EXPECT_EQ(count(), 1);
+  ASSERT_EQ(resolve(second, R"({"status":"dismissed"})").status, 200u);
+  EXPECT_EQ(count(), 0);
+  // The agent's own object (GET /api/agents/{id}) carries the count too.
+  ask_decision(a, "Again?");
+  EXPECT_EQ(
+    num(parse(app("GET", "/api/agents/" + a.id).body), "pending_decisions"), 1);
+}
+
 TEST_F(delivery_e2e, a_webhook_that_hangs_times_out_and_the_event_waits) {
   test::webhook_sink sink;
   sink.always(sink_action::hang());
