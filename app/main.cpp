@@ -19,6 +19,7 @@
 #include "net/agent_api.hpp"
 #include "net/app_api.hpp"
 #include "net/server.hpp"
+#include "net/web.hpp"
 #include "net/webhook_client.hpp"
 #include "nod_version.hpp"
 #include "storage/store.hpp"
@@ -403,6 +404,7 @@ int main(int argc, char** argv) {
     agent_api.trigger_burst = static_cast<double>(cfg.trigger_burst);
     nod::net::add_app_api(server, std::move(api));
     nod::net::add_agent_api(server, std::move(agent_api));
+    nod::net::add_web_app(server);
     if (auto err = server.start()) {
       spdlog::critical("{}", *err);
       stop_actors();

@@ -10,8 +10,13 @@ packages=(
   ca-certificates cmake g++ ninja-build ccache pkg-config
   libcaf-dev libboost-dev rapidjson-dev librocksdb-dev libspdlog-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
+  # zlib: the web app tests inflate the gzip responses.
+  zlib1g-dev
   # Task schedules in IANA time zones (the system's zoneinfo).
   libhowardhinnant-date-dev tzdata
+  # The browser app: Node runs its unit tests, and Playwright drives
+  # Debian's Chromium in the end-to-end tests.
+  nodejs npm chromium
   wrk hyperfine
   # The README's examples: curl and jq, and the agent script's websockets.
   curl jq python3-websockets
