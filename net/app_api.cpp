@@ -888,9 +888,15 @@ void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
 
 ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
                              std::shared_ptr<ws_connection> conn) {
-  auto session = ctx->sys->spawn(
-    app_session, link_to(conn), ctx->accounts, ctx->directory,
-    cookie_value(req, session_cookie).value_or(""), ctx->app_sessions);
+  // Browsers send WebSocket upgrades cross-site with their Origin: the
+  // session cookie counts only from this server's own pages (a token in
+  // the first frame works from anywhere).
+  auto cookie = same_origin(*ctx, req)
+                  ? cookie_value(req, session_cookie).value_or("")
+                  : std::string{};
+  auto session
+    = ctx->sys->spawn(app_session, link_to(conn), ctx->accounts, ctx->directory,
+                      std::move(cookie), ctx->app_sessions);
   return forward_to(session, conn);
 }
 

@@ -279,6 +279,21 @@ TEST_F(people_test, cookie_sessions_need_same_origin_writes) {
   evil.emplace_back("Origin", "https://evil.example");
   EXPECT_EQ(call("POST", "/api/agents", {}, R"({"name":"x"})", evil).status,
             403u);
+  // The app WebSocket: the cookie signs in a page of this server at once,
+  // never a page of another site (cross-site WebSocket hijacking).
+  {
+    test::ws_client ws;
+    ASSERT_EQ(ws.connect(port, "/ws/app", same_origin), 101u);
+    auto ok = ws.read_text();
+    ASSERT_TRUE(ok);
+    EXPECT_NE(ok->find("\"auth_ok\""), std::string::npos) << *ok;
+  }
+  {
+    test::ws_client ws;
+    ASSERT_EQ(ws.connect(port, "/ws/app", evil), 101u);
+    ws.send_text(R"({"type":"auth"})");
+    EXPECT_EQ(ws.read_until_close(), 4001);
+  }
 }
 
 TEST_F(people_test, app_websocket_auth_success_and_failures) {
