@@ -648,55 +648,26 @@ ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
 
 void add_agent_api(server& srv, agent_api_context api) {
   auto ctx = std::make_shared<context>(std::move(api));
-  srv.routes().add("POST", "/api/agent/events",
-                   [ctx](const http_request& req, responder respond) {
-                     post_event(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("GET", "/api/agent/inbox",
-                   [ctx](const http_request& req, responder respond) {
-                     get_inbox(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("POST", "/api/agent/inbox/ack",
-                   [ctx](const http_request& req, responder respond) {
-                     ack_inbox(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("GET", "/api/agent/decisions/{id}",
-                   [ctx](const http_request& req, responder respond) {
-                     get_decision(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("POST", "/api/agent/tasks",
-                   [ctx](const http_request& req, responder respond) {
-                     create_agent_task(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("GET", "/api/agent/tasks",
-                   [ctx](const http_request& req, responder respond) {
-                     list_agent_tasks(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("GET", "/api/agent/tasks/due",
-                   [ctx](const http_request& req, responder respond) {
-                     agent_open_runs<due_atom>(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("GET", "/api/agent/tasks/triggers/pending",
-                   [ctx](const http_request& req, responder respond) {
-                     agent_open_runs<triggers_atom>(ctx, req,
-                                                    std::move(respond));
-                   });
-  srv.routes().add("POST", "/api/agent/tasks/{task_id}/run/start",
-                   [ctx](const http_request& req, responder respond) {
-                     start_run(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("POST", "/api/agent/tasks/runs/{run_id}/complete",
-                   [ctx](const http_request& req, responder respond) {
-                     complete_run(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("POST", "/api/agent/tasks/{task_id}/run/complete",
-                   [ctx](const http_request& req, responder respond) {
-                     complete_run(ctx, req, std::move(respond));
-                   });
-  srv.routes().add("POST", "/webhook/{trigger_id}",
-                   [ctx](const http_request& req, responder respond) {
-                     inbound_trigger(ctx, req, std::move(respond));
-                   });
+  auto bind
+    = [ctx](void (*fn)(const ctx_ptr&, const http_request&, responder)) {
+        return [ctx, fn](const http_request& req, responder respond) {
+          fn(ctx, req, std::move(respond));
+        };
+      };
+  auto& r = srv.routes();
+  r.add("POST", "/api/agent/events", bind(post_event));
+  r.add("GET", "/api/agent/inbox", bind(get_inbox));
+  r.add("POST", "/api/agent/inbox/ack", bind(ack_inbox));
+  r.add("GET", "/api/agent/decisions/{id}", bind(get_decision));
+  r.add("POST", "/api/agent/tasks", bind(create_agent_task));
+  r.add("GET", "/api/agent/tasks", bind(list_agent_tasks));
+  r.add("GET", "/api/agent/tasks/due", bind(agent_open_runs<due_atom>));
+  r.add("GET", "/api/agent/tasks/triggers/pending",
+        bind(agent_open_runs<triggers_atom>));
+  r.add("POST", "/api/agent/tasks/{task_id}/run/start", bind(start_run));
+  r.add("POST", "/api/agent/tasks/runs/{run_id}/complete", bind(complete_run));
+  r.add("POST", "/api/agent/tasks/{task_id}/run/complete", bind(complete_run));
+  r.add("POST", "/webhook/{trigger_id}", bind(inbound_trigger));
   srv.add_websocket(
     "/ws/agent/{agent_id}",
     [ctx](const http_request& req, std::shared_ptr<ws_connection> conn) {
