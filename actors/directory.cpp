@@ -45,6 +45,14 @@ void forget(self_ptr self, const caf::actor_addr& who) {
                    sessions.end());
     if (before > 0 && sessions.empty()) {
       publish(self, i->second.owner, agent_status_frame(i->first, false));
+      // An agent whose last socket went is not working on anything the
+      // person can wait for: its indicator ends with it.
+      if (auto p = st.processing.find(i->first); p != st.processing.end()) {
+        auto off = p->second.last;
+        off.on = false;
+        st.processing.erase(p);
+        publish(self, off.owner, processing_frame(off));
+      }
       i = st.agents.erase(i);
     } else {
       ++i;

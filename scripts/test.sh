@@ -17,5 +17,14 @@ fi
 install_packages
 configure_build "$build_dir" "${cmake_args[@]}"
 cmake --build "$build_dir"
+# The browser tests' npm packages (playwright-core, ws), from the lockfile,
+# when missing or older than it.
+browser_dir="$root_dir/tests/browser"
+if [ ! -d "$browser_dir/node_modules" ] \
+   || [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules" ]; then
+  echo "==> installing the browser tests' npm packages"
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error)
+  touch "$browser_dir/node_modules"
+fi
 cd "$build_dir"
 ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@"

@@ -83,6 +83,30 @@ TEST_F(agent_session_test, auth_ok_names_the_agent_and_puts_it_online) {
   EXPECT_FALSE(online());
 }
 
+TEST_F(agent_session_test, the_last_socket_closing_ends_the_processing) {
+  auto live = [&] {
+    auto r = call<std::vector<agent_live>>(
+      directory_, online_atom::value, std::vector<uint64_t>{created.agent.id});
+    return r && r->size() == 1 ? r->front() : agent_live{};
+  };
+  auto first = std::make_shared<fake_socket>();
+  auto second = std::make_shared<fake_socket>();
+  auto a = open(first);
+  auto b = open(second);
+  send(a, auth_frame(created.secret));
+  send(b, auth_frame(created.secret));
+  send(a, R"({"type":"processing_start","status_text":"Deploying"})");
+  EXPECT_TRUE(live().processing);
+  // Another socket is still open: the agent may still be at it.
+  self->send(a, closed_atom::value);
+  run();
+  EXPECT_TRUE(live().processing);
+  self->send(b, closed_atom::value);
+  run();
+  EXPECT_FALSE(live().online);
+  EXPECT_FALSE(live().processing) << "an offline agent shown as Thinking";
+}
+
 TEST_F(agent_session_test, close_codes_for_each_auth_failure) {
   struct auth_case {
     std::string path;

@@ -26,6 +26,13 @@ function toLocalInput(iso) {
   return d.toISOString().slice(0, 16);
 }
 
+/** The server hands out a relative trigger URL when it has no public URL
+ * (NOD_PUBLIC_URL unset and a listen port of 0): make it one that works
+ * from a terminal. */
+function absoluteUrl(url) {
+  try { return new URL(url, location.origin).href; } catch { return url; }
+}
+
 function triggerCurl(url) {
   return `curl -X POST ${shellQuote(url)} -H 'Content-Type: application/json' -d '{"hello":"world"}'`;
 }
@@ -258,8 +265,8 @@ function taskCard(task, { showAgent, onChanged, onDeleted }) {
       when.length ? el('p', { class: 'task-when muted' }, when) : null,
       el('details', { class: 'prompt' }, el('summary', { text: 'Prompt' }), el('p', { class: 'prompt-text', text: t.prompt })),
       t.trigger_url ? el('div', { class: 'trigger' },
-        copyField('Trigger URL (keep it secret: it needs no credentials)', t.trigger_url, 'trigger-url'),
-        copyBlock('Try it:', triggerCurl(t.trigger_url), 'trigger-curl')) : null,
+        copyField('Trigger URL (keep it secret: it needs no credentials)', absoluteUrl(t.trigger_url), 'trigger-url'),
+        copyBlock('Try it:', triggerCurl(absoluteUrl(t.trigger_url)), 'trigger-curl')) : null,
       el('div', { class: 'task-actions' },
         el('label', { class: 'switch', for: `en-${t.id}` }, enabled, el('span', { text: 'Enabled' })),
         run, edit, del),
