@@ -15,8 +15,8 @@ packages=(
   # Task schedules in IANA time zones (the system's zoneinfo).
   libhowardhinnant-date-dev tzdata
   # The browser app: Node runs its unit tests, and Playwright drives
-  # Debian's Chromium in the end-to-end tests.
-  nodejs npm chromium
+  # Debian's Chromium in the end-to-end tests. (npm: see below.)
+  nodejs chromium
   wrk hyperfine
   # The README's examples: curl and jq, and the agent script's websockets.
   curl jq python3-websockets
@@ -24,6 +24,10 @@ packages=(
 
 install_packages() {
   local missing=()
+  # Debian's nodejs comes without npm; NodeSource's brings its own and
+  # conflicts with Debian's npm package. Ask for the package only when the
+  # command is missing.
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
       || missing+=("$p")
