@@ -34,12 +34,6 @@ std::string agent_key(uint64_t id) {
   return storage::id_key(table::agents, id);
 }
 
-std::string encode_id(uint64_t id) {
-  std::string out;
-  storage::put_u64(out, id);
-  return out;
-}
-
 // A random id that is neither 0 nor taken.
 template <class Map>
 uint64_t fresh_id(const Map& taken) {
@@ -121,7 +115,8 @@ journal_write put_user(const user_record& user, bool is_new) {
   journal_write w;
   w.puts.emplace_back(user_key(user.id), to_storage(user));
   if (is_new) {
-    w.puts.emplace_back(username_key(user.username), encode_id(user.id));
+    w.puts.emplace_back(username_key(user.username),
+                        storage::u64_bytes(user.id));
     w.expects.push_back({username_key(user.username), false, ""});
   }
   return w;

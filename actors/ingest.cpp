@@ -214,9 +214,9 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
                format_id64("dec_", dec), std::nullopt, at);
   if (e.expires_in) {
     auto expires = at + *e.expires_in * 1000;
-    std::string value;
-    storage::put_u64(value, static_cast<uint64_t>(expires));
-    out.write.puts.emplace_back(storage::id_key(table::expiries, dec), value);
+    out.write.puts.emplace_back(
+      storage::id_key(table::expiries, dec),
+      storage::u64_bytes(static_cast<uint64_t>(expires)));
     out.expiry.emplace(dec, expires);
   }
   link_run(out, e.task_run_id, "decision", format_id64("dec_", dec));

@@ -20,12 +20,6 @@ namespace {
 
 using self_ptr = journal_actor::stateful_pointer<journal_state>;
 
-std::string encode_u64(uint64_t x) {
-  std::string out;
-  storage::put_u64(out, x);
-  return out;
-}
-
 // Loads the stream view of `agent` on first use: the last seq with one
 // reverse seek, the cursor with one get. Cost per agent, not per event.
 caf::expected<agent_stream*> stream_of(self_ptr self, uint64_t agent) {
@@ -203,7 +197,7 @@ caf::result<uint64_t> ack(self_ptr self, uint64_t agent, uint64_t seq) {
   if (seq <= stream.cursor)
     return stream.cursor;
   stream.cursor = seq;
-  self->state.batch->put(storage::cursor_key(agent), encode_u64(seq));
+  self->state.batch->put(storage::cursor_key(agent), storage::u64_bytes(seq));
   touch(self, agent);
   auto promise = self->make_response_promise<uint64_t>();
   enqueue(self, [promise, seq](const caf::error& err) mutable {

@@ -19,12 +19,6 @@ namespace {
 using self_ptr = outbox_actor::stateful_pointer<outbox_state>;
 using storage::table;
 
-std::string u64_bytes(uint64_t x) {
-  std::string out;
-  storage::put_u64(out, x);
-  return out;
-}
-
 /// Starts the next delivery of `agent` if none is running.
 void pump(self_ptr self, uint64_t agent) {
   auto& st = self->state;
@@ -230,7 +224,7 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
   a.indexes.emplace_back(static_cast<uint8_t>(table::deliveries),
                          to_json(record));
   a.indexes.emplace_back(static_cast<uint8_t>(table::in_flight),
-                         u64_bytes(o.owner));
+                         storage::u64_bytes(o.owner));
   w.appends.push_back(std::move(a));
   auto rp = self->make_response_promise<outbound_sent>();
   self

@@ -423,18 +423,25 @@ void agent_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
     std::forward<Ts>(msg)...);
 }
 
-/// Runs `next(user, id, respond)` for an authenticated caller and the agent
-/// id of the path (404 when malformed).
+/// Runs `next(user, id, respond)` for an authenticated caller and the id
+/// with `prefix` in the path's `{id}` (404 when malformed).
 template <class F>
-void with_agent_id(const ctx_ptr& ctx, const http_request& req,
-                   responder respond, F next) {
-  auto id = path_id(req, "id", "agt_", respond);
+void with_path_id(const ctx_ptr& ctx, const http_request& req,
+                  std::string_view prefix, responder respond, F next) {
+  auto id = path_id(req, "id", prefix, respond);
   if (!id)
     return;
   with_user(ctx, req, std::move(respond),
             [id = *id, next](user_record user, responder respond) {
               next(user, id, respond);
             });
+}
+
+/// `with_path_id` for an agent id (`agt_`).
+template <class F>
+void with_agent_id(const ctx_ptr& ctx, const http_request& req,
+                   responder respond, F next) {
+  with_path_id(ctx, req, "agt_", std::move(respond), std::move(next));
 }
 
 /// Closes every open socket of `agent` (API.md B2: a rotated secret stops
@@ -569,12 +576,7 @@ void next_chunk(const ctx_ptr& ctx, std::shared_ptr<listing> l,
         next_chunk(ctx, l, respond);
         return;
       }
-      json::writer w;
-      w.start_array();
-      for (auto& item : l->found)
-        w.raw_json(item);
-      w.end_array();
-      respond(json_response(200, w.str()));
+      respond(json_response(200, json::array_of(l->found)));
     },
     scan_atom::value, req);
 }
@@ -998,18 +1000,15 @@ void list_tasks(const ctx_ptr& ctx, const http_request& req,
     });
 }
 
-/// Runs `next(user, task, respond)` for an authenticated caller and the
-/// task id of the path (404 when malformed).
+/// `with_path_id` for a task id (`tsk_`), with the user as the tasks
+/// actor's caller.
 template <class F>
 void with_task_id(const ctx_ptr& ctx, const http_request& req,
                   responder respond, F next) {
-  auto id = path_id(req, "id", "tsk_", respond);
-  if (!id)
-    return;
-  with_user(ctx, req, std::move(respond),
-            [id = *id, next](user_record user, responder respond) {
-              next(task_caller{user.id, 0}, id, respond);
-            });
+  with_path_id(ctx, req, "tsk_", std::move(respond),
+               [next](const user_record& user, uint64_t id, responder respond) {
+                 next(task_caller{user.id, 0}, id, std::move(respond));
+               });
 }
 
 void get_task(const ctx_ptr& ctx, const http_request& req, responder respond) {

@@ -259,4 +259,13 @@ std::string to_string(const value& v) {
   return std::string(buf.GetString(), buf.GetSize());
 }
 
+std::string array_of(const std::vector<std::string>& items) {
+  writer w;
+  w.start_array();
+  for (auto& item : items)
+    w.raw_json(item);
+  w.end_array();
+  return w.str();
+}
+
 } // namespace nod::json

@@ -155,6 +155,9 @@ private:
 /// `{"detail": detail}`.
 std::string detail_body(std::string_view detail);
 
+/// Already-serialized JSON values (trusted) as one JSON array.
+std::string array_of(const std::vector<std::string>& items);
+
 /// Serializes any RapidJSON value compactly.
 std::string to_string(const value& v);
 

@@ -7,6 +7,12 @@ void put_u64(std::string& out, uint64_t x) {
     out += static_cast<char>((x >> shift) & 0xFF);
 }
 
+std::string u64_bytes(uint64_t x) {
+  std::string out;
+  put_u64(out, x);
+  return out;
+}
+
 uint64_t get_u64(std::string_view in) {
   uint64_t x = 0;
   for (size_t i = 0; i < 8; ++i)

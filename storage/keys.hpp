@@ -81,6 +81,9 @@ enum class table : uint8_t {
 /// Appends `x` as 8 big-endian bytes.
 void put_u64(std::string& out, uint64_t x);
 
+/// `x` as 8 big-endian bytes (a value such as an id or a time).
+std::string u64_bytes(uint64_t x);
+
 /// Reads 8 big-endian bytes at `in[0..8)`; `in` must hold at least 8.
 uint64_t get_u64(std::string_view in);
 
