@@ -667,8 +667,9 @@ using tasks_actor = caf::typed_actor<
                   uint32_t>::with<std::string>,
   // caller (agent), task → the new run, started by the agent.
   caf::replies_to<run_start_atom, task_caller, uint64_t>::with<std::string>,
-  // caller (agent), run, completion → the run.
-  caf::replies_to<run_done_atom, task_caller, uint64_t,
+  // caller (agent), run, its task (0: any of the caller's), completion →
+  // the run.
+  caf::replies_to<run_done_atom, task_caller, uint64_t, uint64_t,
                   run_completion>::with<std::string>,
   // agent → `GET /api/agent/tasks/due`.
   caf::replies_to<due_atom, uint64_t>::with<std::string>,

@@ -19,29 +19,12 @@ using storage::table;
 template <class T>
 using promise = caf::typed_response_promise<T>;
 
-std::string u64_bytes(uint64_t x) {
-  std::string out;
-  storage::put_u64(out, x);
-  return out;
-}
-
 std::string task_key(uint64_t id) {
   return storage::id_key(table::tasks, id);
 }
 
 std::string trigger_key(const std::string& trigger_id) {
   return storage::text_key(table::triggers, trigger_id);
-}
-
-std::string json_array(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (auto& x : items) {
-    if (out.size() > 1)
-      out += ',';
-    out += x;
-  }
-  out += ']';
-  return out;
 }
 
 /// Runs `next(agent)` when `caller` may act on `agent`'s tasks: its owner,
@@ -345,19 +328,20 @@ caf::result<std::string> run_start(self_ptr self, const task_caller& caller,
 }
 
 caf::result<std::string> run_done(self_ptr self, const task_caller& caller,
-                                  uint64_t id, const run_completion& c) {
+                                  uint64_t id, uint64_t task,
+                                  const run_completion& c) {
   auto rp = self->make_response_promise<std::string>();
   auto key = storage::id_key(table::runs, id);
   self->request(self->state.journal, caf::infinite, get_atom::value, key)
     .then(
-      [self, caller, rp, c, key](std::string& stored) mutable {
+      [self, caller, task, rp, c, key](std::string& stored) mutable {
         auto r = run_from_json(stored);
         if (!r) {
           rp.deliver(make_error(ec::storage_error, "run unreadable"));
           return;
         }
         if ((caller.agent != 0 && r->agent != caller.agent)
-            || (c.task != 0 && r->task != c.task)) {
+            || (task != 0 && r->task != task)) {
           rp.deliver(make_error(ec::not_found, "run not found"));
           return;
         }
@@ -413,7 +397,7 @@ void put_task(journal_write& w, const task_record& t) {
   w.puts.emplace_back(storage::pair_key(table::agent_tasks, t.agent, t.id),
                       obj);
   if (!t.trigger_id.empty())
-    w.puts.emplace_back(trigger_key(t.trigger_id), u64_bytes(t.id));
+    w.puts.emplace_back(trigger_key(t.trigger_id), storage::u64_bytes(t.id));
 }
 
 std::optional<task_record> proposed_task(const std::string& decision_json,
@@ -490,7 +474,7 @@ void list_from(
     std::vector<std::string> items;
     for (auto& x : *acc)
       items.push_back(std::move(x.second));
-    rp.deliver(json_array(items));
+    rp.deliver(json::array_of(items));
     return;
   }
   auto agent = (*agents)[i];
@@ -520,7 +504,7 @@ constexpr uint32_t max_run_items = 100;
 void with_items(self_ptr self, std::shared_ptr<std::vector<std::string>> runs,
                 size_t i, promise<std::string> rp) {
   if (i == runs->size()) {
-    rp.deliver(json_array(*runs));
+    rp.deliver(json::array_of(*runs));
     return;
   }
   auto r = run_from_json((*runs)[i]);
@@ -538,7 +522,7 @@ void with_items(self_ptr self, std::shared_ptr<std::vector<std::string>> runs,
           items.push_back(std::move(e.value));
         auto& run = (*runs)[i];
         run.pop_back(); // the object's closing brace
-        run += ",\"items\":" + json_array(items) + "}";
+        run += ",\"items\":" + json::array_of(items) + "}";
         with_items(self, runs, i + 1, rp);
       },
       [rp](caf::error& err) mutable {
@@ -561,7 +545,7 @@ caf::result<std::string> open_runs(self_ptr self, uint64_t agent, Keep keep,
         for (auto& e : entries)
           if (auto r = run_from_json(e.value); r && keep(*r))
             items.push_back(render(*r));
-        rp.deliver(json_array(items));
+        rp.deliver(json::array_of(items));
       },
       [rp](caf::error& err) mutable {
         rp.deliver(std::move(err));
@@ -785,9 +769,9 @@ tasks_actor::behavior_type tasks(self_ptr self, journal_actor journal,
     [self](run_start_atom, const task_caller& caller, uint64_t id) {
       return run_start(self, caller, id);
     },
-    [self](run_done_atom, const task_caller& caller, uint64_t id,
+    [self](run_done_atom, const task_caller& caller, uint64_t id, uint64_t task,
            const run_completion& c) {
-      return run_done(self, caller, id, c);
+      return run_done(self, caller, id, task, c);
     },
     [self](due_atom, uint64_t agent) {
       return open_runs(

@@ -61,8 +61,9 @@ private:
   std::unordered_map<uint64_t, bucket> buckets_;
 };
 
-/// Agents whose credentials checked out, for the REST hot path: a hit
-/// spares a short-lived actor and a round trip to accounts per request.
+/// Agents whose credentials checked out, for every agent REST call: a hit
+/// spares the round trip to accounts (and, for events, the short-lived
+/// actor too).
 /// Every entry is valid only while the accounts actor's agent epoch has not
 /// moved (any agent changed: rotated, edited, deleted), so a rotated
 /// secret stops working at once, as through accounts.
@@ -169,6 +170,12 @@ void agent_call_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
       });
 }
 
+/// Runs `next` for an agent the auth cache vouches for.
+void agent_step_actor(caf::event_based_actor* self, agent_step next,
+                      agent_record agent) {
+  next(self, agent);
+}
+
 void with_agent(const ctx_ptr& ctx, const http_request& req,
                 const responder& respond, agent_step next) {
   auto id = parse_id64("agt_", req.header("x-nod-agent-id"));
@@ -179,8 +186,21 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
   }
   if (over_limit(ctx->limiter, *id, respond))
     return;
-  ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, std::move(next),
-                      respond);
+  if (auto agent = ctx->agents.find(*id, secret))
+    ctx->api.sys->spawn(agent_step_actor, std::move(next), std::move(*agent));
+  else
+    ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, std::move(next),
+                        respond);
+}
+
+/// The request's agent when this edge has checked the same credentials
+/// before and they are still current; nothing otherwise.
+std::optional<agent_record> known_agent(const ctx_ptr& ctx,
+                                        const http_request& req) {
+  auto id = parse_id64("agt_", req.header("x-nod-agent-id"));
+  if (!id)
+    return std::nullopt;
+  return ctx->agents.find(*id, req.header("x-nod-secret"));
 }
 
 /// A callback for `ingest_reply` that answers the request with the reply
@@ -220,17 +240,15 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(415, "content-type must be application/json"));
     return;
   }
-  // Hot path: credentials this edge has seen, still current, go straight
-  // to ingest, which answers through the callback.
-  if (auto id = parse_id64("agt_", req.header("x-nod-agent-id"))) {
-    if (auto agent = ctx->agents.find(*id, req.header("x-nod-secret"))) {
-      if (over_limit(ctx->limiter, *id, respond))
-        return;
-      caf::anon_send(ctx->api.ingest, ingest_atom::value, std::move(*agent),
-                     req.body, req.header("idempotency-key"),
-                     ingest_reply{answer_once(respond)});
+  // Hot path: a known agent's event goes straight to ingest, which answers
+  // through the callback; no actor of our own.
+  if (auto agent = known_agent(ctx, req)) {
+    if (over_limit(ctx->limiter, agent->id, respond))
       return;
-    }
+    caf::anon_send(ctx->api.ingest, ingest_atom::value, std::move(*agent),
+                   req.body, req.header("idempotency-key"),
+                   ingest_reply{answer_once(respond)});
+    return;
   }
   with_agent(
     ctx, req, respond,
@@ -583,18 +601,19 @@ void complete_run(const ctx_ptr& ctx, const http_request& req,
     return;
   }
   auto run = parse_id64("run_", in_path.empty() ? *c.run_id : in_path);
+  // Named through its task, the run must be that task's.
+  uint64_t task = 0;
   if (in_path.empty()) {
-    // Named through its task: the run must be that task's.
-    auto task = parse_id64("tsk_", req.param("task_id"));
-    if (!task) {
+    auto in_task = parse_id64("tsk_", req.param("task_id"));
+    if (!in_task) {
       respond(error_response(404, "task not found"));
       return;
     }
-    c.task = *task;
+    task = *in_task;
   }
   with_task_agent(ctx, req, respond,
-                  [ctx, run, c, respond](caf::event_based_actor* self,
-                                         const agent_record& agent) {
+                  [ctx, run, task, c, respond](caf::event_based_actor* self,
+                                               const agent_record& agent) {
                     if (!run) {
                       respond(error_response(404, "run not found"));
                       return;
@@ -604,7 +623,8 @@ void complete_run(const ctx_ptr& ctx, const http_request& req,
                       [](std::string&) {
                         return std::string{R"({"status":"ok"})"};
                       },
-                      run_done_atom::value, task_caller{0, agent.id}, *run, c);
+                      run_done_atom::value, task_caller{0, agent.id}, *run,
+                      task, c);
                   });
 }
 

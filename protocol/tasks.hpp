@@ -156,9 +156,6 @@ struct run_completion {
   std::string result_json;
   std::string error_json;
   std::optional<std::string> run_id;
-  /// Not from the body: the task of the request's path, when the run is
-  /// named through its task (0: any task of the agent).
-  uint64_t task = 0;
 };
 
 bool parse_run_completion(const json::value& body, run_completion& out,

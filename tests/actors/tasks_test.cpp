@@ -233,7 +233,8 @@ protected:
     run_completion c;
     c.status = status;
     c.result_json = R"({"ok":true})";
-    return call<std::string>(tsk, run_done_atom::value, who, run, c);
+    return call<std::string>(tsk, run_done_atom::value, who, run, uint64_t{0},
+                             c);
   }
 
   std::vector<std::string> agent_tasks() {

@@ -161,11 +161,19 @@ TEST_F(agent_api_test, credentials_are_checked_without_revealing_agents) {
   // after the secret has been used (and remembered at the edge).
   EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 200u);
   EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 200u);
+  auto poll = [&] {
+    return test::http_call(
+             port, "GET", "/api/agent/inbox", "",
+             {{"X-Nod-Agent-Id", agent_id}, {"X-Nod-Secret", secret}})
+      .status;
+  };
+  EXPECT_EQ(poll(), 200u);
   auto ws = agent_socket();
   auto rotated = app("POST", "/api/agents/" + agent_id + "/secret");
   ASSERT_EQ(rotated.status, 200u);
   EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 401u);
   EXPECT_EQ(event(R"({"type":"message","text":"x"})").status, 401u);
+  EXPECT_EQ(poll(), 401u) << "every agent call checks the new secret";
   EXPECT_EQ(ws->read_until_close(), 4003);
 }
 
