@@ -22,6 +22,7 @@
 #include "net/web.hpp"
 #include "net/webhook_client.hpp"
 #include "nod_version.hpp"
+#include "protocol/cron.hpp"
 #include "storage/store.hpp"
 
 #include <atomic>
@@ -301,6 +302,9 @@ int main(int argc, char** argv) {
     if (cfg.public_url.empty() && cfg.listen_port != 0)
       cfg.public_url = "http://" + url_host(cfg.listen_host) + ":"
                        + std::to_string(cfg.listen_port);
+    if (auto err = nod::cron::load_zones())
+      spdlog::warn(
+        "time zones unavailable ({}): only UTC schedules are accepted", *err);
     auto people = spawn_people(sys, journal, cfg.public_url, &metrics);
     nod::net::webhook_client_options client_opts;
     client_opts.verify_tls = cfg.webhook_tls_verify;

@@ -460,4 +460,17 @@ const date::time_zone* find_zone(std::string_view name) {
   }
 }
 
+std::optional<std::string> load_zones() {
+  try {
+    auto& db = date::get_tzdb();
+    if (db.zones.empty())
+      return std::string{"no time zones in the system's zoneinfo"};
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return std::string{e.what()};
+  } catch (...) {
+    return std::string{"the system's zoneinfo is unreadable"};
+  }
+}
+
 } // namespace nod::cron

@@ -51,4 +51,9 @@ std::optional<int64_t> next_after(const schedule& s, int64_t after_ms,
 /// system's database does not know it.
 const date::time_zone* find_zone(std::string_view name);
 
+/// Reads the system's list of time zones now (a few ms of file I/O) so
+/// that no actor pays for it on first use; each zone's own file is still
+/// read when that zone is first used. Says what went wrong, if anything.
+std::optional<std::string> load_zones();
+
 } // namespace nod::cron
