@@ -17,11 +17,16 @@
 #include <caf/typed_actor.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace nod {
+
+namespace storage {
+class write_batch;
+} // namespace storage
 
 // -- atoms ------------------------------------------------------------------
 
@@ -43,6 +48,8 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
 /// Read an agent's pending events.
 using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
+/// Internal: write one closed batch to the store (the journal's writer).
+using write_atom = caf::atom_constant<caf::atom("write")>;
 
 // -- journal messages -------------------------------------------------------
 
@@ -188,6 +195,12 @@ using journal_actor = caf::typed_actor<
   // Internal: group commit of what is waiting.
   caf::reacts_to<flush_atom>>;
 
+/// The journal's writer: applies one batch to the store (durably with
+/// `sync`), blocking its own thread so that the journal never waits on the
+/// disk; replies with the number of operations written.
+using journal_writer_actor = caf::typed_actor<caf::replies_to<
+  write_atom, std::shared_ptr<storage::write_batch>>::with<uint64_t>>;
+
 // -- people's side: atoms ---------------------------------------------------
 
 /// Log in with username and password.
@@ -307,6 +320,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::processing_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::ingest_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<nod::storage::write_batch>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_live>)
 

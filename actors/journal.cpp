@@ -5,6 +5,7 @@
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -50,12 +51,16 @@ caf::expected<agent_stream*> stream_of(self_ptr self, uint64_t agent) {
   return &st.streams.emplace(agent, s).first->second;
 }
 
-// Current value of `key` as the open batch would leave it.
+// Current value of `key` as the staged writes would leave it: the open
+// unit first, then closed units from the newest, then the store.
 caf::expected<std::optional<std::string>>
 current_value(self_ptr self, const std::string& key) {
   auto& st = self->state;
-  if (auto i = st.overlay.find(key); i != st.overlay.end())
+  if (auto i = st.open.overlay.find(key); i != st.open.overlay.end())
     return i->second;
+  for (auto u = st.closed.rbegin(); u != st.closed.rend(); ++u)
+    if (auto i = u->overlay.find(key); i != u->overlay.end())
+      return i->second;
   std::string value;
   auto got = st.db->get(key, value);
   if (got.is_not_found())
@@ -65,62 +70,113 @@ current_value(self_ptr self, const std::string& key) {
   return std::optional<std::string>{std::move(value)};
 }
 
-// Writes the open batch with one (synced) write and answers everyone who
-// waits for it. On failure nothing in the batch counts: in-memory seqs and
-// cursors fall back to their durable values.
-void flush(self_ptr self) {
+// Moves the open unit to the back of the closed ones, noting where it
+// leaves each stream it touched.
+void close_open(self_ptr self) {
   auto& st = self->state;
-  st.flush_scheduled = false;
-  if (st.waiting.empty())
+  if (st.open.waiting.empty())
     return;
-  auto started = std::chrono::steady_clock::now();
-  auto written = st.db->write(*st.batch);
-  auto elapsed
-    = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-        .count();
-  auto waiting = std::move(st.waiting);
-  st.waiting.clear();
-  st.batch->clear();
-  st.overlay.clear();
-  caf::error err;
-  if (written.ok()) {
-    for (auto agent : st.touched) {
+  auto& unit = st.open;
+  std::sort(unit.touched.begin(), unit.touched.end());
+  unit.touched.erase(std::unique(unit.touched.begin(), unit.touched.end()),
+                     unit.touched.end());
+  for (auto agent : unit.touched)
+    unit.marks.emplace_back(agent, st.streams[agent]);
+  st.closed.push_back(std::move(unit));
+  st.open = journal_unit{};
+}
+
+void on_written(self_ptr self, const caf::error& err);
+
+// Hands the oldest closed unit to the writer unless one is being written:
+// one write at a time keeps batches durable in the order they were staged.
+void start_write(self_ptr self) {
+  auto& st = self->state;
+  if (st.writing || st.closed.empty())
+    return;
+  st.writing = true;
+  st.write_started = std::chrono::steady_clock::now();
+  self
+    ->request(st.writer, caf::infinite, write_atom::value,
+              st.closed.front().batch)
+    .then(
+      [self](uint64_t) {
+        on_written(self, caf::error{});
+      },
+      [self](caf::error& err) {
+        on_written(self, err);
+      });
+}
+
+// The writer is done with the oldest closed unit: answer everyone who
+// waits for it. On failure nothing staged counts any more (later units
+// hold seqs after the lost ones): every waiting write fails and streams
+// fall back to their durable seqs and cursors.
+void on_written(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  st.writing = false;
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                               - st.write_started)
+                   .count();
+  auto unit = std::move(st.closed.front());
+  st.closed.pop_front();
+  std::vector<journal_unit> failed;
+  if (!err) {
+    for (auto& [agent, mark] : unit.marks) {
       auto& s = st.streams[agent];
-      s.durable_seq = s.last_seq;
-      s.durable_cursor = s.cursor;
+      s.durable_seq = mark.last_seq;
+      s.durable_cursor = mark.cursor;
     }
     st.stats.batches += 1;
-    st.stats.writes += waiting.size();
-    st.stats.max_batch = std::max<uint64_t>(st.stats.max_batch, waiting.size());
+    st.stats.writes += unit.waiting.size();
+    st.stats.max_batch
+      = std::max<uint64_t>(st.stats.max_batch, unit.waiting.size());
     if (st.batch_size) {
-      st.batch_size->observe(static_cast<double>(waiting.size()));
+      st.batch_size->observe(static_cast<double>(unit.waiting.size()));
       st.write_latency->observe(elapsed);
     }
+    for (auto& done : unit.waiting)
+      done(err);
   } else {
-    spdlog::error("journal write of {} changes failed: {}", waiting.size(),
-                  written.message());
-    for (auto agent : st.touched) {
-      auto& s = st.streams[agent];
+    size_t lost = unit.waiting.size() + st.open.waiting.size();
+    for (auto& u : st.closed)
+      lost += u.waiting.size();
+    spdlog::error("journal write of {} changes failed: {}; {} staged changes "
+                  "fail with it",
+                  unit.waiting.size(), to_string(err), lost);
+    if (st.errors_total)
+      st.errors_total->inc();
+    failed.push_back(std::move(unit));
+    for (auto& u : st.closed)
+      failed.push_back(std::move(u));
+    st.closed.clear();
+    failed.push_back(std::move(st.open));
+    st.open = journal_unit{};
+    for (auto& [agent, s] : st.streams) {
       s.last_seq = s.durable_seq;
       s.cursor = s.durable_cursor;
     }
-    if (st.errors_total)
-      st.errors_total->inc();
-    err = make_error(ec::storage_error, written.message());
+    for (auto& u : failed)
+      for (auto& done : u.waiting)
+        done(err);
   }
-  st.touched.clear();
-  for (auto& done : waiting)
-    done(err);
+  // What arrived during the write goes next, as one batch.
+  if (st.closed.empty())
+    close_open(self);
+  start_write(self);
+  if (st.stopping && !st.writing)
+    self->quit(*st.stopping);
 }
 
-// Adds one acknowledged change to the open batch and makes sure a flush
-// follows. The flush message queues behind every message already in the
-// mailbox, so all of those join this batch: group commit.
+// Adds one acknowledged change to the open unit and makes sure it is
+// written: at once when full, else after every message already in the
+// mailbox (they join it: group commit), or after the write in progress.
 void enqueue(self_ptr self, std::function<void(const caf::error&)> done) {
   auto& st = self->state;
-  st.waiting.push_back(std::move(done));
-  if (st.waiting.size() >= st.opts.max_batch) {
-    flush(self);
+  st.open.waiting.push_back(std::move(done));
+  if (st.open.waiting.size() >= st.opts.max_batch) {
+    close_open(self);
+    start_write(self);
   } else if (!st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
@@ -128,7 +184,7 @@ void enqueue(self_ptr self, std::function<void(const caf::error&)> done) {
 }
 
 void touch(self_ptr self, uint64_t agent) {
-  self->state.touched.push_back(agent);
+  self->state.open.touched.push_back(agent);
 }
 
 caf::result<journal_written> append(self_ptr self, journal_write& w) {
@@ -150,26 +206,27 @@ caf::result<journal_written> append(self_ptr self, journal_write& w) {
   // 3. Stage.
   journal_written result;
   result.seqs.reserve(w.appends.size());
+  auto& unit = st.open;
   for (auto& a : w.appends) {
     auto& s = st.streams[a.agent];
     auto seq = ++s.last_seq;
-    st.batch->put(storage::stream_key(a.agent, seq), a.payload);
+    unit.batch->put(storage::stream_key(a.agent, seq), a.payload);
     for (auto& [t, value] : a.indexes) {
       auto key
         = storage::pair_key(static_cast<storage::table>(t), a.agent, seq);
-      st.batch->put(key, value);
-      st.overlay[key] = value;
+      unit.batch->put(key, value);
+      unit.overlay.insert_or_assign(std::move(key), std::move(value));
     }
     touch(self, a.agent);
     result.seqs.push_back(seq);
   }
   for (auto& [key, value] : w.puts) {
-    st.batch->put(key, value);
-    st.overlay[key] = value;
+    unit.batch->put(key, value);
+    unit.overlay.insert_or_assign(std::move(key), std::move(value));
   }
   for (auto& key : w.deletes) {
-    st.batch->erase(key);
-    st.overlay[key] = std::nullopt;
+    unit.batch->erase(key);
+    unit.overlay.insert_or_assign(std::move(key), std::nullopt);
   }
   st.stats.appends += w.appends.size();
   if (st.appends_total)
@@ -197,7 +254,8 @@ caf::result<uint64_t> ack(self_ptr self, uint64_t agent, uint64_t seq) {
   if (seq <= stream.cursor)
     return stream.cursor;
   stream.cursor = seq;
-  self->state.batch->put(storage::cursor_key(agent), storage::u64_bytes(seq));
+  self->state.open.batch->put(storage::cursor_key(agent),
+                              storage::u64_bytes(seq));
   touch(self, agent);
   auto promise = self->make_response_promise<uint64_t>();
   enqueue(self, [promise, seq](const caf::error& err) mutable {
@@ -211,16 +269,36 @@ caf::result<uint64_t> ack(self_ptr self, uint64_t agent, uint64_t seq) {
 
 } // namespace
 
-journal_state::journal_state()
-  : batch(std::make_unique<storage::write_batch>()) {}
+journal_unit::journal_unit()
+  : batch(std::make_shared<storage::write_batch>()) {}
 
-journal_state::~journal_state() = default;
+journal_unit::journal_unit(journal_unit&&) noexcept = default;
+journal_unit& journal_unit::operator=(journal_unit&&) noexcept = default;
+journal_unit::~journal_unit() = default;
+
+journal_writer_actor::behavior_type
+journal_writer(journal_writer_actor::pointer,
+               std::shared_ptr<storage::store> db) {
+  return {
+    [db](write_atom, const std::shared_ptr<storage::write_batch>& batch)
+      -> caf::result<uint64_t> {
+      auto written = db->write(*batch);
+      if (!written.ok())
+        return make_error(ec::storage_error, written.message());
+      return batch->size();
+    },
+  };
+}
 
 journal_actor::behavior_type journal(self_ptr self,
                                      std::shared_ptr<storage::store> db,
-                                     journal_options opts) {
+                                     journal_options opts,
+                                     journal_writer_actor writer) {
   auto& st = self->state;
   st.db = std::move(db);
+  st.writer = std::move(writer);
+  // The writer goes with the journal.
+  self->link_to(st.writer);
   st.opts = opts;
   if (st.opts.max_batch == 0)
     st.opts.max_batch = 1;
@@ -237,11 +315,21 @@ journal_actor::behavior_type journal(self_ptr self,
     st.errors_total = &reg->get_counter("nod_journal_write_errors_total",
                                         "Journal batches that failed.");
   }
-  // An orderly stop writes what is waiting before the actor goes away, so
+  // An orderly stop writes what is staged before the actor goes away, so
   // every promise is answered with the real outcome.
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    flush(self);
-    self->quit(msg.reason);
+    auto& st = self->state;
+    if (msg.source == st.writer.address()) {
+      // The writer died: nothing staged can be written any more.
+      st.writing = false;
+      self->quit(msg.reason);
+      return;
+    }
+    st.stopping = msg.reason;
+    close_open(self);
+    start_write(self);
+    if (!st.writing)
+      self->quit(msg.reason);
   });
   return {
     [self](append_atom, journal_write& w) {
@@ -332,7 +420,14 @@ journal_actor::behavior_type journal(self_ptr self,
       return events;
     },
     [self](flush_atom) {
-      flush(self);
+      auto& st = self->state;
+      st.flush_scheduled = false;
+      // During a write the open unit keeps filling; it goes when the
+      // write is done.
+      if (!st.writing) {
+        close_open(self);
+        start_write(self);
+      }
     },
   };
 }
@@ -340,9 +435,15 @@ journal_actor::behavior_type journal(self_ptr self,
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<storage::store> db,
                             journal_options opts, bool detached) {
+  journal_writer_actor writer;
   if (detached)
-    return sys.spawn<caf::detached>(journal, std::move(db), opts);
-  return sys.spawn(journal, std::move(db), opts);
+    writer = sys.spawn<caf::detached>(journal_writer, db);
+  else
+    writer = sys.spawn(journal_writer, db);
+  if (detached)
+    return sys.spawn<caf::detached>(journal, std::move(db), opts,
+                                    std::move(writer));
+  return sys.spawn(journal, std::move(db), opts, std::move(writer));
 }
 
 } // namespace nod

@@ -2,8 +2,11 @@
 
 #include "actors/actors.hpp"
 
+#include <caf/error.hpp>
 #include <caf/fwd.hpp>
+#include <chrono>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,14 +39,34 @@ struct journal_options {
 /// In-memory view of one agent's stream, loaded on first use so that
 /// start-up does not read history.
 struct agent_stream {
-  /// Highest seq assigned (durable or in the open batch).
+  /// Highest seq assigned (durable, being written or staged).
   uint64_t last_seq = 0;
   /// Highest seq known durable.
   uint64_t durable_seq = 0;
-  /// Delivery cursor, including moves in the open batch.
+  /// Delivery cursor, including moves not yet durable.
   uint64_t cursor = 0;
   /// Delivery cursor known durable.
   uint64_t durable_cursor = 0;
+};
+
+/// One group commit: its operations, what it changes in keys (for
+/// expectations of later writes), who waits for it and where it leaves
+/// the streams it touched.
+struct journal_unit {
+  journal_unit();
+  journal_unit(journal_unit&&) noexcept;
+  journal_unit& operator=(journal_unit&&) noexcept;
+  ~journal_unit();
+
+  /// Shared with the writer while it is being written.
+  std::shared_ptr<storage::write_batch> batch;
+  std::map<std::string, std::optional<std::string>> overlay;
+  std::vector<std::function<void(const caf::error&)>> waiting;
+  /// Agents whose stream or cursor this unit moves (may repeat).
+  std::vector<uint64_t> touched;
+  /// Set when the unit is closed: each touched agent's (last_seq, cursor)
+  /// as this unit leaves them, made durable when it is written.
+  std::vector<std::pair<uint64_t, agent_stream>> marks;
 };
 
 /// State of the journal actor.
@@ -52,17 +75,22 @@ struct journal_state {
 
   std::shared_ptr<storage::store> db;
   journal_options opts;
+  /// Writes closed units one at a time, in order.
+  journal_writer_actor writer;
 
   /// Agents whose stream was touched since start.
   std::unordered_map<uint64_t, agent_stream> streams;
 
-  /// The open batch: operations, what it changes in keys (for
-  /// expectations of later writes in the same batch), who waits for it.
-  std::unique_ptr<storage::write_batch> batch;
-  std::map<std::string, std::optional<std::string>> overlay;
-  std::vector<std::function<void(const caf::error&)>> waiting;
-  std::vector<uint64_t> touched;
+  /// The unit that takes new writes.
+  journal_unit open;
+  /// Closed units, oldest first; the first is at the writer while
+  /// `writing`.
+  std::deque<journal_unit> closed;
+  bool writing = false;
+  std::chrono::steady_clock::time_point write_started;
   bool flush_scheduled = false;
+  /// Set by an orderly stop: quit once everything staged is written.
+  std::optional<caf::error> stopping;
 
   journal_stats stats;
 
@@ -70,18 +98,19 @@ struct journal_state {
   metrics::histogram* write_latency = nullptr;
   metrics::counter* appends_total = nullptr;
   metrics::counter* errors_total = nullptr;
-
-  journal_state();
-  ~journal_state();
 };
 
-/// Behavior of the journal actor. Runs blocking store calls, so spawn it
-/// `detached` in the server (tests run it on the deterministic scheduler).
+/// Behavior of the journal actor. Stages writes and hands closed batches to
+/// a writer actor, so a batch fills while the previous one is being
+/// synced. Reads call the store directly, so spawn it `detached` in the
+/// server (tests run it on the deterministic scheduler).
 journal_actor::behavior_type
 journal(journal_actor::stateful_pointer<journal_state> self,
-        std::shared_ptr<storage::store> db, journal_options opts);
+        std::shared_ptr<storage::store> db, journal_options opts,
+        journal_writer_actor writer);
 
-/// Spawns the journal; `detached` gives it its own thread.
+/// Spawns the journal and its writer; `detached` gives each its own
+/// thread.
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<storage::store> db,
                             journal_options opts, bool detached = true);

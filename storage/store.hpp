@@ -83,7 +83,8 @@ private:
 };
 
 /// An embedded, ordered key-value store (RocksDB) with atomic, durable batch
-/// writes. Not thread-safe by contract: the journal actor is its only user.
+/// writes. Reads and writes may run on several threads at once (the journal
+/// reads while its writer writes); `close` only when no call is running.
 class store {
 public:
   ~store();

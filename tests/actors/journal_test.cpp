@@ -31,12 +31,23 @@ protected:
     std::string error;
     auto db = storage::store::open(dir.path(), {}, error);
     ASSERT_TRUE(db) << error;
+    store = std::move(db);
     journal_options opts;
     opts.max_batch = max_batch;
     opts.metrics = &reg;
-    j = spawn_journal(sys, std::shared_ptr<storage::store>{std::move(db)}, opts,
-                      false);
+    j = spawn_journal(sys, store, opts, false);
     run();
+  }
+
+  /// Runs the journal alone, not its writer: what it hands over stays
+  /// unwritten until the next `run`.
+  void run_journal_only() {
+    auto* journal
+      = dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(j));
+    ASSERT_NE(journal, nullptr);
+    sched.run_jobs_filtered([journal](caf::resumable* job) {
+      return job == journal;
+    });
   }
 
   // Orderly stop, as the server does at SIGTERM; the store closes with
@@ -47,6 +58,7 @@ protected:
     caf::anon_send_exit(j, caf::exit_reason::user_shutdown);
     j = nullptr;
     run();
+    store = nullptr;
   }
 
   void reopen(size_t max_batch = 4096) {
@@ -70,6 +82,7 @@ protected:
 
   test::temp_dir dir;
   metrics::registry reg;
+  std::shared_ptr<storage::store> store;
   journal_actor j;
 };
 
@@ -126,6 +139,61 @@ TEST_F(journal_test, a_full_batch_is_written_without_waiting) {
   EXPECT_EQ(s.writes, 5u);
   EXPECT_EQ(s.batches, 3u); // 2 + 2 + 1
   EXPECT_EQ(s.max_batch, 2u);
+}
+
+TEST_F(journal_test, appends_arriving_during_a_write_share_the_next_batch) {
+  caf::scoped_actor first{sys, true};
+  first->send(j, append_atom::value, append_to(1, "a"));
+  run_journal_only(); // "a" is at the writer now
+  caf::scoped_actor second{sys, true};
+  caf::scoped_actor third{sys, true};
+  second->send(j, append_atom::value, append_to(1, "b"));
+  third->send(j, append_atom::value, append_to(1, "c"));
+  run_journal_only();
+  // Nothing is answered before the writer has written it.
+  EXPECT_TRUE(first->mailbox().empty());
+  EXPECT_TRUE(second->mailbox().empty());
+  EXPECT_TRUE(third->mailbox().empty());
+  run();
+  std::vector<uint64_t> seqs;
+  for (auto* client : {&first, &second, &third})
+    (*client)->receive(
+      [&](journal_written& r) {
+        seqs.push_back(r.seqs.at(0));
+      },
+      [&](caf::error& err) {
+        ADD_FAILURE() << caf::to_string(err);
+      });
+  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3}));
+  auto s = stats();
+  EXPECT_EQ(s.batches, 2u); // "a", then "b" and "c" together
+  EXPECT_EQ(s.max_batch, 2u);
+  EXPECT_EQ(read(1).size(), 3u);
+}
+
+TEST_F(journal_test, a_failed_write_fails_what_was_staged_after_it) {
+  ASSERT_TRUE(call<journal_written>(j, append_atom::value, append_to(4, "a")));
+  caf::scoped_actor second{sys, true};
+  second->send(j, append_atom::value, append_to(4, "b"));
+  run_journal_only(); // "b" is at the writer
+  caf::scoped_actor third{sys, true};
+  third->send(j, append_atom::value, append_to(4, "c"));
+  run_journal_only();               // "c" waits for the next batch
+  ASSERT_TRUE(store->close().ok()); // the writer's write fails
+  run();
+  for (auto* client : {&second, &third})
+    (*client)->receive(
+      [](journal_written&) {
+        ADD_FAILURE() << "a write after a failed one was acknowledged";
+      },
+      [](caf::error& err) {
+        EXPECT_EQ(code_of(err), ec::storage_error);
+      });
+  reopen();
+  EXPECT_EQ(read(4).size(), 1u);
+  auto next = call<journal_written>(j, append_atom::value, append_to(4, "d"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seqs, std::vector<uint64_t>{2});
 }
 
 TEST_F(journal_test, one_write_is_atomic_across_streams_and_keys) {
@@ -250,6 +318,7 @@ TEST_F(journal_test, orderly_stop_answers_waiting_appends) {
   caf::anon_send_exit(j, caf::exit_reason::user_shutdown);
   j = nullptr;
   run();
+  store = nullptr;
   bool answered = false;
   client->receive(
     [&](journal_written& r) {
