@@ -56,11 +56,26 @@ caf::expected<agent_stream*> stream_of(self_ptr self, uint64_t agent) {
 caf::expected<std::optional<std::string>>
 current_value(self_ptr self, const std::string& key) {
   auto& st = self->state;
-  if (auto i = st.open.overlay.find(key); i != st.open.overlay.end())
-    return i->second;
-  for (auto u = st.closed.rbegin(); u != st.closed.rend(); ++u)
-    if (auto i = u->overlay.find(key); i != u->overlay.end())
-      return i->second;
+  auto staged = [&](const journal_unit& unit)
+    -> caf::expected<std::optional<std::optional<std::string>>> {
+    std::optional<std::optional<std::string>> last;
+    auto found = unit.batch->find(key, last);
+    if (!found.ok())
+      return make_error(ec::storage_error, found.message());
+    return last;
+  };
+  auto in_open = staged(st.open);
+  if (!in_open)
+    return in_open.error();
+  if (*in_open)
+    return std::move(**in_open);
+  for (auto u = st.closed.rbegin(); u != st.closed.rend(); ++u) {
+    auto in_closed = staged(*u);
+    if (!in_closed)
+      return in_closed.error();
+    if (*in_closed)
+      return std::move(**in_closed);
+  }
   std::string value;
   auto got = st.db->get(key, value);
   if (got.is_not_found())
@@ -215,19 +230,14 @@ caf::result<journal_written> append(self_ptr self, journal_write& w) {
       auto key
         = storage::pair_key(static_cast<storage::table>(t), a.agent, seq);
       unit.batch->put(key, value);
-      unit.overlay.insert_or_assign(std::move(key), std::move(value));
     }
     touch(self, a.agent);
     result.seqs.push_back(seq);
   }
-  for (auto& [key, value] : w.puts) {
+  for (auto& [key, value] : w.puts)
     unit.batch->put(key, value);
-    unit.overlay.insert_or_assign(std::move(key), std::move(value));
-  }
-  for (auto& key : w.deletes) {
+  for (auto& key : w.deletes)
     unit.batch->erase(key);
-    unit.overlay.insert_or_assign(std::move(key), std::nullopt);
-  }
   st.stats.appends += w.appends.size();
   if (st.appends_total)
     st.appends_total->inc(w.appends.size());

@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,9 +48,8 @@ struct agent_stream {
   uint64_t durable_cursor = 0;
 };
 
-/// One group commit: its operations, what it changes in keys (for
-/// expectations of later writes), who waits for it and where it leaves
-/// the streams it touched.
+/// One group commit: its operations (searched by expectations of later
+/// writes), who waits for it and where it leaves the streams it touched.
 struct journal_unit {
   journal_unit();
   journal_unit(journal_unit&&) noexcept;
@@ -60,7 +58,6 @@ struct journal_unit {
 
   /// Shared with the writer while it is being written.
   std::shared_ptr<storage::write_batch> batch;
-  std::map<std::string, std::optional<std::string>> overlay;
   std::vector<std::function<void(const caf::error&)>> waiting;
   /// Agents whose stream or cursor this unit moves (may repeat).
   std::vector<uint64_t> touched;

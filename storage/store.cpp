@@ -63,6 +63,29 @@ void write_batch::clear() {
   impl_->batch.Clear();
 }
 
+status
+write_batch::find(std::string_view key,
+                  std::optional<std::optional<std::string>>& last) const {
+  struct finder : rocksdb::WriteBatch::Handler {
+    std::string_view key;
+    std::optional<std::optional<std::string>> last;
+    void Put(const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+      if (std::string_view{k.data(), k.size()} == key)
+        last.emplace(std::in_place, v.data(), v.size());
+    }
+    void Delete(const rocksdb::Slice& k) override {
+      if (std::string_view{k.data(), k.size()} == key)
+        last.emplace(std::nullopt);
+    }
+  } handler;
+  handler.key = key;
+  auto st = impl_->batch.Iterate(&handler);
+  if (!st.ok())
+    return status::error(st.ToString());
+  last = std::move(handler.last);
+  return {};
+}
+
 struct store::impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::WriteOptions write_opts;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -72,6 +73,12 @@ public:
 
   /// Number of puts and deletes.
   size_t size() const noexcept;
+
+  /// Sets `last` to what the batch does to `key`: nothing (null), or its
+  /// last operation on it, a put (the value) or a delete (null inside). A
+  /// scan of the whole batch: for rare checks, not per operation.
+  status find(std::string_view key,
+              std::optional<std::optional<std::string>>& last) const;
 
   /// Drops every operation.
   void clear();

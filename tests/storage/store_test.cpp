@@ -48,6 +48,25 @@ TEST(store, batch_is_durable_across_reopen) {
   EXPECT_TRUE(db->get("k2", value).is_not_found());
 }
 
+TEST(store, a_batch_tells_its_last_operation_on_a_key) {
+  storage::write_batch b;
+  b.put("k1", "one");
+  b.put("k2", "two");
+  b.put("k1", "uno");
+  b.erase("k2");
+  std::optional<std::optional<std::string>> last;
+  ASSERT_TRUE(b.find("k1", last).ok());
+  ASSERT_TRUE(last && *last);
+  EXPECT_EQ(**last, "uno");
+  ASSERT_TRUE(b.find("k2", last).ok());
+  ASSERT_TRUE(last);
+  EXPECT_FALSE(*last); // deleted
+  ASSERT_TRUE(b.find("k", last).ok());
+  EXPECT_FALSE(last); // a prefix is another key
+  ASSERT_TRUE(b.find("k3", last).ok());
+  EXPECT_FALSE(last);
+}
+
 TEST(store, scans_respect_bounds_limit_and_direction) {
   test::temp_dir dir;
   auto db = open_ok(dir.path());
