@@ -149,6 +149,7 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
                 int64_t at) {
   outcome out;
   auto msg = next_time_id();
+  auto msg_text = format_id64("msg_", msg);
   auto conv_text = format_id64("conv_", conv);
   std::optional<std::string> image_url;
   if (e.image) {
@@ -165,8 +166,8 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
   }
   json::writer w;
   w.start_object();
-  w.field("id", format_id64("msg_", msg));
-  w.field("message_id", format_id64("msg_", msg));
+  w.field("id", msg_text);
+  w.field("message_id", msg_text);
   w.field("conversation_id", conv_text);
   w.field("agent_id", agent_id_text(agent.id));
   w.field("role", "agent");
@@ -193,16 +194,17 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
   }
   out.frames.push_back(app_frame("message", "message", obj));
   add_activity(out, agent, "agent_message", "Message", preview(e.text),
-               format_id64("msg_", msg), std::nullopt, at);
-  link_run(out, e.task_run_id, "message", format_id64("msg_", msg));
+               msg_text, std::nullopt, at);
+  link_run(out, e.task_run_id, "message", msg_text);
   out.reply = ok_reply(
-    {{"message_id", format_id64("msg_", msg)}, {"conversation_id", conv_text}});
+    {{"message_id", std::move(msg_text)}, {"conversation_id", conv_text}});
   return out;
 }
 
 outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
   outcome out;
   auto dec = next_time_id();
+  auto dec_text = format_id64("dec_", dec);
   auto obj = decision_json(dec, agent.id, e, at);
   out.write.puts.emplace_back(storage::id_key(table::decisions, dec), obj);
   out.write.puts.emplace_back(
@@ -211,7 +213,7 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
     storage::pair_key(table::pending_decisions, agent.id, dec), "");
   out.frames.push_back(app_frame("decision_created", "decision", obj));
   add_activity(out, agent, "decision_created", *e.title, e.description,
-               format_id64("dec_", dec), std::nullopt, at);
+               dec_text, std::nullopt, at);
   if (e.expires_in) {
     auto expires = at + *e.expires_in * 1000;
     out.write.puts.emplace_back(
@@ -219,8 +221,8 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
       storage::u64_bytes(static_cast<uint64_t>(expires)));
     out.expiry.emplace(dec, expires);
   }
-  link_run(out, e.task_run_id, "decision", format_id64("dec_", dec));
-  out.reply = ok_reply({{"decision_id", format_id64("dec_", dec)}});
+  link_run(out, e.task_run_id, "decision", dec_text);
+  out.reply = ok_reply({{"decision_id", std::move(dec_text)}});
   return out;
 }
 
@@ -378,7 +380,7 @@ void handle(self_ptr self, const agent_record& agent, agent_event e,
       if (e.conversation_id)
         conv = *parse_id64("conv_", *e.conversation_id);
       with_conversation(self, agent.id, conv, rp,
-                        [self, agent, e, idem, rp, conv,
+                        [self, agent, e = std::move(e), idem, rp, conv,
                          at](int64_t created, bool stored) mutable {
                           commit(
                             self, agent,
@@ -424,12 +426,14 @@ void on_event(self_ptr self, const agent_record& agent, const std::string& body,
   // Counted by type as received (Part C: events in by type); rejected
   // events are counted once more, so both rates can be watched.
   if (auto* reg = self->state.opts.metrics) {
-    auto type = valid ? std::string{to_string(e.type)} : std::string{"invalid"};
-    auto& counter = self->state.event_counters[type];
-    if (!counter)
+    auto slot = valid ? static_cast<size_t>(e.type) : invalid_event_slot;
+    auto& counter = self->state.event_counters[slot];
+    if (!counter) {
+      std::string type = valid ? to_string(e.type) : "invalid";
       counter = &reg->get_counter("nod_agent_events_total",
                                   "Events received from agents, by type.",
                                   "type=\"" + type + "\"");
+    }
     counter->inc();
   }
   if (!valid) {

@@ -1,7 +1,9 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "protocol/events.hpp"
 
+#include <array>
 #include <string>
 #include <unordered_map>
 
@@ -21,6 +23,11 @@ struct ingest_options {
   /// Where decisions with `expires_in` are timed; may be null (tests).
   task_clock_actor clock;
 };
+
+/// Where `ingest_state::event_counters` keeps invalid events: after the
+/// last `event_type`.
+constexpr size_t invalid_event_slot
+  = static_cast<size_t>(event_type::task_proposal) + 1;
 
 /// State of the ingest actor.
 struct ingest_state {
@@ -42,8 +49,9 @@ struct ingest_state {
   };
   std::unordered_map<uint64_t, conversation> conversations;
 
-  /// `nod_agent_events_total` by type, looked up once per type.
-  std::unordered_map<std::string, metrics::counter*> event_counters;
+  /// `nod_agent_events_total` by type (index: `event_type`, then one for
+  /// invalid events), looked up once per type.
+  std::array<metrics::counter*, invalid_event_slot + 1> event_counters{};
 };
 
 /// Behavior of the ingest actor.

@@ -82,12 +82,13 @@ public:
     if (!epoch_)
       return std::nullopt;
     auto now = epoch();
+    auto presented = sha256_hex(secret); // outside the lock
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = entries_.find(id);
     if (i == entries_.end() || i->second.epoch != now)
       return std::nullopt;
     // A wrong secret goes the slow way, which answers 401.
-    if (!constant_time_equal(sha256_hex(secret), i->second.agent.secret_hash))
+    if (!constant_time_equal(presented, i->second.agent.secret_hash))
       return std::nullopt;
     return i->second.agent;
   }

@@ -92,13 +92,29 @@ std::string iso8601(int64_t unix_ms) {
   auto rem = unix_ms % ms_per_day;
   auto secs = (rem < 0 ? rem + ms_per_day : rem) / 1000;
   auto date = civil_from_days(days);
-  char buf[64];
-  std::snprintf(
-    buf, sizeof(buf), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
-    static_cast<long long>(date.year), static_cast<long long>(date.month),
-    static_cast<long long>(date.day), static_cast<long long>(secs / 3600),
-    static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
-  return buf;
+  if (date.year < 0 || date.year > 9999) {
+    char buf[64];
+    std::snprintf(
+      buf, sizeof(buf), "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
+      static_cast<long long>(date.year), static_cast<long long>(date.month),
+      static_cast<long long>(date.day), static_cast<long long>(secs / 3600),
+      static_cast<long long>(secs / 60 % 60),
+      static_cast<long long>(secs % 60));
+    return buf;
+  }
+  // The common case by hand: this runs several times per stored event.
+  char out[] = "0000-00-00T00:00:00Z";
+  auto put = [&out](size_t at, int64_t value, size_t digits) {
+    for (size_t i = digits; i-- > 0; value /= 10)
+      out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, date.year, 4);
+  put(5, date.month, 2);
+  put(8, date.day, 2);
+  put(11, secs / 3600, 2);
+  put(14, secs / 60 % 60, 2);
+  put(17, secs % 60, 2);
+  return std::string{out, sizeof(out) - 1};
 }
 
 std::optional<int64_t> parse_iso8601(std::string_view text) {
