@@ -66,6 +66,22 @@ protected:
     open(max_batch);
   }
 
+  /// Receives each client's reply to its one append: the seqs it got, in
+  /// client order (an error fails the test).
+  std::vector<uint64_t>
+  seqs_of(const std::vector<caf::scoped_actor*>& clients) {
+    std::vector<uint64_t> seqs;
+    for (auto* client : clients)
+      (*client)->receive(
+        [&](journal_written& r) {
+          seqs.push_back(r.seqs.at(0));
+        },
+        [&](caf::error& err) {
+          ADD_FAILURE() << caf::to_string(err);
+        });
+    return seqs;
+  }
+
   journal_stats stats() {
     auto s = call<journal_stats>(j, stats_atom::value);
     EXPECT_TRUE(s);
@@ -100,22 +116,13 @@ TEST_F(journal_test, seqs_start_at_one_and_increase_per_agent) {
 TEST_F(journal_test, appends_waiting_in_the_mailbox_share_one_batch) {
   // Three requests queue up before the journal runs; they must be written
   // with one durable write and each get its own seq.
-  std::vector<std::unique_ptr<caf::scoped_actor>> clients;
-  for (int i = 0; i < 3; ++i)
-    clients.push_back(std::make_unique<caf::scoped_actor>(sys, true));
-  std::vector<uint64_t> seqs;
-  for (auto& client : clients)
+  caf::scoped_actor a{sys, true};
+  caf::scoped_actor b{sys, true};
+  caf::scoped_actor c{sys, true};
+  for (auto* client : {&a, &b, &c})
     (*client)->send(j, append_atom::value, append_to(1, "p"));
   run();
-  for (auto& client : clients)
-    (*client)->receive(
-      [&](journal_written& r) {
-        seqs.push_back(r.seqs.at(0));
-      },
-      [&](caf::error& err) {
-        ADD_FAILURE() << caf::to_string(err);
-      });
-  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(seqs_of({&a, &b, &c}), (std::vector<uint64_t>{1, 2, 3}));
   auto s = stats();
   EXPECT_EQ(s.batches, 1u);
   EXPECT_EQ(s.writes, 3u);
@@ -155,16 +162,8 @@ TEST_F(journal_test, appends_arriving_during_a_write_share_the_next_batch) {
   EXPECT_TRUE(second->mailbox().empty());
   EXPECT_TRUE(third->mailbox().empty());
   run();
-  std::vector<uint64_t> seqs;
-  for (auto* client : {&first, &second, &third})
-    (*client)->receive(
-      [&](journal_written& r) {
-        seqs.push_back(r.seqs.at(0));
-      },
-      [&](caf::error& err) {
-        ADD_FAILURE() << caf::to_string(err);
-      });
-  EXPECT_EQ(seqs, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(seqs_of({&first, &second, &third}),
+            (std::vector<uint64_t>{1, 2, 3}));
   auto s = stats();
   EXPECT_EQ(s.batches, 2u); // "a", then "b" and "c" together
   EXPECT_EQ(s.max_batch, 2u);
