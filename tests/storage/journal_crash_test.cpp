@@ -28,8 +28,9 @@ struct ack {
   std::string payload;
 };
 
-// Runs the child for `run_for`, kills it with SIGKILL and returns every
-// acknowledgement it printed before dying.
+// Runs the child until `run_for` after its first acknowledgement (start-up
+// and WAL recovery take their own time on a loaded machine), kills it with
+// SIGKILL and returns every acknowledgement it printed before dying.
 std::vector<ack> run_and_kill(const std::string& dir,
                               std::chrono::milliseconds run_for) {
   int out[2];
@@ -49,10 +50,16 @@ std::vector<ack> run_and_kill(const std::string& dir,
   close(out[1]);
   std::string text;
   char buf[65536];
-  auto deadline = std::chrono::steady_clock::now() + run_for;
+  // Until the first acknowledgement: a generous start-up limit.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+  bool appending = false;
   bool killed = false;
   for (;;) {
     auto now = std::chrono::steady_clock::now();
+    if (!appending && !text.empty()) {
+      appending = true;
+      deadline = now + run_for;
+    }
     if (!killed && now >= deadline) {
       kill(pid, SIGKILL);
       killed = true;
