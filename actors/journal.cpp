@@ -123,20 +123,49 @@ void start_write(self_ptr self) {
       });
 }
 
+// Fails every staged write with `err`: later units hold seqs after the
+// lost ones, so nothing staged counts any more, and streams fall back to
+// their durable seqs and cursors.
+void fail_staged(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  std::vector<journal_unit> failed;
+  for (auto& u : st.closed)
+    failed.push_back(std::move(u));
+  st.closed.clear();
+  failed.push_back(std::move(st.open));
+  st.open = journal_unit{};
+  st.writing = false;
+  for (auto& [agent, s] : st.streams) {
+    s.last_seq = s.durable_seq;
+    s.cursor = s.durable_cursor;
+  }
+  for (auto& u : failed)
+    for (auto& done : u.waiting)
+      done(err);
+}
+
 // The writer is done with the oldest closed unit: answer everyone who
-// waits for it. On failure nothing staged counts any more (later units
-// hold seqs after the lost ones): every waiting write fails and streams
-// fall back to their durable seqs and cursors.
+// waits for it, then hand over what arrived meanwhile, as one batch.
 void on_written(self_ptr self, const caf::error& err) {
   auto& st = self->state;
   st.writing = false;
-  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now()
-                                               - st.write_started)
-                   .count();
-  auto unit = std::move(st.closed.front());
-  st.closed.pop_front();
-  std::vector<journal_unit> failed;
-  if (!err) {
+  if (err) {
+    auto batch = st.closed.front().waiting.size();
+    size_t after = st.open.waiting.size();
+    for (size_t i = 1; i < st.closed.size(); ++i)
+      after += st.closed[i].waiting.size();
+    spdlog::error("journal write of {} changes failed: {}; {} changes staged "
+                  "after it fail with it",
+                  batch, to_string(err), after);
+    if (st.errors_total)
+      st.errors_total->inc();
+    fail_staged(self, err);
+  } else {
+    auto elapsed = std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - st.write_started)
+                     .count();
+    auto unit = std::move(st.closed.front());
+    st.closed.pop_front();
     for (auto& [agent, mark] : unit.marks) {
       auto& s = st.streams[agent];
       s.durable_seq = mark.last_seq;
@@ -152,30 +181,7 @@ void on_written(self_ptr self, const caf::error& err) {
     }
     for (auto& done : unit.waiting)
       done(err);
-  } else {
-    size_t lost = unit.waiting.size() + st.open.waiting.size();
-    for (auto& u : st.closed)
-      lost += u.waiting.size();
-    spdlog::error("journal write of {} changes failed: {}; {} staged changes "
-                  "fail with it",
-                  unit.waiting.size(), to_string(err), lost);
-    if (st.errors_total)
-      st.errors_total->inc();
-    failed.push_back(std::move(unit));
-    for (auto& u : st.closed)
-      failed.push_back(std::move(u));
-    st.closed.clear();
-    failed.push_back(std::move(st.open));
-    st.open = journal_unit{};
-    for (auto& [agent, s] : st.streams) {
-      s.last_seq = s.durable_seq;
-      s.cursor = s.durable_cursor;
-    }
-    for (auto& u : failed)
-      for (auto& done : u.waiting)
-        done(err);
   }
-  // What arrived during the write goes next, as one batch.
   if (st.closed.empty())
     close_open(self);
   start_write(self);
@@ -330,8 +336,9 @@ journal_actor::behavior_type journal(self_ptr self,
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
     if (msg.source == st.writer.address()) {
-      // The writer died: nothing staged can be written any more.
-      st.writing = false;
+      // The writer is gone: nothing staged can be written any more.
+      fail_staged(self,
+                  make_error(ec::storage_error, "journal writer stopped"));
       self->quit(msg.reason);
       return;
     }
