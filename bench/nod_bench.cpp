@@ -1809,17 +1809,24 @@ std::string delivery_summary(sync_client& c, const std::string& agent_id) {
 }
 
 void print_table(const std::vector<phase_result>& rows) {
-  std::printf("\n%-8s %6s %10s %8s %8s %8s %8s %9s %9s\n", "phase", "conns",
-              "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "srv cpu%",
-              "bench cpu%");
+  std::printf("\n%-8s %6s %10s %8s %8s %8s %8s %9s %9s %10s\n", "phase",
+              "conns", "ops/s", "p50 ms", "p99 ms", "max ms", "errors",
+              "srv cpu%", "bench cpu%", "srv us/op");
   for (auto& r : rows) {
     char srv_cpu[32] = "-";
-    if (r.server_cpu_pct >= 0)
+    char srv_per_op[32] = "-";
+    if (r.server_cpu_pct >= 0) {
       std::snprintf(srv_cpu, sizeof(srv_cpu), "%.0f", r.server_cpu_pct);
-    std::printf("%-8s %6zu %10.0f %8.2f %8.2f %8.2f %8llu %9s %9.0f\n",
+      // Server CPU per operation: steadier than ops/s on a VM whose speed
+      // drifts, so the column to compare two builds by.
+      if (r.ops_per_s > 0)
+        std::snprintf(srv_per_op, sizeof(srv_per_op), "%.1f",
+                      r.server_cpu_pct / 100 / r.ops_per_s * 1e6);
+    }
+    std::printf("%-8s %6zu %10.0f %8.2f %8.2f %8.2f %8llu %9s %9.0f %10s\n",
                 r.name.c_str(), r.connections, r.ops_per_s, r.p50_ms, r.p99_ms,
                 r.max_ms, static_cast<unsigned long long>(r.errors), srv_cpu,
-                r.bench_cpu_pct);
+                r.bench_cpu_pct, srv_per_op);
   }
 }
 
@@ -2045,7 +2052,8 @@ int run(const options& opt) {
                 rest->ops_per_s / healthz->ops_per_s);
   std::printf("(ops/s and latencies over the measured time after 0.5 s "
               "warm-up; errors include warm-up; cpu%% = cpu time / wall "
-              "time, 100 = one core)\n");
+              "time, 100 = one core; srv us/op = server cpu time per "
+              "operation)\n");
   for (auto& n : notes)
     std::printf("%s\n", n.c_str());
   if (interrupted)
