@@ -1,6 +1,7 @@
 #include "net/web.hpp"
 
 #include "net/server.hpp"
+#include "protocol/text.hpp"
 
 #include <algorithm>
 #include <string_view>
@@ -15,41 +16,17 @@ const char* const web_content_security_policy
 
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] - 'A' + 'a' : a[i];
-    auto y = b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i];
-    if (x != y)
-      return false;
-  }
-  return true;
-}
-
 // The q-value of one `Accept-Encoding` element's parameters (`;q=0.5`):
 // only whether it is above zero matters, and it is unless every digit is 0.
 bool positive_q(std::string_view params) {
   while (!params.empty()) {
     auto semi = params.find(';');
-    auto param = trim(params.substr(0, semi));
+    auto param = text::trim(params.substr(0, semi));
     params = semi == std::string_view::npos ? std::string_view{}
                                             : params.substr(semi + 1);
     auto eq = param.find('=');
     if (eq == std::string_view::npos
-        || !iequals(trim(param.substr(0, eq)), "q"))
+        || !text::iequals(text::trim(param.substr(0, eq)), "q"))
       continue;
     for (char c : param.substr(eq + 1))
       if (c >= '1' && c <= '9')
@@ -71,10 +48,10 @@ bool accepts_gzip(const std::string& accept_encoding) {
     rest = comma == std::string_view::npos ? std::string_view{}
                                            : rest.substr(comma + 1);
     auto semi = element.find(';');
-    auto coding = trim(element.substr(0, semi));
+    auto coding = text::trim(element.substr(0, semi));
     auto params = semi == std::string_view::npos ? std::string_view{}
                                                  : element.substr(semi + 1);
-    if (iequals(coding, "gzip") || iequals(coding, "x-gzip"))
+    if (text::iequals(coding, "gzip") || text::iequals(coding, "x-gzip"))
       gzip = std::max(gzip, positive_q(params) ? 1 : 0);
     else if (coding == "*")
       any = std::max(any, positive_q(params) ? 1 : 0);
@@ -88,7 +65,8 @@ bool etag_matches(const std::string& if_none_match, const std::string& etag) {
   if (want.size() >= 2 && want.substr(0, 2) == "W/")
     want.remove_prefix(2);
   for (;;) {
-    while (!rest.empty() && (is_space(rest.front()) || rest.front() == ','))
+    while (!rest.empty()
+           && (text::is_space(rest.front()) || rest.front() == ','))
       rest.remove_prefix(1);
     if (rest.empty())
       return false;

@@ -1,5 +1,7 @@
 #include "protocol/cron.hpp"
 
+#include "protocol/text.hpp"
+
 #include <array>
 #include <chrono>
 #include <date/date.h>
@@ -37,11 +39,6 @@ constexpr field_spec fields[] = {
 constexpr const char* fields_help
   = "(minute hour day-of-month month day-of-week)";
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v'
-         || c == '\f';
-}
-
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
@@ -52,10 +49,6 @@ bool is_alpha(char c) {
 
 char to_upper(char c) {
   return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-char to_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // `text` in double quotes, safe for a one-line message: control and
@@ -78,14 +71,6 @@ std::string quote(std::string_view text) {
     out += "...";
   out += '"';
   return out;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front()))
-    text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back()))
-    text.remove_suffix(1);
-  return text;
 }
 
 // Reads a run of digits at `pos`. Values too large for any field saturate
@@ -231,10 +216,10 @@ std::optional<schedule> parse_fields(std::string_view text,
   std::vector<std::string_view> parts;
   size_t pos = 0;
   while (pos < text.size()) {
-    while (pos < text.size() && is_space(text[pos]))
+    while (pos < text.size() && text::is_space(text[pos]))
       ++pos;
     size_t start = pos;
-    while (pos < text.size() && !is_space(text[pos]))
+    while (pos < text.size() && !text::is_space(text[pos]))
       ++pos;
     if (pos > start)
       parts.push_back(text.substr(start, pos - start));
@@ -280,12 +265,12 @@ std::optional<schedule> parse_fields(std::string_view text,
 std::optional<schedule> parse_shorthand(std::string_view text,
                                         std::string& error) {
   size_t end = 0;
-  while (end < text.size() && !is_space(text[end]))
+  while (end < text.size() && !text::is_space(text[end]))
     ++end;
   std::string word;
   for (size_t i = 0; i < end; ++i)
-    word += to_lower(text[i]);
-  auto rest = trim(text.substr(end));
+    word += text::ascii_lower(text[i]);
+  auto rest = text::trim(text.substr(end));
   static constexpr struct {
     const char* word;
     const char* fields;
@@ -405,7 +390,7 @@ int64_t to_sys_seconds(const date::time_zone* zone, int64_t local) {
 
 std::optional<schedule> parse(std::string_view text, std::string& error) {
   try {
-    text = trim(text);
+    text = text::trim(text);
     if (!text.empty() && text[0] == '@')
       return parse_shorthand(text, error);
     return parse_fields(text, error);

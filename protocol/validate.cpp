@@ -1,5 +1,7 @@
 #include "protocol/validate.hpp"
 
+#include "protocol/text.hpp"
+
 #include <arpa/inet.h>
 #include <charconv>
 #include <cstdint>
@@ -31,17 +33,6 @@ bool is_alpha(char c) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] - 'A' + 'a' : a[i];
-    if (x != b[i])
-      return false;
-  }
-  return true;
 }
 
 // A dotted quad with each part 0-255 and no leading zeros (which some
@@ -243,7 +234,7 @@ bool is_webhook_url(std::string_view url) {
   if (sep == std::string_view::npos)
     return false;
   auto scheme = url.substr(0, sep);
-  if (!iequals(scheme, "http") && !iequals(scheme, "https"))
+  if (!text::iequals(scheme, "http") && !text::iequals(scheme, "https"))
     return false;
   auto rest = url.substr(sep + 3);
   auto authority = rest.substr(0, rest.find_first_of("/?#"));

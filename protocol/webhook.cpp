@@ -2,6 +2,7 @@
 
 #include "protocol/credentials.hpp"
 #include "protocol/ids.hpp"
+#include "protocol/text.hpp"
 #include "protocol/time.hpp"
 
 #include <algorithm>
@@ -24,19 +25,6 @@ constexpr int64_t backoff_max_ms = 86'400'000;
 // value RFC 9111 section 1.2.2 prescribes for delta-seconds too large to
 // represent.
 constexpr int64_t retry_after_cap_ms = int64_t{2147483648} * 1000;
-
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size())
-    return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i]))
-      return false;
-  return true;
-}
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -153,9 +141,9 @@ std::optional<url_parts> parse_http_url(std::string_view url) {
     return std::nullopt;
   url_parts out;
   auto scheme = url.substr(0, sep);
-  if (iequals(scheme, "https"))
+  if (text::iequals(scheme, "https"))
     out.tls = true;
-  else if (!iequals(scheme, "http"))
+  else if (!text::iequals(scheme, "http"))
     return std::nullopt;
   auto rest = url.substr(sep + 3);
   // The authority ends at the path or the query.
@@ -197,7 +185,7 @@ std::optional<url_parts> parse_http_url(std::string_view url) {
   if (host.empty())
     return std::nullopt;
   for (char c : host)
-    out.host += ascii_lower(c);
+    out.host += text::ascii_lower(c);
   // Port: explicit (1-65535, never empty) or the scheme's default.
   if (has_port) {
     auto p = parse_port(port);
