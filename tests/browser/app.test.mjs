@@ -152,6 +152,49 @@ for (const vp of VIEWPORTS) {
       });
     });
 
+    it('settings: rotating asks first, shows the new secret once and ends the old one; delete removes the agent', async () => {
+      const created = await createAgent('Rotating agent');
+      const hello = { type: 'message', text: 'still here' };
+      await withPage(browser, vp, async (page) => {
+        await signIn(page);
+        await openAgent(page, created.agent_id);
+        await page.getByTestId('tab-settings').click();
+        await eventually(async () => (await page.getByTestId('webhook-secret').inputValue()).startsWith('whsec_'), { what: 'the webhook secret' });
+        const webhookBefore = await page.getByTestId('webhook-secret').inputValue();
+
+        // Cancel changes nothing.
+        await page.getByTestId('rotate-webhook-secret').click();
+        await page.getByTestId('confirm-no').click();
+        await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+        assert.equal(await page.getByTestId('webhook-secret').inputValue(), webhookBefore);
+
+        await page.getByTestId('rotate-webhook-secret').click();
+        await page.getByTestId('confirm-yes').click();
+        await eventually(async () => {
+          const now = await page.getByTestId('webhook-secret').inputValue();
+          return now.startsWith('whsec_') && now !== webhookBefore;
+        }, { what: 'a new webhook secret' });
+
+        await page.getByTestId('rotate-secret').click();
+        await page.getByTestId('confirm-yes').click();
+        const dialog = page.getByTestId('secret-dialog');
+        await dialog.waitFor();
+        const secret = await dialog.getByTestId('secret-value').inputValue();
+        assert.match(secret, /^nod_[0-9a-f]{40}$/);
+        assert.notEqual(secret, created.secret);
+        await dialog.getByTestId('secret-done').click();
+        await dialog.waitFor({ state: 'detached' });
+        assert.equal((await postEvent(created.agent_id, created.secret, hello)).status, 401, 'the old secret still works');
+        assert.equal((await postEvent(created.agent_id, secret, hello)).status, 200, 'the new secret does not work');
+
+        await page.getByTestId('delete-agent').click();
+        await page.getByTestId('confirm-yes').click();
+        await page.getByTestId('agent-list').waitFor({ state: 'attached' });
+        await byId(page, 'agent-row', 'data-agent-id', created.agent_id).waitFor({ state: 'detached' });
+        assert.equal((await postEvent(created.agent_id, secret, hello)).status, 401, 'a deleted agent is still accepted');
+      });
+    });
+
     it('a test agent: messages, decisions and status appear live; answers and replies reach it', async () => {
       const created = await createAgent('Deploy agent', { description: 'Deploys to staging and production.' });
       await withPage(browser, vp, async (page) => {

@@ -181,6 +181,16 @@ protected:
                       {"NOD_WEBHOOK_BACKOFF_FACTOR", "3"},
                       {"NOD_WEBHOOK_TIMEOUT", "1s"}}) {}
 
+  /// Counter `field` of agent `a` in the owner's agent list (-1: absent).
+  int64_t listed_count(const agent_info& a, const char* field) {
+    auto list = parse(app("GET", "/api/agents").body);
+    if (list.IsArray())
+      for (auto& x : list.GetArray())
+        if (str(x, "agent_id") == a.id)
+          return num(x, field);
+    return -1;
+  }
+
   /// The delivery record of `event_id` in the owner's list.
   delivery_view delivery_of(const agent_info& a, const std::string& event_id) {
     auto r = app("GET", "/api/agents/" + a.id + "/deliveries?limit=200");
@@ -532,12 +542,7 @@ TEST_F(delivery_e2e, the_agent_list_counts_undelivered_events) {
   auto event_id = say(a, "nobody listens");
   ASSERT_EQ(wait_state(a, event_id, "pending").state, "pending");
   auto count = [&] {
-    auto list = parse(app("GET", "/api/agents").body);
-    if (list.IsArray())
-      for (auto& x : list.GetArray())
-        if (str(x, "agent_id") == a.id)
-          return num(x, "undelivered_events");
-    return int64_t{-1};
+    return listed_count(a, "undelivered_events");
   };
   EXPECT_EQ(count(), 1) << "B2: GET /api/agents counts undelivered events";
   ASSERT_EQ(
@@ -548,12 +553,7 @@ TEST_F(delivery_e2e, the_agent_list_counts_undelivered_events) {
 TEST_F(delivery_e2e, the_agent_list_counts_pending_decisions) {
   auto a = create_agent("asking");
   auto count = [&] {
-    auto list = parse(app("GET", "/api/agents").body);
-    if (list.IsArray())
-      for (auto& x : list.GetArray())
-        if (str(x, "agent_id") == a.id)
-          return num(x, "pending_decisions");
-    return int64_t{-1};
+    return listed_count(a, "pending_decisions");
   };
   EXPECT_EQ(count(), 0);
   auto first = ask_decision(a, "Deploy?");

@@ -133,48 +133,38 @@ function mountSettings(root, { id, navigate }) {
   };
   api.agent(id).then((a) => showWebhookSecret(a.webhook_secret)).catch(() => clear(whSlot));
 
-  const rotate = el('button', { type: 'button', class: 'btn', testid: 'rotate-secret', text: 'Rotate agent secret…' });
-  rotate.addEventListener('click', async () => {
-    const ok = await confirmDialog({
-      title: 'Rotate the agent secret?', confirmLabel: 'Rotate', danger: true,
-      message: 'The current secret stops working at once and the agent’s open WebSockets are closed. The new secret is shown once.',
-    });
-    if (!ok) return;
-    busy(rotate, async () => {
+  const rotate = confirmedButton({
+    testid: 'rotate-secret', text: 'Rotate agent secret…', confirmLabel: 'Rotate',
+    title: 'Rotate the agent secret?',
+    message: 'The current secret stops working at once and the agent’s open WebSockets are closed. The new secret is shown once.',
+    run: async () => {
       const a = await api.rotateSecret(id);
       putAgent(a);
       showWebhookSecret(a.webhook_secret);
       showSecretDialog(a);
-    });
+    },
   });
-  const rotateWh = el('button', { type: 'button', class: 'btn', testid: 'rotate-webhook-secret', text: 'Rotate webhook secret…' });
-  rotateWh.addEventListener('click', async () => {
-    const ok = await confirmDialog({
-      title: 'Rotate the webhook signing secret?', confirmLabel: 'Rotate', danger: true,
-      message: 'Webhooks are signed with the new secret from now on; update your receiver.',
-    });
-    if (!ok) return;
-    busy(rotateWh, async () => {
+  const rotateWh = confirmedButton({
+    testid: 'rotate-webhook-secret', text: 'Rotate webhook secret…', confirmLabel: 'Rotate',
+    title: 'Rotate the webhook signing secret?',
+    message: 'Webhooks are signed with the new secret from now on; update your receiver.',
+    run: async () => {
       const a = await api.rotateWebhookSecret(id);
       putAgent(a);
       showWebhookSecret(a.webhook_secret);
       toast('Webhook secret rotated.');
-    });
+    },
   });
-
-  const del = el('button', { type: 'button', class: 'btn danger', testid: 'delete-agent', text: 'Delete agent…' });
-  del.addEventListener('click', async () => {
-    const ok = await confirmDialog({
-      title: `Delete “${agent.name}”?`, confirmLabel: 'Delete', danger: true,
-      message: 'The agent, its credentials and its tasks are removed; its connections are closed. This cannot be undone.',
-    });
-    if (!ok) return;
-    busy(del, async () => {
+  const del = confirmedButton({
+    cls: 'btn danger', testid: 'delete-agent', text: 'Delete agent…', confirmLabel: 'Delete',
+    title: `Delete “${agent.name}”?`,
+    message: 'The agent, its credentials and its tasks are removed; its connections are closed. This cannot be undone.',
+    run: async () => {
       await api.deleteAgent(id);
       removeAgent(id);
       toast('Agent deleted.');
       navigate('#/agents');
-    });
+    },
   });
 
   setChildren(root, el('div', { class: 'settings scroll-pane' },
@@ -190,3 +180,13 @@ function mountSettings(root, { id, navigate }) {
   return { destroy() {} };
 }
 
+// A button that asks for confirmation (every use here is irreversible) before
+// `run`, and shows itself busy while it works.
+function confirmedButton({ cls = 'btn', testid, text, title, message, confirmLabel, run }) {
+  const button = el('button', { type: 'button', class: cls, testid, text });
+  button.addEventListener('click', async () => {
+    if (!await confirmDialog({ title, message, confirmLabel, danger: true })) return;
+    busy(button, run);
+  });
+  return button;
+}
