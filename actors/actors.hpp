@@ -3,6 +3,7 @@
 // Every typed actor interface of the server and the messages they exchange.
 // CAF 0.17 syntax: `replies_to<...>::with<...>` and `reacts_to<...>`.
 
+#include "protocol/delivery.hpp"
 #include "protocol/outbound.hpp"
 #include "protocol/records.hpp"
 #include "protocol/validate.hpp"
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -388,22 +390,11 @@ using app_session_actor = caf::typed_actor<
   // The server closes the socket with this code and reason.
   caf::reacts_to<kick_atom, uint16_t, std::string>>;
 
-/// Push an event to an agent's socket and say when it is delivered.
-using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
-/// Internal: a tracked socket write finished.
-using written_atom = caf::atom_constant<caf::atom("written")>;
-/// The newest live session of an agent.
-using route_atom = caf::atom_constant<caf::atom("route")>;
-
 /// One agent WebSocket (API.md A3, A6): authenticates, turns frames into
-/// events, pushes events to the agent. An app session's messages plus
-/// delivery.
-using agent_session_actor = app_session_actor::extend<
-  // seq, frame → true once written (or, with acks, acknowledged); false
-  // when the socket dropped it.
-  caf::replies_to<deliver_atom, uint64_t, std::string>::with<bool>,
-  // Internal: seq, written.
-  caf::reacts_to<written_atom, uint64_t, bool>>;
+/// events, forwards acks to its agent's delivery lane. Events reach its
+/// socket from the lane directly (through the `client_link`), so it has an
+/// app session's interface.
+using agent_session_actor = app_session_actor;
 
 /// Who is connected: app sessions by user, agent sessions by agent. Fans
 /// events out to a user's app sessions; tracks which agents are online and
@@ -415,8 +406,6 @@ using directory_actor = caf::typed_actor<
   caf::reacts_to<publish_atom, uint64_t, std::string>,
   // agent, owner, session: an authenticated agent socket opened.
   caf::reacts_to<agent_up_atom, uint64_t, uint64_t, agent_session_actor>,
-  // agent → its newest live session (`not_found` when offline).
-  caf::replies_to<route_atom, uint64_t>::with<agent_session_actor>,
   // agent, session: it closed.
   caf::reacts_to<agent_down_atom, uint64_t, caf::actor_addr>,
   // agent, code, reason: close every socket of the agent (its secret
@@ -454,8 +443,15 @@ using ingest_actor
 using send_atom = caf::atom_constant<caf::atom("send")>;
 /// An agent socket authenticated: replay what is pending.
 using replay_atom = caf::atom_constant<caf::atom("replay")>;
-/// A delivery finished.
+/// A delivery lane reports its progress (and whether it is idle).
 using done_atom = caf::atom_constant<caf::atom("done")>;
+/// Events for a delivery lane; a socket ready for pushes; pending events
+/// the agent polled and acknowledged.
+using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using forget_atom = caf::atom_constant<caf::atom("forget")>;
+/// Internal to a delivery lane: a socket write completed.
+using written_atom = caf::atom_constant<caf::atom("written")>;
 /// Resume deliveries that were in flight when the server stopped.
 using recover_atom = caf::atom_constant<caf::atom("recover")>;
 /// One webhook attempt's outcome, or a webhook job.
@@ -520,6 +516,37 @@ struct webhook_attempt {
   int64_t next_attempt_ms = 0;
 };
 
+/// One event in an agent's delivery lane.
+struct lane_item {
+  uint64_t seq = 0;
+  /// The A4 event without `seq`; empty: the lane reads it from the journal
+  /// (deliveries resumed after a restart).
+  std::string event_json;
+  /// A parked event replayed to a socket that authenticated: only sockets
+  /// are tried, and it stays pending otherwise.
+  bool replay = false;
+  /// The delivery record; empty: the lane reads it from the journal.
+  std::optional<delivery_record> record;
+  /// Internal to the lane: every webhook attempt failed, so a socket is
+  /// its last try before pending.
+  bool webhook_done = false;
+};
+
+/// What a delivery lane did since its last report, for the outbox's
+/// counts and for stopping idle lanes.
+struct lane_progress {
+  /// `enqueue` and `replay` messages received so far (in all).
+  uint64_t received = 0;
+  /// New events that reached the agent or were parked.
+  uint64_t finished = 0;
+  /// Of those, parked.
+  uint64_t parked = 0;
+  /// Replayed (pending) events that reached the agent.
+  uint64_t unparked = 0;
+  /// Nothing queued, in flight or unsaved, and no socket attached.
+  bool idle = false;
+};
+
 /// Issues one HTTP POST and calls the callback (any thread, once) with the
 /// outcome; the network layer provides it.
 using http_poster
@@ -529,6 +556,9 @@ using http_poster
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::outbound)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::outbound_sent)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::lane_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::lane_item>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::lane_progress)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::webhook_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::webhook_attempt)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::http_post_result)
@@ -537,20 +567,40 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::user_message_input)
 
 namespace nod {
 
-/// Walks one event to its agent (API.md A4): WebSocket, else webhook, else
-/// pending. Hears about webhook attempts from the scheduler.
-using delivery_actor
+/// Hears about webhook attempts from the scheduler.
+using webhook_listener_actor
   = caf::typed_actor<caf::reacts_to<attempt_atom, webhook_attempt>>;
+
+/// The delivery lane of one agent (API.md A4, A6): walks each event
+/// WebSocket → webhook → pending, in seq order. Pushes up to a window of
+/// events to the agent's newest socket without waiting; with acks they
+/// count once acknowledged (cumulative), else once written.
+using delivery_actor = webhook_listener_actor::extend<
+  // New events, or deliveries resumed after a restart; in seq order.
+  caf::reacts_to<enqueue_atom, std::vector<lane_item>>,
+  // A socket authenticated: its pending events (seq order), the seq the
+  // agent says it has up to (0: none), the session. The lane pushes to it
+  // once the session sends `attach`.
+  caf::reacts_to<replay_atom, std::vector<lane_item>, uint64_t,
+                 agent_session_actor>,
+  // From a session after its `auth_ok`: its link, whether it acks.
+  caf::reacts_to<attach_atom, client_link, bool>,
+  // From a session: the agent acknowledged everything up to seq.
+  caf::reacts_to<ack_atom, uint64_t>,
+  // From the outbox: pending events up to seq were polled and acked.
+  caf::reacts_to<forget_atom, uint64_t>,
+  // Internal: socket attachment, seq, whether the frame was written.
+  caf::reacts_to<written_atom, uint64_t, uint64_t, bool>>;
 
 /// POSTs webhooks with retries (A7): backoff with jitter, `Retry-After`,
 /// 410 stops, a bounded number of requests per destination host. Reports
 /// every attempt to the delivery that asked.
-using webhook_scheduler_actor
-  = caf::typed_actor<caf::reacts_to<webhook_atom, webhook_job, delivery_actor>,
-                     // Internal: job, outcome of its HTTP request.
-                     caf::reacts_to<result_atom, uint64_t, http_post_result>,
-                     // Internal: job whose backoff ended.
-                     caf::reacts_to<retry_atom, uint64_t>>;
+using webhook_scheduler_actor = caf::typed_actor<
+  caf::reacts_to<webhook_atom, webhook_job, webhook_listener_actor>,
+  // Internal: job, outcome of its HTTP request.
+  caf::reacts_to<result_atom, uint64_t, http_post_result>,
+  // Internal: job whose backoff ended.
+  caf::reacts_to<retry_atom, uint64_t>>;
 
 /// Change counters for long polls, without races: read `version` before
 /// reading state, then `watch` with it; a change in between answers at
@@ -564,18 +614,33 @@ using notifier_actor = caf::typed_actor<
   // Internal: waiter whose time ran out.
   caf::reacts_to<timeout_atom, uint64_t>>;
 
-/// Everything sent to agents: journals events with their cause, runs one
-/// delivery actor at a time per agent (seq order), replays pending events
-/// when an agent connects, takes poll acks.
+/// Reply to `replay_atom`: how many pending events follow, and the lane
+/// the session attaches to and sends acks to.
+struct replay_result {
+  uint64_t pending = 0;
+  delivery_actor lane;
+};
+
+} // namespace nod
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::replay_result)
+
+namespace nod {
+
+/// Everything sent to agents: journals events with their cause, keeps one
+/// delivery lane per agent with events to deliver or a socket, replays
+/// pending events when an agent connects, takes poll acks.
 using outbox_actor = caf::typed_actor<
   caf::replies_to<send_atom, outbound>::with<outbound_sent>,
-  // agent, owner, resume_from (0: none) → pending events it replays.
-  caf::replies_to<replay_atom, uint64_t, uint64_t, uint64_t>::with<uint64_t>,
+  // agent, owner, resume_from (0: none), the session that authenticated
+  // → pending events it replays, and the agent's lane.
+  caf::replies_to<replay_atom, uint64_t, uint64_t, uint64_t,
+                  agent_session_actor>::with<replay_result>,
   // agent, owner, seq: everything pending up to seq is delivered (poll)
   // → how many events that marked.
   caf::replies_to<ack_atom, uint64_t, uint64_t, uint64_t>::with<uint64_t>,
-  // From a delivery: agent, seq, parked as pending.
-  caf::reacts_to<done_atom, uint64_t, uint64_t, bool>,
+  // From a lane: agent, what it did since its last report.
+  caf::reacts_to<done_atom, uint64_t, lane_progress>,
   // Start-up: resume unfinished deliveries → how many.
   caf::replies_to<recover_atom>::with<uint64_t>,
   // agents → events not yet delivered to each (pending, queued or in

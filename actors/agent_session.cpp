@@ -50,20 +50,6 @@ bool take_token(self_ptr self) {
   return true;
 }
 
-void write_push(self_ptr self, uint64_t seq, std::string frame,
-                caf::typed_response_promise<bool> promise) {
-  auto& st = self->state;
-  auto me = caf::actor_cast<agent_session_actor>(self);
-  auto queued = st.link.send_tracked(std::move(frame), [me, seq](bool ok) {
-    caf::anon_send(me, written_atom::value, seq, ok);
-  });
-  if (!queued) {
-    promise.deliver(false);
-    return;
-  }
-  st.pushes[seq] = std::move(promise);
-}
-
 void send_auth_ok(self_ptr self, uint64_t pending) {
   auto& st = self->state;
   json::writer w;
@@ -75,11 +61,8 @@ void send_auth_ok(self_ptr self, uint64_t pending) {
   w.field("pending", static_cast<int64_t>(pending));
   w.end_object();
   send_frame(self, w.str());
-  st.ready = true;
-  auto held = std::move(st.held);
-  st.held.clear();
-  for (auto& h : held)
-    write_push(self, h.seq, std::move(h.frame), std::move(h.promise));
+  // Pushes follow `auth_ok`: the lane sends none before it hears this.
+  self->send(st.lane, attach_atom::value, st.link, st.acks);
 }
 
 // `{"type":"ack","seq":N}`: everything up to N arrived (cumulative).
@@ -93,10 +76,8 @@ void on_ack(self_ptr self, const json::document& doc,
                error_frame(request_id, seq ? err.message : "seq: is required"));
     return;
   }
-  auto end = st.pushes.upper_bound(static_cast<uint64_t>(*seq));
-  for (auto i = st.pushes.begin(); i != end; ++i)
-    i->second.deliver(true);
-  st.pushes.erase(st.pushes.begin(), end);
+  if (st.lane)
+    self->send(st.lane, ack_atom::value, static_cast<uint64_t>(*seq));
 }
 
 void on_auth_frame(self_ptr self, const std::string& text) {
@@ -144,20 +125,22 @@ void on_auth_frame(self_ptr self, const std::string& text) {
         st.session_id = random_id("sess_", 16);
         st.tokens = st.opts.burst;
         st.refilled = self->clock().now();
-        // Registered first, so the replayed events find this socket; they
-        // are held until `auth_ok` is out.
+        auto me = caf::actor_cast<agent_session_actor>(self);
         self->send(st.dir, agent_up_atom::value, st.agent.id, st.agent.owner,
-                   caf::actor_cast<agent_session_actor>(self));
+                   me);
+        // The lane queues the pending events for this socket and pushes
+        // them, then live ones, once `auth_ok` is out.
         self
           ->request(st.outbox, caf::infinite, replay_atom::value, st.agent.id,
-                    st.agent.owner, resume)
+                    st.agent.owner, resume, me)
           .then(
-            [self](uint64_t pending) {
-              send_auth_ok(self, pending);
+            [self](replay_result& r) {
+              self->state.lane = std::move(r.lane);
+              send_auth_ok(self, r.pending);
             },
             [self](caf::error&) {
-              // Pending events wait for the next poll or socket.
-              send_auth_ok(self, 0);
+              close_and_quit(self, session_close::unavailable,
+                             "delivery unavailable");
             });
       },
       [self](caf::error& err) {
@@ -241,30 +224,6 @@ agent_session(self_ptr self, client_link link, std::string path_agent,
     [self](push_atom, std::string& frame) {
       if (self->state.authenticated)
         send_frame(self, std::move(frame));
-    },
-    [self](deliver_atom, uint64_t seq,
-           std::string& frame) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!st.authenticated)
-        return false;
-      auto promise = self->make_response_promise<bool>();
-      if (st.ready)
-        write_push(self, seq, std::move(frame), promise);
-      else
-        st.held.push_back({seq, std::move(frame), promise});
-      return promise;
-    },
-    [self](written_atom, uint64_t seq, bool ok) {
-      auto& st = self->state;
-      auto i = st.pushes.find(seq);
-      if (i == st.pushes.end())
-        return;
-      // Without acks a completed write counts as delivered (A6); with
-      // acks the push waits for the agent's ack.
-      if (!ok || !st.acks) {
-        i->second.deliver(ok);
-        st.pushes.erase(i);
-      }
     },
     [self](closed_atom) {
       self->quit();

@@ -3,11 +3,8 @@
 #include "actors/actors.hpp"
 
 #include <caf/timespan.hpp>
-#include <caf/typed_response_promise.hpp>
 #include <chrono>
-#include <map>
 #include <string>
-#include <vector>
 
 namespace nod {
 
@@ -35,19 +32,11 @@ struct agent_session_state {
   std::string path_agent;
   bool auth_pending = false;
   bool authenticated = false;
-  /// `auth_ok` is sent: pushes go out (before, they wait in `held`).
-  bool ready = false;
   /// The agent acknowledges events (A6 `acks: true`).
   bool acks = false;
-  /// Pushes waiting for their write (or, with acks, their ack), by seq.
-  std::map<uint64_t, caf::typed_response_promise<bool>> pushes;
-  /// Pushes that arrived before `auth_ok` went out.
-  struct held_push {
-    uint64_t seq;
-    std::string frame;
-    caf::typed_response_promise<bool> promise;
-  };
-  std::vector<held_push> held;
+  /// The agent's delivery lane, from the outbox once authenticated: it
+  /// pushes events to this socket and hears the acks.
+  delivery_actor lane;
   agent_record agent;
   std::string session_id;
   /// Token bucket of the rate limit.

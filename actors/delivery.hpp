@@ -3,18 +3,21 @@
 #include "actors/actors.hpp"
 #include "protocol/delivery.hpp"
 
-#include <caf/actor_addr.hpp>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nod {
 
 namespace metrics {
+class counter;
 class registry;
 } // namespace metrics
 
-/// The actors a delivery talks to.
+/// The actors a delivery lane talks to.
 struct delivery_deps {
   journal_actor journal;
   directory_actor directory;
@@ -25,46 +28,74 @@ struct delivery_deps {
   metrics::registry* metrics = nullptr;
 };
 
-/// One event to deliver.
-struct delivery_task {
-  uint64_t agent = 0;
-  uint64_t owner = 0;
-  uint64_t seq = 0;
-  /// The A4 event without `seq`; empty: read it from the journal.
-  std::string event_json;
-  /// A pending event replayed to a socket that just authenticated: only
-  /// the WebSocket is tried, and it stays pending if that fails.
-  bool replay = false;
-  /// The delivery record as the outbox just wrote it; empty: read it from
-  /// the journal (resumed or replayed events).
-  std::optional<delivery_record> record;
+/// Settings of delivery lanes.
+struct delivery_options {
+  /// Events pushed to one socket and not yet confirmed (acked, or for a
+  /// socket without acks, written) at most; more wait their turn.
+  uint32_t ack_window = 1000;
 };
 
-/// State of one delivery.
+/// State of one agent's delivery lane.
 struct delivery_state {
   static inline const char* name = "delivery";
 
+  /// An authenticated socket of the agent.
+  struct socket {
+    agent_session_actor session;
+    /// Set by `attach`, once the session's `auth_ok` is out.
+    std::optional<client_link> link;
+    bool acks = false;
+    /// Numbers the attachment in write reports.
+    uint64_t id = 0;
+  };
+
+  /// A record change not yet written, and what it does to the marks.
+  struct change {
+    enum class mark { keep, delivered, parked };
+    delivery_record record;
+    mark marks = mark::keep;
+  };
+
+  uint64_t agent = 0;
+  uint64_t owner = 0;
   delivery_deps deps;
+  delivery_options opts;
   outbox_actor outbox;
-  delivery_task task;
-  delivery_record record;
-  /// The event as the agent receives it (with `seq`).
-  std::string frame;
-  /// The session a push waits on; its end fails the push.
-  caf::actor_addr pushing_to;
-  /// Bumped when a push is given up, so a late reply to it is ignored.
-  uint64_t push_generation = 0;
-  /// The WebSocket was tried again after the webhook gave up.
-  bool retried_socket = false;
-  /// The delivery has ended (no more steps).
-  bool ended = false;
+  /// Events on no channel yet, in seq order.
+  std::deque<lane_item> queue;
+  /// Events pushed to the socket `sent_on`, awaiting their write or ack,
+  /// by seq. They are all on one socket: never one event on two.
+  std::map<uint64_t, lane_item> sent;
+  uint64_t sent_on = 0;
+  /// Authenticated sockets, oldest first; pushes go to the newest.
+  std::vector<socket> sockets;
+  uint64_t next_socket = 1;
+  /// The event on the webhook (from the accounts lookup to the last
+  /// attempt); the events behind it wait, so webhooks stay in seq order.
+  std::optional<lane_item> hooked;
+  /// The lane reads events or records of the queue's head.
+  bool loading = false;
+  /// Record changes to write, by seq; one write at a time.
+  std::map<uint64_t, change> dirty;
+  bool saving = false;
+  /// Progress since the last report to the outbox.
+  lane_progress progress;
+  bool reported_idle = false;
+  /// Deliveries by channel and result; null without metrics.
+  metrics::counter* counted_websocket = nullptr;
+  metrics::counter* counted_websocket_failed = nullptr;
+  metrics::counter* counted_webhook = nullptr;
+  metrics::counter* counted_webhook_failed = nullptr;
+  metrics::counter* counted_parked = nullptr;
 };
 
-/// Behavior of a delivery: walks the event WebSocket → webhook → pending
-/// (API.md A4), records every attempt in the delivery record and shows
-/// it to the owner's app, then tells `outbox` and ends.
+/// Behavior of the delivery lane of `agent` (owned by `owner`): walks each
+/// of its events WebSocket → webhook → pending (API.md A4) in seq order,
+/// records every attempt in the event's delivery record and shows it to
+/// the owner's app, and reports its progress to `outbox`.
 delivery_actor::behavior_type
-delivery(delivery_actor::stateful_pointer<delivery_state> self,
-         delivery_task task, delivery_deps deps, outbox_actor outbox);
+delivery(delivery_actor::stateful_pointer<delivery_state> self, uint64_t agent,
+         uint64_t owner, delivery_deps deps, delivery_options opts,
+         outbox_actor outbox);
 
 } // namespace nod

@@ -118,13 +118,6 @@ directory_actor::behavior_type directory(self_ptr self,
       if (entry.sessions.size() == 1)
         publish(self, owner, agent_status_frame(agent, true));
     },
-    [self](route_atom, uint64_t agent) -> caf::result<agent_session_actor> {
-      // Each event goes to one socket, the newest (API.md A3).
-      auto i = self->state.agents.find(agent);
-      if (i == self->state.agents.end() || i->second.sessions.empty())
-        return make_error(ec::not_found, "agent offline");
-      return i->second.sessions.back();
-    },
     [self](agent_down_atom, uint64_t, const caf::actor_addr& session) {
       forget(self, session);
     },

@@ -19,57 +19,28 @@ namespace {
 using self_ptr = outbox_actor::stateful_pointer<outbox_state>;
 using storage::table;
 
-/// Starts the next delivery of `agent` if none is running.
-void pump(self_ptr self, uint64_t agent) {
+/// The lane of `agent`, started if it has none.
+outbox_state::lane& lane_of(self_ptr self, uint64_t agent, uint64_t owner) {
   auto& st = self->state;
-  auto i = st.lanes.find(agent);
-  if (i == st.lanes.end())
-    return;
-  auto& lane = i->second;
-  if (lane.current)
-    return;
-  if (lane.queue.empty()) {
-    st.lanes.erase(i);
-    return;
+  auto& lane = st.lanes[agent];
+  if (!lane.actor) {
+    lane.owner = owner;
+    lane.actor = self->spawn(delivery, agent, owner, st.deps, st.opts.lane,
+                             caf::actor_cast<outbox_actor>(self));
+    self->monitor(lane.actor);
   }
-  auto next = std::move(lane.queue.front());
-  lane.queue.pop_front();
-  delivery_task task;
-  task.agent = agent;
-  task.owner = lane.owner;
-  task.seq = next.seq;
-  task.event_json = std::move(next.event_json);
-  task.replay = next.replay;
-  task.record = std::move(next.record);
-  auto d = self->spawn(delivery, std::move(task), st.deps,
-                       caf::actor_cast<outbox_actor>(self));
-  self->monitor(d);
-  lane.current = std::move(d);
-  lane.current_seq = next.seq;
-  lane.current_replay = next.replay;
+  return lane;
 }
 
-/// Queues events of `agent`; an event already queued or being delivered
-/// is not queued twice. The queue stays in seq order.
+/// Hands events of `agent` to its lane (new ones, or resumed after a
+/// restart; in seq order).
 void enqueue(self_ptr self, uint64_t agent, uint64_t owner,
-             std::vector<outbox_state::item> items) {
-  auto& lane = self->state.lanes[agent];
-  lane.owner = owner;
-  for (auto& item : items) {
-    if (lane.current && lane.current_seq == item.seq)
-      continue;
-    auto same = [&](const outbox_state::item& x) {
-      return x.seq == item.seq;
-    };
-    if (std::any_of(lane.queue.begin(), lane.queue.end(), same))
-      continue;
-    auto pos = std::upper_bound(lane.queue.begin(), lane.queue.end(), item.seq,
-                                [](uint64_t seq, const outbox_state::item& x) {
-                                  return seq < x.seq;
-                                });
-    lane.queue.insert(pos, std::move(item));
-  }
-  pump(self, agent);
+             std::vector<lane_item> items) {
+  auto& lane = lane_of(self, agent, owner);
+  lane.forwarded += 1;
+  for (auto& item : items)
+    lane.in_lane += item.replay ? 0 : 1;
+  self->send(lane.actor, enqueue_atom::value, std::move(items));
 }
 
 /// Moves the count of parked events of `agent` by `delta`.
@@ -85,20 +56,24 @@ void count_pending(self_ptr self, uint64_t agent, int64_t delta) {
     st.pending_gauge->add(delta);
 }
 
-void finished(self_ptr self, uint64_t agent, const caf::actor_addr& who,
-              std::optional<bool> parked) {
-  auto i = self->state.lanes.find(agent);
-  if (i == self->state.lanes.end() || !i->second.current
-      || i->second.current.address() != who)
+/// A lane's report: counts move, and an idle lane that has every message
+/// sent to it stops.
+void on_progress(self_ptr self, uint64_t agent, const lane_progress& p) {
+  auto& st = self->state;
+  auto i = st.lanes.find(agent);
+  if (i == st.lanes.end())
     return;
-  // A new event that parks adds one; a replayed one that arrives takes
-  // one away.
-  if (parked && *parked && !i->second.current_replay)
-    count_pending(self, agent, 1);
-  else if (parked && !*parked && i->second.current_replay)
-    count_pending(self, agent, -1);
-  i->second.current = nullptr;
-  pump(self, agent);
+  auto& lane = i->second;
+  lane.in_lane -= std::min(lane.in_lane, p.finished);
+  auto delta
+    = static_cast<int64_t>(p.parked) - static_cast<int64_t>(p.unparked);
+  if (delta != 0)
+    count_pending(self, agent, delta);
+  if (p.idle && p.received == lane.forwarded) {
+    self->demonitor(caf::actor_cast<caf::actor_addr>(lane.actor));
+    self->send_exit(lane.actor, caf::exit_reason::user_shutdown);
+    st.lanes.erase(i);
+  }
 }
 
 std::string delivery_frame(const delivery_record& r) {
@@ -125,7 +100,8 @@ void mark_delivered(self_ptr self, uint64_t agent, uint64_t owner,
   req.limit = 100000;
   self->request(st.deps.journal, caf::infinite, scan_atom::value, req)
     .then(
-      [self, agent, owner, channel, done](std::vector<kv_entry>& keys) mutable {
+      [self, agent, owner, upto, channel,
+       done](std::vector<kv_entry>& keys) mutable {
         if (keys.empty()) {
           done(uint64_t{0});
           return;
@@ -140,7 +116,7 @@ void mark_delivered(self_ptr self, uint64_t agent, uint64_t owner,
           ->request(self->state.deps.journal, caf::infinite, scan_atom::value,
                     records)
           .then(
-            [self, agent, owner, channel, done,
+            [self, agent, owner, upto, channel, done,
              keys = std::move(keys)](std::vector<kv_entry>& found) mutable {
               std::unordered_map<uint64_t, std::string> by_seq;
               for (auto& e : found)
@@ -175,15 +151,8 @@ void mark_delivered(self_ptr self, uint64_t agent, uint64_t owner,
               count_pending(self, agent, -static_cast<int64_t>(n));
               // Nobody replays what the agent already has.
               if (auto i = self->state.lanes.find(agent);
-                  i != self->state.lanes.end()) {
-                auto& q = i->second.queue;
-                q.erase(std::remove_if(q.begin(), q.end(),
-                                       [&](const outbox_state::item& x) {
-                                         return x.replay
-                                                && by_seq.count(x.seq) > 0;
-                                       }),
-                        q.end());
-              }
+                  i != self->state.lanes.end())
+                self->send(i->second.actor, forget_atom::value, upto);
               self
                 ->request(self->state.deps.journal, caf::infinite,
                           append_atom::value, std::move(w))
@@ -239,10 +208,11 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
         for (auto& key : o.notify)
           self->send(st.deps.notifier, notify_atom::value, key);
         rp.deliver(outbound_sent{o.event_id, seq});
-        std::vector<outbox_state::item> items;
+        std::vector<lane_item> items(1);
         record.seq = seq;
-        items.push_back(
-          {seq, std::move(o.event_json), false, std::move(record)});
+        items[0].seq = seq;
+        items[0].event_json = std::move(o.event_json);
+        items[0].record = std::move(record);
         enqueue(self, o.agent, o.owner, std::move(items));
       },
       [rp](caf::error& err) mutable {
@@ -251,34 +221,49 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
   return rp;
 }
 
-caf::result<uint64_t> replay(self_ptr self, uint64_t agent, uint64_t owner,
-                             uint64_t resume_from) {
-  auto rp = self->make_response_promise<uint64_t>();
-  auto queue_rest = [self, agent, owner, resume_from, rp]() mutable {
+caf::result<replay_result> replay(self_ptr self, uint64_t agent, uint64_t owner,
+                                  uint64_t resume_from,
+                                  agent_session_actor session) {
+  auto rp = self->make_response_promise<replay_result>();
+  // The session attaches to its lane whatever the journal says: pending
+  // events it cannot read now wait for the next poll or socket.
+  auto hand_over = [self, agent, owner, resume_from, rp,
+                    session](std::vector<lane_item> items) mutable {
+    auto& lane = lane_of(self, agent, owner);
+    lane.forwarded += 1;
+    auto n = static_cast<uint64_t>(items.size());
+    self->send(lane.actor, replay_atom::value, std::move(items), resume_from,
+               std::move(session));
+    rp.deliver(replay_result{n, lane.actor});
+  };
+  auto read_pending = [self, agent, resume_from, hand_over]() mutable {
     self
       ->request(self->state.deps.journal, caf::infinite, inbox_atom::value,
                 agent, resume_from, self->state.opts.max_replay)
       .then(
-        [self, agent, owner, rp](std::vector<stream_event>& events) mutable {
-          std::vector<outbox_state::item> items;
-          for (auto& e : events)
-            items.push_back({e.seq, std::move(e.payload), true, std::nullopt});
-          auto n = static_cast<uint64_t>(items.size());
-          rp.deliver(n);
-          enqueue(self, agent, owner, std::move(items));
+        [hand_over](std::vector<stream_event>& events) mutable {
+          std::vector<lane_item> items(events.size());
+          for (size_t i = 0; i < events.size(); ++i) {
+            items[i].seq = events[i].seq;
+            items[i].event_json = std::move(events[i].payload);
+            items[i].replay = true;
+          }
+          hand_over(std::move(items));
         },
-        [rp](caf::error& err) mutable {
-          rp.deliver(std::move(err));
+        [self, agent, hand_over](caf::error& err) mutable {
+          spdlog::error("cannot read pending events of agent {}: {}", agent,
+                        detail_of(err));
+          hand_over({});
         });
   };
   if (resume_from == 0) {
-    queue_rest();
+    read_pending();
     return rp;
   }
   // The agent says it has everything up to `resume_from`.
   mark_delivered(self, agent, owner, resume_from, "resume",
-                 [queue_rest](caf::expected<uint64_t>) mutable {
-                   queue_rest();
+                 [read_pending](caf::expected<uint64_t>) mutable {
+                   read_pending();
                  });
   return rp;
 }
@@ -318,15 +303,16 @@ caf::result<uint64_t> recover(self_ptr self) {
     .then(
       [self, rp](std::vector<kv_entry>& entries) mutable {
         // Grouped by agent, in seq order (key order).
-        std::unordered_map<uint64_t, std::vector<outbox_state::item>> items;
+        std::unordered_map<uint64_t, std::vector<lane_item>> items;
         std::unordered_map<uint64_t, uint64_t> owners;
         for (auto& e : entries) {
           if (e.key.size() != 17 || e.value.size() != 8)
             continue;
           auto agent = storage::get_u64(std::string_view{e.key}.substr(1));
           owners[agent] = storage::get_u64(e.value);
-          items[agent].push_back(
-            {storage::pair_second(e.key), "", false, std::nullopt});
+          lane_item item;
+          item.seq = storage::pair_second(e.key);
+          items[agent].push_back(std::move(item));
         }
         for (auto& [agent, list] : items)
           enqueue(self, agent, owners[agent], std::move(list));
@@ -347,19 +333,22 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
   if (auto* reg = self->state.deps.metrics)
     self->state.pending_gauge = &reg->get_gauge(
       "nod_pending_events", "Events parked for agents to poll or resume.");
-  // Deliveries in flight stop with the outbox; their in-flight marks make
+  // Lanes stop with the outbox; the in-flight marks of their events make
   // the next start resume them.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& [agent, lane] : self->state.lanes)
-      if (lane.current)
-        self->send_exit(lane.current, msg.reason);
+      self->send_exit(lane.actor, msg.reason);
     self->quit(msg.reason);
   });
   self->set_down_handler([self](const caf::down_msg& msg) {
-    // A delivery that ended without saying so (it failed) frees its lane.
-    for (auto& [agent, lane] : self->state.lanes)
-      if (lane.current && lane.current.address() == msg.source) {
-        finished(self, agent, msg.source, std::nullopt);
+    // A lane that failed: the next event starts a new one (what it held
+    // keeps its in-flight marks for the next start).
+    auto& lanes = self->state.lanes;
+    for (auto i = lanes.begin(); i != lanes.end(); ++i)
+      if (i->second.actor.address() == msg.source) {
+        spdlog::error("delivery lane of agent {} ended: {}", i->first,
+                      to_string(msg.reason));
+        lanes.erase(i);
         return;
       }
   });
@@ -367,8 +356,9 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
     [self](send_atom, outbound& o) {
       return send(self, o);
     },
-    [self](replay_atom, uint64_t agent, uint64_t owner, uint64_t resume_from) {
-      return replay(self, agent, owner, resume_from);
+    [self](replay_atom, uint64_t agent, uint64_t owner, uint64_t resume_from,
+           agent_session_actor& session) {
+      return replay(self, agent, owner, resume_from, std::move(session));
     },
     [self](ack_atom, uint64_t agent, uint64_t owner,
            uint64_t seq) -> caf::result<uint64_t> {
@@ -393,11 +383,8 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
           });
       return rp;
     },
-    [self](done_atom, uint64_t agent, uint64_t, bool parked) {
-      finished(self, agent,
-               self->current_sender() ? self->current_sender()->address()
-                                      : caf::actor_addr{},
-               parked);
+    [self](done_atom, uint64_t agent, const lane_progress& p) {
+      on_progress(self, agent, p);
     },
     [self](recover_atom) {
       return recover(self);
@@ -410,13 +397,8 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
         uint64_t n = 0;
         if (auto i = st.pending.find(agent); i != st.pending.end())
           n += i->second;
-        if (auto i = st.lanes.find(agent); i != st.lanes.end()) {
-          // Replays are pending events already counted.
-          for (auto& item : i->second.queue)
-            n += item.replay ? 0 : 1;
-          if (i->second.current && !i->second.current_replay)
-            n += 1;
-        }
+        if (auto i = st.lanes.find(agent); i != st.lanes.end())
+          n += i->second.in_lane;
         counts.push_back(n);
       }
       return counts;

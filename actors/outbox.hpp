@@ -6,9 +6,7 @@ namespace nod::metrics {
 class gauge;
 } // namespace nod::metrics
 
-#include <caf/actor_addr.hpp>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <unordered_map>
 
@@ -18,30 +16,23 @@ namespace nod {
 struct outbox_options {
   /// Most pending events one authentication replays.
   uint32_t max_replay = 10000;
+  /// Settings of each agent's delivery lane.
+  delivery_options lane;
 };
 
 /// State of the outbox.
 struct outbox_state {
   static inline const char* name = "outbox";
 
-  /// An event waiting for its delivery.
-  struct item {
-    uint64_t seq = 0;
-    std::string event_json;
-    bool replay = false;
-    /// The delivery record as just written, if known.
-    std::optional<delivery_record> record;
-  };
-
-  /// The events of one agent: one delivery at a time, in seq order.
+  /// The delivery lane of one agent.
   struct lane {
+    delivery_actor actor;
     uint64_t owner = 0;
-    std::deque<item> queue;
-    /// The running delivery. A strong handle: nothing else may keep it
-    /// alive while it waits for a socket that goes away.
-    delivery_actor current;
-    uint64_t current_seq = 0;
-    bool current_replay = false;
+    /// `enqueue` and `replay` messages sent to it; an idle lane that has
+    /// received them all can stop.
+    uint64_t forwarded = 0;
+    /// New events handed to it and not yet delivered or parked.
+    uint64_t in_lane = 0;
   };
 
   delivery_deps deps;

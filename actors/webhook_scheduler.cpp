@@ -132,7 +132,7 @@ webhook_scheduler(self_ptr self, http_poster post, webhook_options opts) {
   if (st.opts.max_per_host == 0)
     st.opts.max_per_host = 1;
   return {
-    [self](webhook_atom, webhook_job& job, delivery_actor who) {
+    [self](webhook_atom, webhook_job& job, webhook_listener_actor who) {
       auto& st = self->state;
       auto url = parse_http_url(job.url);
       if (!url) {

@@ -35,7 +35,7 @@ struct webhook_scheduler_state {
 
   struct job_state {
     webhook_job job;
-    delivery_actor who;
+    webhook_listener_actor who;
     /// host:port, the unit of the concurrency limit.
     std::string host;
     unsigned retry_num = 0;

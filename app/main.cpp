@@ -139,7 +139,9 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
   deps.webhooks = d.webhooks;
   deps.notifier = d.notifier;
   deps.metrics = metrics;
-  d.outbox = sys.spawn(nod::outbox, deps, nod::outbox_options{});
+  nod::outbox_options box_opts;
+  box_opts.lane.ack_window = static_cast<uint32_t>(cfg.ack_window);
+  d.outbox = sys.spawn(nod::outbox, deps, box_opts);
   d.actions = sys.spawn(nod::actions, journal, people.accounts, d.outbox,
                         people.clock, cfg.public_url);
   nod::tasks_options tasks_opts;

@@ -540,6 +540,15 @@ const setting settings[] = {
    [](config& c, const std::string& v) {
      return parse_count(v, 1, 1000, c.webhook_max_per_host);
    }},
+  {"ack-window", "NOD_ACK_WINDOW", "N",
+   "Events pushed to one agent socket and not yet acknowledged (or, "
+   "without acks, written) at most (1-100000).",
+   [](const config& c) {
+     return std::to_string(c.ack_window);
+   },
+   [](config& c, const std::string& v) {
+     return parse_count(v, 1, 100000, c.ack_window);
+   }},
   {"webhook-tls-verify", "NOD_WEBHOOK_TLS_VERIFY", "BOOL",
    "Verify webhook receivers' TLS certificates.",
    [](const config& c) -> std::string {

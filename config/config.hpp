@@ -65,6 +65,9 @@ struct config {
   std::chrono::milliseconds webhook_timeout{30000};
   /// Webhook requests in flight to one host at most.
   size_t webhook_max_per_host = 4;
+  /// Events pushed to one agent socket and not yet confirmed at most
+  /// (acked, or without acks written); more wait as `queued`.
+  size_t ack_window = 1000;
   /// Verify webhook receivers' TLS certificates (off only for tests).
   bool webhook_tls_verify = true;
   /// Extra PEM CA file trusted for webhook receivers; empty for none.

@@ -62,6 +62,11 @@ std::string to_json(const delivery_record& r) {
     w.string(iso8601(*r.next_attempt_ms));
   else
     w.null();
+  w.key("sent_at");
+  if (r.sent_ms)
+    w.string(iso8601(*r.sent_ms));
+  else
+    w.null();
   w.field("created_at", iso8601(r.created_ms));
   w.field("updated_at", iso8601(r.updated_ms));
   w.end_object();
@@ -95,6 +100,7 @@ bool from_json(std::string_view text, delivery_record& r) {
   r.state = *state;
   r.channel = json::string_member(doc, "channel");
   r.next_attempt_ms = opt_time(doc, "next_attempt_at");
+  r.sent_ms = opt_time(doc, "sent_at");
   r.created_ms = *created;
   r.updated_ms = *updated;
   for (auto& item : attempts->value.GetArray()) {

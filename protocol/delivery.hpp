@@ -15,6 +15,9 @@ namespace nod {
 namespace delivery_states {
 /// Created; no attempt finished yet.
 constexpr const char* queued = "queued";
+/// Pushed to a socket that acknowledges events (A6 `acks: true`), since
+/// `sent_ms`; waits for the agent's ack.
+constexpr const char* sent = "sent";
 /// A webhook attempt failed; another follows at `next_attempt_ms`.
 constexpr const char* retrying = "retrying";
 /// The agent has it (WebSocket write or ack, webhook 2xx, poll ack).
@@ -52,6 +55,8 @@ struct delivery_record {
   std::vector<delivery_attempt> attempts;
   /// When `retrying`: the time of the next attempt.
   std::optional<int64_t> next_attempt_ms;
+  /// When `sent`: the time of the push.
+  std::optional<int64_t> sent_ms;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 };
@@ -59,7 +64,7 @@ struct delivery_record {
 /// The API and store form: `{"id": event_id, "event_id", "agent_id",
 /// "seq", "type", "state", "channel", "attempts": [{"at", "channel",
 /// "result": "ok"|"failed", "delivery_id", "retry_num", "status_code",
-/// "error", "duration_ms"}], "next_attempt_at", "created_at",
+/// "error", "duration_ms"}], "next_attempt_at", "sent_at", "created_at",
 /// "updated_at"}`.
 std::string to_json(const delivery_record& r);
 

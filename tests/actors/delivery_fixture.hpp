@@ -87,7 +87,7 @@ protected:
     deps.accounts = acc;
     deps.webhooks = webhooks;
     deps.notifier = notes;
-    box = sys.spawn(outbox, deps, outbox_options{});
+    box = sys.spawn(outbox, deps, box_options);
     act = sys.spawn(actions, journal, acc, box, task_clock_actor{},
                     std::string{"http://x"});
     run();
@@ -109,6 +109,8 @@ protected:
     start_delivery();
   }
 
+  /// The outbox's settings (a test may change them, then `restart_all`).
+  outbox_options box_options;
   std::shared_ptr<fake_http> http = std::make_shared<fake_http>();
   notifier_actor notes;
   webhook_scheduler_actor webhooks;

@@ -23,8 +23,8 @@ using test::link_to;
 /// Stands in for a delivery: keeps the attempts the scheduler reports.
 /// (Spawned with an argument: CAF 0.17 binds a null reference when
 /// spawning a function without one.)
-delivery_actor::behavior_type
-recording_delivery(delivery_actor::pointer,
+webhook_listener_actor::behavior_type
+recording_delivery(webhook_listener_actor::pointer,
                    std::shared_ptr<std::vector<webhook_attempt>> seen) {
   return {[seen](attempt_atom, const webhook_attempt& a) {
     seen->push_back(a);
@@ -97,6 +97,13 @@ protected:
         out.push_back(d);
       }
     return out;
+  }
+
+  /// The agent acknowledges everything up to `seq` on socket `s`.
+  void ack(const agent_session_actor& s, uint64_t seq) {
+    self->send(s, frame_atom::value,
+               R"({"type":"ack","seq":)" + std::to_string(seq) + "}");
+    run();
   }
 
   std::vector<stream_event> inbox() {
@@ -313,8 +320,9 @@ TEST_F(delivery_test, with_acks_an_unacked_event_comes_back_after_reconnect) {
   auto s = connect(sock, R"(,"acks":true)");
   auto event_id = say("ack me");
   EXPECT_TRUE(sock->contains(event_id));
-  // Written, but not acknowledged: still in flight.
-  EXPECT_EQ(deliveries().at(0).state, "queued");
+  // Written, but not acknowledged: sent, and since when.
+  EXPECT_EQ(deliveries().at(0).state, "sent");
+  EXPECT_TRUE(deliveries().at(0).sent_ms);
   self->send(s, closed_atom::value);
   run();
   EXPECT_EQ(deliveries().at(0).state, "pending");
@@ -326,6 +334,198 @@ TEST_F(delivery_test, with_acks_an_unacked_event_comes_back_after_reconnect) {
   run();
   EXPECT_EQ(deliveries().at(0).state, "delivered");
   EXPECT_TRUE(inbox().empty());
+}
+
+/// The seqs of the events a socket received, in order.
+std::vector<uint64_t> seqs_of(const fake_socket& sock) {
+  std::vector<uint64_t> out;
+  for (auto& f : sock.frames) {
+    if (!has(f, R"("event_id")"))
+      continue;
+    auto at = f.find(R"("seq":)");
+    out.push_back(std::stoull(f.substr(at + 6)));
+  }
+  return out;
+}
+
+using seqs = std::vector<uint64_t>;
+
+TEST_F(delivery_test, with_acks_events_are_pushed_without_waiting_for_acks) {
+  auto sock = std::make_shared<fake_socket>();
+  auto s = connect(sock, R"(,"acks":true)");
+  say("one");
+  say("two");
+  say("three");
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2, 3}));
+  for (auto& d : deliveries())
+    EXPECT_EQ(d.state, "sent");
+  // Acks are cumulative.
+  ack(s, 2);
+  auto d = deliveries();
+  EXPECT_EQ(d.at(0).state, "delivered");
+  EXPECT_EQ(d.at(1).state, "delivered");
+  EXPECT_EQ(d.at(2).state, "sent");
+  EXPECT_EQ(d.at(1).channel, std::optional<std::string>{"websocket"});
+  ack(s, 3);
+  EXPECT_EQ(deliveries().at(2).state, "delivered");
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2, 3}));
+}
+
+TEST_F(delivery_test, with_acks_every_pending_event_is_replayed_at_once) {
+  say("one");
+  say("two");
+  say("three");
+  auto sock = std::make_shared<fake_socket>();
+  auto s = connect(sock, R"(,"acks":true)");
+  EXPECT_TRUE(has(sock->frames.at(0), R"("pending":3)"));
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2, 3}));
+  // Live events follow while the replayed ones are unacked.
+  say("four");
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2, 3, 4}));
+  ack(s, 4);
+  for (auto& d : deliveries())
+    EXPECT_EQ(d.state, "delivered");
+  EXPECT_TRUE(inbox().empty());
+}
+
+TEST_F(delivery_test, a_full_window_waits_for_acks) {
+  stop_delivery();
+  box_options.lane.ack_window = 2;
+  start_delivery();
+  auto sock = std::make_shared<fake_socket>();
+  auto s = connect(sock, R"(,"acks":true)");
+  for (auto text : {"1", "2", "3", "4", "5"})
+    say(text);
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2}));
+  auto d = deliveries();
+  EXPECT_EQ(d.at(1).state, "sent");
+  EXPECT_EQ(d.at(2).state, "queued");
+  EXPECT_EQ(d.at(4).state, "queued");
+  ack(s, 1);
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2, 3}));
+  ack(s, 3);
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2, 3, 4, 5}));
+  ack(s, 5);
+  for (auto& r : deliveries())
+    EXPECT_EQ(r.state, "delivered");
+}
+
+TEST_F(delivery_test, without_acks_pushes_do_not_wait_for_their_writes) {
+  auto sock = std::make_shared<fake_socket>();
+  sock->hold_writes = true;
+  connect(sock);
+  say("one");
+  say("two");
+  say("three");
+  EXPECT_EQ(seqs_of(*sock), (seqs{1, 2, 3}));
+  EXPECT_EQ(deliveries().at(0).state, "queued");
+  // A completed write counts (A6).
+  sock->finish_writes(true);
+  run();
+  for (auto& d : deliveries()) {
+    EXPECT_EQ(d.state, "delivered");
+    EXPECT_EQ(d.channel, std::optional<std::string>{"websocket"});
+  }
+}
+
+TEST_F(delivery_test, unacked_events_move_to_the_next_socket_in_order) {
+  auto first = std::make_shared<fake_socket>();
+  auto s1 = connect(first, R"(,"acks":true)");
+  say("one");
+  say("two");
+  say("three");
+  ack(s1, 1);
+  auto second = std::make_shared<fake_socket>();
+  connect(second, R"(,"acks":true)");
+  // 2 and 3 are still the first socket's: nothing goes to the second
+  // (never one event on two sockets), and nothing newer overtakes them.
+  EXPECT_TRUE(has(second->frames.at(0), R"("pending":0)"));
+  say("four");
+  EXPECT_EQ(seqs_of(*second), seqs{});
+  EXPECT_EQ(seqs_of(*first), (seqs{1, 2, 3}));
+  EXPECT_EQ(deliveries().at(3).state, "queued");
+  self->send(s1, closed_atom::value);
+  run();
+  EXPECT_EQ(seqs_of(*second), (seqs{2, 3, 4}));
+  auto d = deliveries().at(1);
+  EXPECT_EQ(d.state, "sent");
+  ASSERT_EQ(d.attempts.size(), 1u);
+  EXPECT_EQ(d.attempts[0].channel, "websocket");
+  EXPECT_FALSE(d.attempts[0].ok);
+}
+
+TEST_F(delivery_test, acks_on_an_older_socket_let_the_newest_take_over) {
+  auto first = std::make_shared<fake_socket>();
+  auto s1 = connect(first, R"(,"acks":true)");
+  say("one");
+  auto second = std::make_shared<fake_socket>();
+  connect(second, R"(,"acks":true)");
+  say("two");
+  EXPECT_EQ(seqs_of(*second), seqs{});
+  ack(s1, 1);
+  EXPECT_EQ(seqs_of(*first), (seqs{1}));
+  EXPECT_EQ(seqs_of(*second), (seqs{2}));
+}
+
+TEST_F(delivery_test, unacked_events_go_to_the_webhook_in_order) {
+  set_webhook("http://hooks.example/agent");
+  auto sock = std::make_shared<fake_socket>();
+  auto s = connect(sock, R"(,"acks":true)");
+  say("one");
+  say("two");
+  EXPECT_TRUE(http->calls.empty());
+  self->send(s, closed_atom::value);
+  run();
+  ASSERT_EQ(http->calls.size(), 1u);
+  EXPECT_TRUE(has(http->calls[0].req.body, R"("seq":1)"));
+  http->answer_all(200);
+  run();
+  ASSERT_EQ(http->calls.size(), 2u);
+  EXPECT_TRUE(has(http->calls[1].req.body, R"("seq":2)"));
+  http->answer_all(200);
+  run();
+  for (auto& d : deliveries()) {
+    EXPECT_EQ(d.state, "delivered");
+    EXPECT_EQ(d.channel, std::optional<std::string>{"webhook"});
+    ASSERT_EQ(d.attempts.size(), 2u);
+    EXPECT_EQ(d.attempts[0].channel, "websocket");
+    EXPECT_FALSE(d.attempts[0].ok);
+  }
+}
+
+TEST_F(delivery_test, only_unacked_events_come_back_after_a_reconnect) {
+  auto sock = std::make_shared<fake_socket>();
+  auto s = connect(sock, R"(,"acks":true)");
+  say("one");
+  say("two");
+  say("three");
+  ack(s, 2);
+  self->send(s, closed_atom::value);
+  run();
+  EXPECT_EQ(inbox().size(), 1u);
+  auto again = std::make_shared<fake_socket>();
+  connect(again, R"(,"acks":true)");
+  EXPECT_TRUE(has(again->frames.at(0), R"("pending":1)"));
+  EXPECT_EQ(seqs_of(*again), (seqs{3}));
+}
+
+TEST_F(delivery_test, resume_from_covers_events_still_unacked_on_a_socket) {
+  auto sock = std::make_shared<fake_socket>();
+  auto old = connect(sock, R"(,"acks":true)");
+  say("one");
+  say("two");
+  // The agent restarted; its old socket is not yet known to be dead.
+  auto again = std::make_shared<fake_socket>();
+  connect(again, R"(,"acks":true,"resume_from":1)");
+  auto d = deliveries();
+  EXPECT_EQ(d.at(0).state, "delivered");
+  EXPECT_EQ(d.at(0).channel, std::optional<std::string>{"resume"});
+  // 2 is still the old socket's until that one ends.
+  EXPECT_EQ(d.at(1).state, "sent");
+  EXPECT_EQ(seqs_of(*again), seqs{});
+  self->send(old, closed_atom::value);
+  run();
+  EXPECT_EQ(seqs_of(*again), (seqs{2}));
 }
 
 TEST_F(delivery_test, poll_ack_marks_pending_events_delivered) {

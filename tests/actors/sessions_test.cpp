@@ -16,7 +16,8 @@ using namespace std::chrono_literals;
 using test::fake_socket;
 using test::link_to;
 
-/// A stand-in for an app session that records what the directory pushes.
+/// A stand-in for an app or agent session that records what the
+/// directory pushes.
 app_session_actor::behavior_type
 recording_session(app_session_actor::pointer self,
                   std::shared_ptr<std::vector<std::string>> pushed) {
@@ -32,31 +33,6 @@ recording_session(app_session_actor::pointer self,
     [pushed](kick_atom, uint16_t code, const std::string&) {
       pushed->push_back("kicked " + std::to_string(code));
     },
-  };
-}
-
-/// A stand-in for an agent socket: records pushes and kicks like
-/// `recording_session`, and takes every delivery.
-agent_session_actor::behavior_type
-recording_agent(agent_session_actor::pointer self,
-                std::shared_ptr<std::vector<std::string>> pushed) {
-  return {
-    [](frame_atom, const std::string&) {},
-    [pushed](push_atom, const std::string& frame) {
-      pushed->push_back(frame);
-    },
-    [self](closed_atom) {
-      self->quit();
-    },
-    [](timeout_atom) {},
-    [pushed](kick_atom, uint16_t code, const std::string&) {
-      pushed->push_back("kicked " + std::to_string(code));
-    },
-    [pushed](deliver_atom, uint64_t, const std::string& frame) {
-      pushed->push_back(frame);
-      return true;
-    },
-    [](written_atom, uint64_t, bool) {},
   };
 }
 
@@ -109,8 +85,8 @@ TEST_F(sessions_test,
   auto pushed = std::make_shared<std::vector<std::string>>();
   auto app = sys.spawn(recording_session, pushed);
   self->send(directory_, join_atom::value, uint64_t{7}, app);
-  auto sock1 = sys.spawn(recording_agent, pushed);
-  auto sock2 = sys.spawn(recording_agent, pushed);
+  auto sock1 = sys.spawn(recording_session, pushed);
+  auto sock2 = sys.spawn(recording_session, pushed);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
              sock1);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
@@ -227,9 +203,9 @@ TEST_F(sessions_test, closed_socket_ends_the_session) {
 
 TEST_F(sessions_test, kick_closes_every_socket_of_an_agent) {
   auto pushed = std::make_shared<std::vector<std::string>>();
-  auto sock1 = sys.spawn(recording_agent, pushed);
-  auto sock2 = sys.spawn(recording_agent, pushed);
-  auto other = sys.spawn(recording_agent, pushed);
+  auto sock1 = sys.spawn(recording_session, pushed);
+  auto sock2 = sys.spawn(recording_session, pushed);
+  auto other = sys.spawn(recording_session, pushed);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},
              sock1);
   self->send(directory_, agent_up_atom::value, uint64_t{42}, uint64_t{7},

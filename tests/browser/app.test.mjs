@@ -389,6 +389,29 @@ for (const vp of VIEWPORTS) {
       });
     });
 
+    it('an event pushed to an agent that acks shows as sent until its ack', async () => {
+      const created = await createAgent('Acking agent');
+      const agent = await TestAgent.connect(server.base, created.agent_id, created.secret, { acks: true });
+      try {
+        await withPage(browser, vp, async (page) => {
+          await signIn(page);
+          await openAgent(page, created.id);
+          await page.getByTestId('composer-input').fill('Ack this when done');
+          await page.getByTestId('composer-input').press('Enter');
+          const event = await agent.next((f) => f.type === 'user_message');
+          await page.getByTestId('tab-deliveries').click();
+          const row = byId(page, 'delivery-row', 'data-event-id', event.event_id);
+          await row.and(page.locator('[data-state="sent"]')).filter({ hasText: "waiting for the agent's ack" }).waitFor();
+          assert.equal(await row.getByTestId('delivery-state').textContent(), 'Sent');
+          agent.ws.send(JSON.stringify({ type: 'ack', seq: event.seq }));
+          // The app hears the change live.
+          await row.and(page.locator('[data-state="delivered"]')).filter({ hasText: 'Delivered over WebSocket' }).waitFor();
+        });
+      } finally {
+        await agent.close();
+      }
+    });
+
     it("an agent's <script> is shown as text and never runs", async () => {
       const created = await createAgent('Untrusted agent');
       const evil = '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> [link](javascript:window.__pwned=3)';

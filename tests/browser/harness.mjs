@@ -120,13 +120,13 @@ export async function appClient(base, password = ADMIN_PASSWORD) {
 
 /** An agent's WebSocket (API.md A3): send events, see what it is sent. */
 export class TestAgent {
-  static async connect(base, id, secret) {
+  static async connect(base, id, secret, auth = {}) {
     const agent = new TestAgent(new WebSocket(`${base.replace(/^http/, 'ws')}/ws/agent/${id}`));
     await new Promise((resolve, reject) => {
       agent.ws.once('open', resolve);
       agent.ws.once('error', reject);
     });
-    agent.ws.send(JSON.stringify({ type: 'auth', agent_id: id, secret }));
+    agent.ws.send(JSON.stringify({ type: 'auth', agent_id: id, secret, ...auth }));
     agent.authOk = await agent.next((f) => f.type === 'auth_ok' || f.type === 'error');
     if (agent.authOk.type !== 'auth_ok') throw new Error(`agent auth failed: ${JSON.stringify(agent.authOk)}`);
     return agent;

@@ -195,6 +195,10 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.webhook_max_per_host, 8u);
      }},
+    {"ack-window", "NOD_ACK_WINDOW", "16",
+     [](const config& c) {
+       EXPECT_EQ(c.ack_window, 16u);
+     }},
     {"webhook-tls-verify", "NOD_WEBHOOK_TLS_VERIFY", "false",
      [](const config& c) {
        EXPECT_FALSE(c.webhook_tls_verify);

@@ -130,6 +130,7 @@ struct delivery_view {
   int64_t seq = -1;
   /// When `retrying`: the time of the next attempt.
   std::string next_attempt_at;
+  std::string sent_at;
   std::vector<attempt_view> attempts;
   /// The record as the API returned it, for failure messages.
   std::string raw;
@@ -152,6 +153,7 @@ delivery_view view_of(const rapidjson::Value& v) {
   d.type = str(v, "type");
   d.seq = num(v, "seq");
   d.next_attempt_at = str(v, "next_attempt_at");
+  d.sent_at = str(v, "sent_at");
   if (v.HasMember("attempts") && v["attempts"].IsArray())
     for (auto& a : v["attempts"].GetArray()) {
       attempt_view x;
@@ -770,6 +772,50 @@ TEST_F(delivery_e2e, unacked_events_are_replayed_until_acked) {
     // A replay would come before the answer to anything the agent sends.
     ws->send_text(R"({"type":"ping"})");
     EXPECT_EQ(ws->read_text().value_or(""), R"({"type":"pong"})");
+  }
+}
+
+TEST_F(delivery_e2e, with_acks_events_flow_without_waiting_for_each_ack) {
+  auto a = create_agent("windowed");
+  std::vector<std::string> ids;
+  for (auto text : {"one", "two", "three"})
+    ids.push_back(say(a, text));
+  for (auto& id : ids)
+    ASSERT_EQ(wait_state(a, id, "pending").state, "pending");
+  auto next_seq = [](test::ws_client& ws) {
+    return num(parse(next_of(ws, "user_message")), "seq");
+  };
+  {
+    std::string auth;
+    auto ws = connect_agent(a, true, &auth);
+    EXPECT_EQ(num(parse(auth), "pending"), 3) << auth;
+    // All three before any ack, in order.
+    EXPECT_EQ(next_seq(*ws), 1);
+    EXPECT_EQ(next_seq(*ws), 2);
+    EXPECT_EQ(next_seq(*ws), 3);
+    auto d = wait_state(a, ids[2], "sent");
+    EXPECT_EQ(d.state, "sent") << d.raw;
+    EXPECT_FALSE(d.sent_at.empty()) << d.raw;
+    // Live events keep flowing while the earlier ones are unacked.
+    ids.push_back(say(a, "four"));
+    EXPECT_EQ(next_seq(*ws), 4);
+    ws->send_text(R"({"type":"ack","seq":1})");
+    EXPECT_EQ(wait_state(a, ids[0], "delivered").state, "delivered");
+    ws->close();
+  }
+  for (size_t i = 1; i < ids.size(); ++i)
+    ASSERT_EQ(wait_state(a, ids[i], "pending").state, "pending");
+  {
+    // The unacked ones come back, in order, and only they.
+    std::string auth;
+    auto ws = connect_agent(a, true, &auth);
+    EXPECT_EQ(num(parse(auth), "pending"), 3) << auth;
+    EXPECT_EQ(next_seq(*ws), 2);
+    EXPECT_EQ(next_seq(*ws), 3);
+    EXPECT_EQ(next_seq(*ws), 4);
+    ws->send_text(R"({"type":"ack","seq":4})");
+    for (auto& id : ids)
+      EXPECT_EQ(wait_state(a, id, "delivered").state, "delivered");
   }
 }
 

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { el, timeEl, relTime, field, plural, setChildren, pagedList } from '../util.js';
 
 const STATE_TEXT = {
-  delivered: 'Delivered', retrying: 'Retrying', pending: 'Pending', queued: 'Queued',
+  delivered: 'Delivered', retrying: 'Retrying', pending: 'Pending', queued: 'Queued', sent: 'Sent',
 };
 const CHANNEL = { websocket: 'WebSocket', webhook: 'Webhook', poll: 'Poll', resume: 'Resume' };
 
@@ -15,6 +15,7 @@ function stateLine(d) {
     case 'retrying': return d.next_attempt_at ? `Next attempt ${relTime(d.next_attempt_at)}` : 'Retrying';
     case 'pending': return 'Waiting for the agent to poll or connect';
     case 'queued': return 'Queued behind earlier events';
+    case 'sent': return d.sent_at ? `Sent ${relTime(d.sent_at)}, waiting for the agent's ack` : "Sent, waiting for the agent's ack";
     default: return d.state;
   }
 }
