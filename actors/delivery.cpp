@@ -87,6 +87,11 @@ void flush(self_ptr self) {
       case mark::keep: break;
       case mark::delivered:
         w.deletes.push_back(storage::pair_key(table::in_flight, st.agent, seq));
+        break;
+      case mark::unparked:
+        // No pending mark to delete otherwise: a tombstone per event for
+        // nothing.
+        w.deletes.push_back(storage::pair_key(table::in_flight, st.agent, seq));
         w.deletes.push_back(storage::pair_key(table::pending, st.agent, seq));
         break;
       case mark::parked:
@@ -157,7 +162,7 @@ void delivered(self_ptr self, lane_item& item, const char* channel) {
     st.progress.unparked += 1;
   else
     st.progress.finished += 1;
-  save(self, item, mark::delivered);
+  save(self, item, item.replay ? mark::unparked : mark::delivered);
 }
 
 /// Parks `item`: it waits, durable, for a poll or the next socket.

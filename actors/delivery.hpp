@@ -51,7 +51,9 @@ struct delivery_state {
 
   /// A record change not yet written, and what it does to the marks.
   struct change {
-    enum class mark { keep, delivered, parked };
+    /// delivered: the in-flight mark goes; unparked: so does the pending
+    /// mark (a replayed event); parked: in flight becomes pending.
+    enum class mark { keep, delivered, unparked, parked };
     delivery_record record;
     mark marks = mark::keep;
   };

@@ -9,6 +9,8 @@
 // REST call until it reaches the agent: its WebSocket, or a webhook
 // receiver that nod-bench runs on the same io_context.
 
+#include "bench/open_loop.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -93,7 +95,7 @@ void usage(FILE* out) {
     "[--admin-password=PW]]\n"
     "                 [--agents=N] [--seconds=S] [--phases=LIST] "
     "[--io-threads=T]\n"
-    "                 [--webhook-max-per-host=N]\n"
+    "                 [--webhook-max-per-host=N] [--rate=R]\n"
     "\n"
     "  --server=PATH        start PATH (a nod-server) on a fresh temp data\n"
     "                       directory and a free port, stop it at the end;\n"
@@ -108,8 +110,17 @@ void usage(FILE* out) {
     "                       two, the agent's and the person's) (default 64)\n"
     "  --seconds=S          measured time per phase, after 0.5 s warm-up\n"
     "                       (default 5)\n"
-    "  --phases=LIST        any of healthz,rest,ws,reply,webhook in the\n"
-    "                       order to run (default all, in that order)\n"
+    "  --phases=LIST        any of healthz,rest,ws,reply,reply-acks,webhook\n"
+    "                       in the order to run (default all but\n"
+    "                       reply-acks, in that order; none with --rate)\n"
+    "  --rate=R             after the phases, open-loop latency: R messages\n"
+    "                       a second over --agents agents, each timed from\n"
+    "                       its scheduled send time, in four directions:\n"
+    "                       rest>app (agent REST message until the app\n"
+    "                       socket has it), ws>app (the same as a WebSocket\n"
+    "                       frame), post>agent (a person's POST until the\n"
+    "                       agent's socket has the user_message), post>acks\n"
+    "                       (the same, the agent acking each event)\n"
     "  --io-threads=T       client io threads (default 1)\n"
     "  --webhook-max-per-host=N\n"
     "                       with --server: start it with\n"
@@ -121,6 +132,8 @@ void usage(FILE* out) {
     "        ws       the same as agent WebSocket frames, waiting for result\n"
     "        reply    a person's POST /api/agents/{id}/messages until the\n"
     "                 agent's WebSocket receives the user_message\n"
+    "        reply-acks  the same, the agent authenticated with acks and\n"
+    "                 acking each event before the next message\n"
     "        webhook  the same to offline agents whose webhook_url is a\n"
     "                 receiver in nod-bench (127.0.0.1, so the server must\n"
     "                 run on this machine), until the receiver has it\n",
@@ -137,6 +150,9 @@ struct options {
   int agents = 64;
   double seconds = 5;
   std::vector<std::string> phases{"healthz", "rest", "ws", "reply", "webhook"};
+  bool phases_given = false;
+  /// Open-loop messages per second; 0: no open-loop run.
+  double rate = 0;
   int io_threads = 1;
   int webhook_max_per_host = 64; // 0: the server's own setting
 };
@@ -229,18 +245,26 @@ options parse_options(int argc, char** argv) {
         bad_usage("--seconds must be a positive number");
     } else if (key == "--phases") {
       opt.phases = split(val, ',');
+      opt.phases_given = true;
       if (opt.phases.empty())
         bad_usage("--phases is empty");
       for (auto& p : opt.phases)
         if (p != "healthz" && p != "rest" && p != "ws" && p != "reply"
-            && p != "webhook")
+            && p != "reply-acks" && p != "webhook")
           bad_usage("unknown phase: " + p);
+    } else if (key == "--rate") {
+      char* end = nullptr;
+      opt.rate = std::strtod(val.c_str(), &end);
+      if (val.empty() || *end != '\0' || !(opt.rate > 0) || opt.rate > 1e6)
+        bad_usage("--rate must be a positive number of messages a second");
     } else {
       bad_usage("unknown option: " + key);
     }
   }
   if (have_url && !opt.server.empty())
     bad_usage("--server and --url exclude each other");
+  if (opt.rate > 0 && !opt.phases_given)
+    opt.phases.clear();
   return opt;
 }
 
@@ -276,6 +300,16 @@ std::string json_string(const rapidjson::Value& obj, const char* name) {
   if (it == obj.MemberEnd() || !it->value.IsString())
     return {};
   return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+// Member `name` of a JSON object as an unsigned integer, or 0.
+uint64_t json_uint(const rapidjson::Value& obj, const char* name) {
+  if (!obj.IsObject())
+    return 0;
+  auto it = obj.FindMember(name);
+  if (it == obj.MemberEnd() || !it->value.IsUint64())
+    return 0;
+  return it->value.GetUint64();
 }
 
 std::string clip(std::string s, size_t n = 300) {
@@ -872,10 +906,10 @@ std::string ws_read_error(ws_stream& ws, beast::error_code ec) {
   return ec.message();
 }
 
-// The agent's auth frame (A3).
-std::string auth_frame(const agent_creds& a) {
-  return "{\"type\":\"auth\",\"agent_id\":" + json_quote(a.id)
-         + ",\"secret\":" + json_quote(a.secret) + "}";
+// The agent's auth frame (A3), asking for acks (A6) if `acks`.
+std::string auth_frame(const agent_creds& a, bool acks = false) {
+  return "{\"type\":\"auth\",\"agent_id\":" + json_quote(a.id) + ",\"secret\":"
+         + json_quote(a.secret) + (acks ? ",\"acks\":true}" : "}");
 }
 
 // One agent WebSocket: auth, then message/result round trips, one in
@@ -1044,14 +1078,15 @@ void build_message_request(http::request<http::string_body>& req,
 class reply_client : public conn_base<reply_client> {
 public:
   reply_client(net::io_context& io, phase_state& st, conn_stats& stats,
-               size_t index, const agent_creds* agent, const std::string* token)
+               size_t index, const agent_creds* agent, const std::string* token,
+               bool acks)
     : conn_base(st, stats, index), io_(io), ws_(st.executor_for(io)),
-      http_(ws_.get_executor()), agent_(agent), token_(token) {}
+      http_(ws_.get_executor()), agent_(agent), token_(token), acks_(acks) {}
 
   reply_client(const reply_client& prev)
     : conn_base(prev.st_, prev.stats_, prev.index_), io_(prev.io_),
       ws_(prev.st_.executor_for(prev.io_)), http_(ws_.get_executor()),
-      agent_(prev.agent_), token_(prev.token_) {
+      agent_(prev.agent_), token_(prev.token_), acks_(prev.acks_) {
     seq_ = prev.seq_;
   }
 
@@ -1098,7 +1133,7 @@ private:
           return fail("agent upgrade declined: " + describe(upgrade_res_));
         if (ec)
           return fail("agent handshake: " + ec.message());
-        out_ = auth_frame(*agent_);
+        out_ = auth_frame(*agent_, acks_);
         ws_.async_write(
           net::buffer(out_), guarded([this](beast::error_code ec, size_t) {
             if (ec)
@@ -1148,10 +1183,25 @@ private:
     if (!in_flight_ || got_frame_ || json_string(doc, "type") != "user_message"
         || json_string(doc, "text") != text_)
       return;
-    got_frame_ = true;
     frame_at_ = at;
     frame_message_id_ = json_string(doc, "message_id");
-    maybe_next();
+    if (!acks_) {
+      got_frame_ = true;
+      return maybe_next();
+    }
+    // The next message waits for the ack to be written: the phase
+    // measures the ack path too.
+    out_ = "{\"type\":\"ack\",\"seq\":" + std::to_string(json_uint(doc, "seq"))
+           + "}";
+    ws_.async_write(net::buffer(out_),
+                    guarded([this](beast::error_code ec, size_t) {
+                      if (failed_ || closing_)
+                        return;
+                      if (ec)
+                        return fail("agent ack: " + ec.message());
+                      got_frame_ = true;
+                      maybe_next();
+                    }));
   }
 
   void send() {
@@ -1232,6 +1282,7 @@ private:
   beast::tcp_stream http_;
   const agent_creds* agent_;
   const std::string* token_;
+  bool acks_ = false;
   websocket::response_type upgrade_res_;
   beast::flat_buffer buffer_;
   std::string out_;
@@ -1830,6 +1881,40 @@ void print_table(const std::vector<phase_result>& rows) {
   }
 }
 
+void print_open_loop(const std::vector<nod::bench::open_loop_row>& rows,
+                     double rate, size_t agents) {
+  std::printf("\nopen loop: %.0f messages/s over %zu agents, latency from "
+              "each message's scheduled send time\n",
+              rate, agents);
+  std::printf("%-11s %8s %8s %8s %8s %8s %8s %8s %7s %9s %10s\n", "path",
+              "sent", "arrived", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms",
+              "max ms", "errors", "srv cpu%", "srv us/msg");
+  for (auto& r : rows) {
+    auto& l = r.latencies_us;
+    char cpu[32] = "-";
+    char per[32] = "-";
+    if (r.server_cpu_pct >= 0) {
+      std::snprintf(cpu, sizeof(cpu), "%.0f", r.server_cpu_pct);
+      if (r.seconds > 0 && r.scheduled > 0)
+        std::snprintf(per, sizeof(per), "%.1f",
+                      r.server_cpu_pct / 100 * r.seconds
+                        / static_cast<double>(r.scheduled) * 1e6);
+    }
+    std::printf("%-11s %8llu %8llu %8.2f %8.2f %8.2f %8.2f %8.2f %7llu %9s "
+                "%10s\n",
+                r.name.c_str(), static_cast<unsigned long long>(r.scheduled),
+                static_cast<unsigned long long>(r.arrived),
+                percentile(l, 0.50) / 1000, percentile(l, 0.90) / 1000,
+                percentile(l, 0.99) / 1000, percentile(l, 0.999) / 1000,
+                l.empty() ? 0.0 : l.back() / 1000,
+                static_cast<unsigned long long>(r.errors), cpu, per);
+  }
+  for (auto& r : rows)
+    if (!r.first_error.empty())
+      std::printf("%s: first error: %s\n", r.name.c_str(),
+                  r.first_error.c_str());
+}
+
 int run(const options& opt) {
   std::optional<server_process> srv;
   std::string host = opt.host;
@@ -1869,9 +1954,10 @@ int run(const options& opt) {
   }
 
   bool need_agents
-    = std::any_of(opt.phases.begin(), opt.phases.end(), [](auto& p) {
-        return p != "healthz";
-      });
+    = opt.rate > 0
+      || std::any_of(opt.phases.begin(), opt.phases.end(), [](auto& p) {
+           return p != "healthz";
+         });
   setup_result creds;
   if (need_agents) {
     if (password.empty())
@@ -1927,25 +2013,26 @@ int run(const options& opt) {
                   size_t i) {
           std::make_shared<ws_client>(io, st, s, i, &agents[i])->start();
         }));
-    } else if (phase == "reply") {
+    } else if (phase == "reply" || phase == "reply-acks") {
       auto why = probe_message(client, creds.agents.front());
       if (!why)
         why = probe_ws(ep, host_header, creds.agents.front());
       if (why) {
-        notes.push_back("reply: skipped: " + *why);
-        std::fprintf(stderr, "reply: skipped: %s\n", why->c_str());
+        notes.push_back(phase + ": skipped: " + *why);
+        std::fprintf(stderr, "%s: skipped: %s\n", phase.c_str(), why->c_str());
         continue;
       }
       auto& agents = creds.agents;
       auto* token = &creds.token;
+      bool acks = phase == "reply-acks";
       rows.push_back(run_phase(
         phase, opt, ep, sp,
-        [&agents, token](net::io_context& io, phase_state& st, conn_stats& s,
-                         size_t i) {
-          std::make_shared<reply_client>(io, st, s, i, &agents[i], token)
+        [&agents, token, acks](net::io_context& io, phase_state& st,
+                               conn_stats& s, size_t i) {
+          std::make_shared<reply_client>(io, st, s, i, &agents[i], token, acks)
             ->start();
         }));
-      phase_notes.push_back("reply: deliveries API: "
+      phase_notes.push_back(phase + ": deliveries API: "
                             + delivery_summary(client, agents.front().id));
     } else if (phase == "webhook") {
       std::optional<std::string> why;
@@ -2023,6 +2110,32 @@ int run(const options& opt) {
     notes.insert(notes.end(), phase_notes.begin(), phase_notes.end());
   }
 
+  std::vector<nod::bench::open_loop_row> open_rows;
+  if (opt.rate > 0 && !interrupted) {
+    nod::bench::open_loop_config cfg;
+    cfg.endpoint = ep;
+    cfg.host = host_header;
+    cfg.token = creds.token;
+    for (auto& a : creds.agents)
+      cfg.agents.push_back({a.id, a.secret});
+    cfg.rate = opt.rate;
+    cfg.seconds = opt.seconds;
+    cfg.paths = nod::bench::open_loop_paths();
+    cfg.interrupted = [] {
+      return interrupted != 0;
+    };
+    std::function<double()> server_cpu;
+    if (srv)
+      server_cpu = [pid = srv->pid()] {
+        return process_cpu_seconds(pid).value_or(-1);
+      };
+    std::fprintf(stderr,
+                 "open loop: %.0f messages/s over %zu agents, 0.5 s warm-up "
+                 "+ %.1f s per direction...\n",
+                 opt.rate, cfg.agents.size(), opt.seconds);
+    open_rows = nod::bench::run_open_loop(cfg, server_cpu);
+  }
+
   // Against a long-lived server, leave nothing behind.
   if (!srv) {
     try {
@@ -2038,7 +2151,10 @@ int run(const options& opt) {
     }
   }
 
-  print_table(rows);
+  if (!rows.empty())
+    print_table(rows);
+  if (!open_rows.empty())
+    print_open_loop(open_rows, opt.rate, creds.agents.size());
   const phase_result* healthz = nullptr;
   const phase_result* rest = nullptr;
   for (auto& r : rows) {
