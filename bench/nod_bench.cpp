@@ -1860,7 +1860,7 @@ std::string delivery_summary(sync_client& c, const std::string& agent_id) {
 }
 
 void print_table(const std::vector<phase_result>& rows) {
-  std::printf("\n%-8s %6s %10s %8s %8s %8s %8s %9s %9s %10s\n", "phase",
+  std::printf("\n%-10s %6s %10s %8s %8s %8s %8s %9s %9s %10s\n", "phase",
               "conns", "ops/s", "p50 ms", "p99 ms", "max ms", "errors",
               "srv cpu%", "bench cpu%", "srv us/op");
   for (auto& r : rows) {
@@ -1874,7 +1874,7 @@ void print_table(const std::vector<phase_result>& rows) {
         std::snprintf(srv_per_op, sizeof(srv_per_op), "%.1f",
                       r.server_cpu_pct / 100 / r.ops_per_s * 1e6);
     }
-    std::printf("%-8s %6zu %10.0f %8.2f %8.2f %8.2f %8llu %9s %9.0f %10s\n",
+    std::printf("%-10s %6zu %10.0f %8.2f %8.2f %8.2f %8llu %9s %9.0f %10s\n",
                 r.name.c_str(), r.connections, r.ops_per_s, r.p50_ms, r.p99_ms,
                 r.max_ms, static_cast<unsigned long long>(r.errors), srv_cpu,
                 r.bench_cpu_pct, srv_per_op);
