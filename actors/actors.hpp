@@ -437,6 +437,89 @@ using ingest_actor
                      caf::reacts_to<ingest_atom, agent_record, std::string,
                                     std::string, ingest_reply>>;
 
+// -- the read side (actors/reader) ------------------------------------------
+
+/// Newest-first lists of a person's (or an agent's) objects.
+using conversations_atom = caf::atom_constant<caf::atom("convlist")>;
+using messages_atom = caf::atom_constant<caf::atom("msglist")>;
+using decisions_atom = caf::atom_constant<caf::atom("declist")>;
+using activity_atom = caf::atom_constant<caf::atom("actlist")>;
+using deliveries_atom = caf::atom_constant<caf::atom("dlvlist")>;
+/// One decision, as its person or its agent sees it.
+using decision_atom = caf::atom_constant<caf::atom("decision")>;
+using agent_decision_atom = caf::atom_constant<caf::atom("agentdec")>;
+/// One stored image.
+using media_atom = caf::atom_constant<caf::atom("media")>;
+/// Pending decisions per agent.
+using pending_count_atom = caf::atom_constant<caf::atom("pendcount")>;
+
+/// Which page of a newest-first list: at most `limit` items, below
+/// `before` (an id, or for deliveries a seq) when set.
+struct page_query {
+  uint32_t limit = 50;
+  std::optional<uint64_t> before;
+};
+
+/// Narrows a list: by `status` and by `agent_id` (the `agt_…` text), each
+/// ignored when empty and where the list has no such field.
+struct list_filter {
+  std::string status;
+  std::string agent_id;
+};
+
+/// A stored image and its type.
+struct media_item {
+  std::string content_type;
+  std::string bytes;
+};
+
+/// A decision as its agent reads it.
+struct agent_decision {
+  std::string json;
+  bool pending = false;
+};
+
+} // namespace nod
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::page_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::list_filter)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::media_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_decision)
+
+namespace nod {
+
+/// The read side of both APIs: lists, single objects and media, each
+/// checked against its caller (404 for what is not theirs). Answers are
+/// the API's JSON; errors `not_found` (with the API's detail) and
+/// `storage_error`.
+using reader_actor = caf::typed_actor<
+  // user, agent, page → the agent's conversations.
+  caf::replies_to<conversations_atom, uint64_t, uint64_t,
+                  page_query>::with<std::string>,
+  // user, conversation, page → its messages.
+  caf::replies_to<messages_atom, uint64_t, uint64_t,
+                  page_query>::with<std::string>,
+  // user, page, filter (status, agent_id) → the person's decisions.
+  caf::replies_to<decisions_atom, uint64_t, page_query,
+                  list_filter>::with<std::string>,
+  // user, page, filter (agent_id) → the person's activity entries.
+  caf::replies_to<activity_atom, uint64_t, page_query,
+                  list_filter>::with<std::string>,
+  // user, agent, page (before a seq), filter (status) → delivery records.
+  caf::replies_to<deliveries_atom, uint64_t, uint64_t, page_query,
+                  list_filter>::with<std::string>,
+  // user, decision → the person's decision.
+  caf::replies_to<decision_atom, uint64_t, uint64_t>::with<std::string>,
+  // agent, decision → the agent's own decision.
+  caf::replies_to<agent_decision_atom, uint64_t,
+                  uint64_t>::with<agent_decision>,
+  // user, media → an image of one of the person's agents.
+  caf::replies_to<media_atom, uint64_t, uint64_t>::with<media_item>,
+  // agents → the number of pending decisions of each (at most
+  // `max_pending_counted`), in the order asked.
+  caf::replies_to<pending_count_atom,
+                  std::vector<uint64_t>>::with<std::vector<int64_t>>>;
+
 // -- delivery to agents (API.md A4, A6, A7) ---------------------------------
 
 /// Journal a person's action with its event for the agent, then deliver.

@@ -37,17 +37,8 @@ std::string result_frame(const std::optional<std::string>& request_id,
   return out;
 }
 
-// Token bucket: refills at `rate` per second up to `burst`.
 bool take_token(self_ptr self) {
-  auto& st = self->state;
-  auto now = self->clock().now();
-  auto elapsed = std::chrono::duration<double>(now - st.refilled).count();
-  st.refilled = now;
-  st.tokens = std::min(st.opts.burst, st.tokens + elapsed * st.opts.rate);
-  if (st.tokens < 1)
-    return false;
-  st.tokens -= 1;
-  return true;
+  return self->state.limit.take(self->clock().now()) == 0;
 }
 
 void send_auth_ok(self_ptr self, uint64_t pending) {
@@ -123,8 +114,8 @@ void on_auth_frame(self_ptr self, const std::string& text) {
         st.authenticated = true;
         st.agent = std::move(agent);
         st.session_id = random_id("sess_", 16);
-        st.tokens = st.opts.burst;
-        st.refilled = self->clock().now();
+        st.limit
+          = token_bucket{st.opts.rate, st.opts.burst, self->clock().now()};
         auto me = caf::actor_cast<agent_session_actor>(self);
         self->send(st.dir, agent_up_atom::value, st.agent.id, st.agent.owner,
                    me);
@@ -213,30 +204,7 @@ agent_session(self_ptr self, client_link link, std::string path_agent,
   st.outbox = std::move(outbox);
   st.opts = opts;
   self->delayed_send(self, opts.auth_timeout, timeout_atom::value);
-  return {
-    [self](frame_atom, const std::string& text) {
-      auto& st = self->state;
-      if (st.authenticated)
-        on_frame(self, text);
-      else if (!st.auth_pending)
-        on_auth_frame(self, text);
-    },
-    [self](push_atom, std::string& frame) {
-      if (self->state.authenticated)
-        send_frame(self, std::move(frame));
-    },
-    [self](closed_atom) {
-      self->quit();
-    },
-    [self](kick_atom, uint16_t code, const std::string& reason) {
-      close_and_quit(self, code, reason);
-    },
-    [self](timeout_atom) {
-      auto& st = self->state;
-      if (!st.authenticated && !st.auth_pending)
-        close_and_quit(self, session_close::auth_required, "auth timeout");
-    },
-  };
+  return session_behavior(self, on_auth_frame, on_frame);
 }
 
 } // namespace nod

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "protocol/token_bucket.hpp"
 
 #include <caf/timespan.hpp>
 #include <chrono>
@@ -39,9 +40,8 @@ struct agent_session_state {
   delivery_actor lane;
   agent_record agent;
   std::string session_id;
-  /// Token bucket of the rate limit.
-  double tokens = 0;
-  caf::actor_clock::time_point refilled;
+  /// The rate limit, full when the socket authenticates.
+  token_bucket limit;
 };
 
 /// Behavior of an agent session for the socket `/ws/agent/{path_agent}`.

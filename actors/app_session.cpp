@@ -96,32 +96,7 @@ app_session_actor::behavior_type app_session(self_ptr self, client_link link,
     authenticate(self, std::move(cookie_token));
   else
     self->delayed_send(self, opts.auth_timeout, timeout_atom::value);
-  return {
-    [self](frame_atom, const std::string& text) {
-      auto& st = self->state;
-      if (st.authenticated)
-        on_frame(self, text);
-      else if (!st.auth_pending)
-        on_first_frame(self, text);
-      // Frames sent while the token is being checked are dropped: the
-      // client must wait for auth_ok.
-    },
-    [self](push_atom, std::string& frame) {
-      if (self->state.authenticated)
-        send_frame(self, std::move(frame));
-    },
-    [self](closed_atom) {
-      self->quit();
-    },
-    [self](kick_atom, uint16_t code, const std::string& reason) {
-      close_and_quit(self, code, reason);
-    },
-    [self](timeout_atom) {
-      auto& st = self->state;
-      if (!st.authenticated && !st.auth_pending)
-        close_and_quit(self, session_close::auth_required, "auth timeout");
-    },
-  };
+  return session_behavior(self, on_first_frame, on_frame);
 }
 
 } // namespace nod

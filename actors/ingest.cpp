@@ -1,6 +1,7 @@
 #include "actors/ingest.hpp"
 
 #include "actors/error.hpp"
+#include "actors/reader.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/credentials.hpp"
 #include "protocol/events.hpp"
@@ -154,13 +155,9 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
   std::optional<std::string> image_url;
   if (e.image) {
     auto media = next_time_id();
-    std::string value = e.image->content_type;
-    value += '\n';
-    value += agent_id_text(agent.id);
-    value += '\n';
-    value += e.image->bytes;
-    out.write.puts.emplace_back(storage::id_key(table::media, media),
-                                std::move(value));
+    out.write.puts.emplace_back(
+      storage::id_key(table::media, media),
+      encode_media(e.image->content_type, agent.id, e.image->bytes));
     image_url
       = self->state.opts.public_url + "/media/" + format_id64("med_", media);
   }

@@ -3,6 +3,8 @@
 // What app and agent sessions share: the close codes, frames, and the way
 // a session sends to and closes its client.
 
+#include "actors/actors.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,6 +40,41 @@ template <class Self>
 void close_and_quit(Self* self, uint16_t code, std::string reason) {
   self->state.link.close(code, std::move(reason));
   self->quit();
+}
+
+/// The behavior every session has (`app_session_actor`): frames go to
+/// `on_auth_frame(self, text)` until the client authenticated, then to
+/// `on_frame(self, text)`; pushes go out once authenticated; the socket's
+/// end, a kick and the auth deadline end the session.
+template <class Self, class OnAuthFrame, class OnFrame>
+app_session_actor::behavior_type
+session_behavior(Self* self, OnAuthFrame on_auth_frame, OnFrame on_frame) {
+  return {
+    [self, on_auth_frame, on_frame](frame_atom, const std::string& text) {
+      auto& st = self->state;
+      if (st.authenticated)
+        on_frame(self, text);
+      else if (!st.auth_pending)
+        on_auth_frame(self, text);
+      // Frames sent while the credentials are being checked are dropped:
+      // the client must wait for auth_ok.
+    },
+    [self](push_atom, std::string& frame) {
+      if (self->state.authenticated)
+        send_frame(self, std::move(frame));
+    },
+    [self](closed_atom) {
+      self->quit();
+    },
+    [self](kick_atom, uint16_t code, const std::string& reason) {
+      close_and_quit(self, code, reason);
+    },
+    [self](timeout_atom) {
+      auto& st = self->state;
+      if (!st.authenticated && !st.auth_pending)
+        close_and_quit(self, session_close::auth_required, "auth timeout");
+    },
+  };
 }
 
 } // namespace nod

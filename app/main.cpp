@@ -10,6 +10,7 @@
 #include "actors/journal.hpp"
 #include "actors/notifier.hpp"
 #include "actors/outbox.hpp"
+#include "actors/reader.hpp"
 #include "actors/system.hpp"
 #include "actors/task_clock.hpp"
 #include "actors/tasks.hpp"
@@ -80,6 +81,8 @@ struct people_actors {
   /// Task fire times and decision expiries (ingest registers the latter).
   nod::task_clock_actor clock;
   nod::ingest_actor ingest;
+  /// The read side of both APIs.
+  nod::reader_actor reader;
 };
 
 people_actors spawn_people(caf::actor_system& sys,
@@ -98,6 +101,7 @@ people_actors spawn_people(caf::actor_system& sys,
   p.clock = sys.spawn(nod::task_clock, nod::task_clock_options{});
   p.ingest = sys.spawn(nod::ingest, journal, p.directory,
                        nod::ingest_options{public_url, metrics, p.clock});
+  p.reader = sys.spawn(nod::reader, journal, p.accounts);
   return p;
 }
 
@@ -235,8 +239,9 @@ int user_command(const std::vector<std::string>& args) {
         .receive(on_user, on_error);
   }
   stop_all({people.clock.address(), people.ingest.address(),
-            people.accounts.address(), people.directory.address(),
-            people.hasher.address(), journal.address()});
+            people.reader.address(), people.accounts.address(),
+            people.directory.address(), people.hasher.address(),
+            journal.address()});
   return status;
 }
 
@@ -318,9 +323,9 @@ int main(int argc, char** argv) {
       stop_all({people.clock.address(), delivery.tasks.address(),
                 delivery.actions.address(), delivery.outbox.address(),
                 delivery.webhooks.address(), delivery.notifier.address(),
-                people.ingest.address(), people.accounts.address(),
-                people.directory.address(), people.hasher.address(),
-                journal.address()});
+                people.ingest.address(), people.reader.address(),
+                people.accounts.address(), people.directory.address(),
+                people.hasher.address(), journal.address()});
       // Requests in flight end now (their results go nowhere); the
       // deliveries they belong to resume at the next start.
       webhook_client.stop();
@@ -389,7 +394,7 @@ int main(int argc, char** argv) {
     api.sys = &sys;
     api.accounts = people.accounts;
     api.directory = people.directory;
-    api.journal = journal;
+    api.reader = people.reader;
     api.actions = delivery.actions;
     api.outbox = delivery.outbox;
     api.tasks = delivery.tasks;
@@ -400,6 +405,7 @@ int main(int argc, char** argv) {
     agent_api.directory = people.directory;
     agent_api.ingest = people.ingest;
     agent_api.journal = journal;
+    agent_api.reader = people.reader;
     agent_api.outbox = delivery.outbox;
     agent_api.notifier = delivery.notifier;
     agent_api.tasks = delivery.tasks;

@@ -8,10 +8,12 @@
 #include <exception>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <system_error>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 #ifndef NOD_VERSION
 // Builds outside CMake (e.g. compiling this file by hand) still get a
@@ -337,12 +339,70 @@ struct setting {
   /// One sentence for `--help`.
   const char* help;
   /// The current value as text; applied to a default config for `--help`.
-  std::string (*show)(const config&);
+  std::function<std::string(const config&)> show;
   /// Parses `value` into the config; returns why it is bad.
-  reason (*set)(config&, const std::string& value);
+  std::function<reason(config&, const std::string&)> set;
 };
 
-const setting settings[] = {
+// Factories for the common kinds; `help` names the range where it has one.
+
+setting count(const char* flag, const char* env, const char* help,
+              size_t config::*field, long long lo, long long hi) {
+  return {flag,
+          env,
+          "N",
+          help,
+          [field](const config& c) {
+            return std::to_string(c.*field);
+          },
+          [field, lo, hi](config& c, const std::string& v) {
+            return parse_count(v, lo, hi, c.*field);
+          }};
+}
+
+setting size(const char* flag, const char* env, const char* help,
+             size_t config::*field) {
+  return {flag,
+          env,
+          "SIZE",
+          help,
+          [field](const config& c) {
+            return format_size(c.*field);
+          },
+          [field](config& c, const std::string& v) {
+            return parse_size(v, c.*field);
+          }};
+}
+
+setting duration(const char* flag, const char* env, const char* help,
+                 std::chrono::milliseconds config::*field) {
+  return {flag,
+          env,
+          "DURATION",
+          help,
+          [field](const config& c) {
+            return format_duration(c.*field);
+          },
+          [field](config& c, const std::string& v) {
+            return parse_duration(v, c.*field);
+          }};
+}
+
+setting boolean(const char* flag, const char* env, const char* help,
+                bool config::*field) {
+  return {flag,
+          env,
+          "BOOL",
+          help,
+          [field](const config& c) -> std::string {
+            return c.*field ? "true" : "false";
+          },
+          [field](config& c, const std::string& v) {
+            return parse_bool(v, c.*field);
+          }};
+}
+
+const std::vector<setting> settings = {
   {"listen", "NOD_LISTEN", "HOST:PORT",
    "Address to listen on; port 0 picks a free port.",
    [](const config& c) {
@@ -388,175 +448,73 @@ const setting settings[] = {
    [](config& c, const std::string& v) {
      return parse_public_url(v, c.public_url);
    }},
-  {"io-threads", "NOD_IO_THREADS", "N",
-   "Threads serving HTTP and WebSocket sessions (1-64).",
-   [](const config& c) {
-     return std::to_string(c.io_threads);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 64, c.io_threads);
-   }},
-  {"worker-threads", "NOD_WORKER_THREADS", "N",
-   "Actor worker threads (0-256); 0 means one per core.",
-   [](const config& c) {
-     return std::to_string(c.worker_threads);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 0, 256, c.worker_threads);
-   }},
-  {"journal-sync", "NOD_JOURNAL_SYNC", "BOOL",
-   "fsync every journal batch before acknowledging it.",
-   [](const config& c) -> std::string {
-     return c.journal_sync ? "true" : "false";
-   },
-   [](config& c, const std::string& v) {
-     return parse_bool(v, c.journal_sync);
-   }},
-  {"journal-max-batch", "NOD_JOURNAL_MAX_BATCH", "N",
-   "Most appends per journal write batch (1-1000000).",
-   [](const config& c) {
-     return std::to_string(c.journal_max_batch);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 1000000, c.journal_max_batch);
-   }},
-  {"agent-rate", "NOD_AGENT_RATE", "N",
-   "Events per second one agent may send, sustained (1-1000000).",
-   [](const config& c) {
-     return std::to_string(c.agent_rate);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 1000000, c.agent_rate);
-   }},
-  {"agent-burst", "NOD_AGENT_BURST", "N",
-   "Events one agent may send at once above its rate (1-1000000).",
-   [](const config& c) {
-     return std::to_string(c.agent_burst);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 1000000, c.agent_burst);
-   }},
-  {"trigger-rate", "NOD_TRIGGER_RATE", "N",
-   "Calls per second one task trigger URL takes, sustained (1-1000000).",
-   [](const config& c) {
-     return std::to_string(c.trigger_rate);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 1000000, c.trigger_rate);
-   }},
-  {"trigger-burst", "NOD_TRIGGER_BURST", "N",
-   "Calls one task trigger URL takes at once above its rate (1-1000000).",
-   [](const config& c) {
-     return std::to_string(c.trigger_burst);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 1000000, c.trigger_burst);
-   }},
-  {"max-body-bytes", "NOD_MAX_BODY_BYTES", "SIZE",
-   "Largest HTTP request body, e.g. 6MiB (1KiB-1GiB).",
-   [](const config& c) {
-     return format_size(c.max_body_bytes);
-   },
-   [](config& c, const std::string& v) {
-     return parse_size(v, c.max_body_bytes);
-   }},
-  {"max-frame-bytes", "NOD_MAX_FRAME_BYTES", "SIZE",
-   "Largest WebSocket frame, e.g. 6MiB (1KiB-1GiB).",
-   [](const config& c) {
-     return format_size(c.max_frame_bytes);
-   },
-   [](config& c, const std::string& v) {
-     return parse_size(v, c.max_frame_bytes);
-   }},
-  {"http-timeout", "NOD_HTTP_TIMEOUT", "DURATION",
-   "Time a client has to send a complete request (e.g. 500ms, 30s, 2m).",
-   [](const config& c) {
-     return format_duration(c.http_timeout);
-   },
-   [](config& c, const std::string& v) {
-     return parse_duration(v, c.http_timeout);
-   }},
-  {"idle-timeout", "NOD_IDLE_TIMEOUT", "DURATION",
-   "Time an idle keep-alive connection stays open.",
-   [](const config& c) {
-     return format_duration(c.idle_timeout);
-   },
-   [](config& c, const std::string& v) {
-     return parse_duration(v, c.idle_timeout);
-   }},
-  {"shutdown-grace", "NOD_SHUTDOWN_GRACE", "DURATION",
-   "Time shutdown waits for in-flight requests before closing them.",
-   [](const config& c) {
-     return format_duration(c.shutdown_grace);
-   },
-   [](config& c, const std::string& v) {
-     return parse_duration(v, c.shutdown_grace);
-   }},
-  {"webhook-attempts", "NOD_WEBHOOK_ATTEMPTS", "N",
-   "Webhook attempts in all per event (1-20).",
-   [](const config& c) {
-     return std::to_string(c.webhook_attempts);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 20, c.webhook_attempts);
-   }},
-  {"webhook-backoff", "NOD_WEBHOOK_BACKOFF", "DURATION",
-   "Delay before the first webhook retry (later ones grow by the factor).",
-   [](const config& c) {
-     return format_duration(c.webhook_backoff);
-   },
-   [](config& c, const std::string& v) {
-     return parse_duration(v, c.webhook_backoff);
-   }},
-  {"webhook-backoff-factor", "NOD_WEBHOOK_BACKOFF_FACTOR", "N",
-   "Each webhook retry waits this many times the one before (1-100).",
-   [](const config& c) {
-     return std::to_string(c.webhook_backoff_factor);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 100, c.webhook_backoff_factor);
-   }},
-  {"webhook-retry-after-max", "NOD_WEBHOOK_RETRY_AFTER_MAX", "DURATION",
-   "Longest wait a webhook receiver's Retry-After may ask for.",
-   [](const config& c) {
-     return format_duration(c.webhook_retry_after_max);
-   },
-   [](config& c, const std::string& v) {
-     return parse_duration(v, c.webhook_retry_after_max);
-   }},
-  {"webhook-timeout", "NOD_WEBHOOK_TIMEOUT", "DURATION",
-   "Time one webhook attempt may take in all.",
-   [](const config& c) {
-     return format_duration(c.webhook_timeout);
-   },
-   [](config& c, const std::string& v) {
-     return parse_duration(v, c.webhook_timeout);
-   }},
-  {"webhook-max-per-host", "NOD_WEBHOOK_MAX_PER_HOST", "N",
-   "Webhook requests in flight to one host at most (1-1000).",
-   [](const config& c) {
-     return std::to_string(c.webhook_max_per_host);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 1000, c.webhook_max_per_host);
-   }},
-  {"ack-window", "NOD_ACK_WINDOW", "N",
-   "Events pushed to one agent socket and not yet acknowledged (or, "
-   "without acks, written) at most (1-100000).",
-   [](const config& c) {
-     return std::to_string(c.ack_window);
-   },
-   [](config& c, const std::string& v) {
-     return parse_count(v, 1, 100000, c.ack_window);
-   }},
-  {"webhook-tls-verify", "NOD_WEBHOOK_TLS_VERIFY", "BOOL",
-   "Verify webhook receivers' TLS certificates.",
-   [](const config& c) -> std::string {
-     return c.webhook_tls_verify ? "true" : "false";
-   },
-   [](config& c, const std::string& v) {
-     return parse_bool(v, c.webhook_tls_verify);
-   }},
+  count("io-threads", "NOD_IO_THREADS",
+        "Threads serving HTTP and WebSocket sessions (1-64).",
+        &config::io_threads, 1, 64),
+  count("worker-threads", "NOD_WORKER_THREADS",
+        "Actor worker threads (0-256); 0 means one per core.",
+        &config::worker_threads, 0, 256),
+  boolean("journal-sync", "NOD_JOURNAL_SYNC",
+          "fsync every journal batch before acknowledging it.",
+          &config::journal_sync),
+  count("journal-max-batch", "NOD_JOURNAL_MAX_BATCH",
+        "Most appends per journal write batch (1-1000000).",
+        &config::journal_max_batch, 1, 1000000),
+  count("agent-rate", "NOD_AGENT_RATE",
+        "Events per second one agent may send, sustained (1-1000000).",
+        &config::agent_rate, 1, 1000000),
+  count("agent-burst", "NOD_AGENT_BURST",
+        "Events one agent may send at once above its rate (1-1000000).",
+        &config::agent_burst, 1, 1000000),
+  count("trigger-rate", "NOD_TRIGGER_RATE",
+        "Calls per second one task trigger URL takes, sustained (1-1000000).",
+        &config::trigger_rate, 1, 1000000),
+  count("trigger-burst", "NOD_TRIGGER_BURST",
+        "Calls one task trigger URL takes at once above its rate "
+        "(1-1000000).",
+        &config::trigger_burst, 1, 1000000),
+  size("max-body-bytes", "NOD_MAX_BODY_BYTES",
+       "Largest HTTP request body, e.g. 6MiB (1KiB-1GiB).",
+       &config::max_body_bytes),
+  size("max-frame-bytes", "NOD_MAX_FRAME_BYTES",
+       "Largest WebSocket frame, e.g. 6MiB (1KiB-1GiB).",
+       &config::max_frame_bytes),
+  duration("http-timeout", "NOD_HTTP_TIMEOUT",
+           "Time a client has to send a complete request (e.g. 500ms, 30s, "
+           "2m).",
+           &config::http_timeout),
+  duration("idle-timeout", "NOD_IDLE_TIMEOUT",
+           "Time an idle keep-alive connection stays open.",
+           &config::idle_timeout),
+  duration("shutdown-grace", "NOD_SHUTDOWN_GRACE",
+           "Time shutdown waits for in-flight requests before closing them.",
+           &config::shutdown_grace),
+  count("webhook-attempts", "NOD_WEBHOOK_ATTEMPTS",
+        "Webhook attempts in all per event (1-20).", &config::webhook_attempts,
+        1, 20),
+  duration("webhook-backoff", "NOD_WEBHOOK_BACKOFF",
+           "Delay before the first webhook retry (later ones grow by the "
+           "factor).",
+           &config::webhook_backoff),
+  count("webhook-backoff-factor", "NOD_WEBHOOK_BACKOFF_FACTOR",
+        "Each webhook retry waits this many times the one before (1-100).",
+        &config::webhook_backoff_factor, 1, 100),
+  duration("webhook-retry-after-max", "NOD_WEBHOOK_RETRY_AFTER_MAX",
+           "Longest wait a webhook receiver's Retry-After may ask for.",
+           &config::webhook_retry_after_max),
+  duration("webhook-timeout", "NOD_WEBHOOK_TIMEOUT",
+           "Time one webhook attempt may take in all.",
+           &config::webhook_timeout),
+  count("webhook-max-per-host", "NOD_WEBHOOK_MAX_PER_HOST",
+        "Webhook requests in flight to one host at most (1-1000).",
+        &config::webhook_max_per_host, 1, 1000),
+  count("ack-window", "NOD_ACK_WINDOW",
+        "Events pushed to one agent socket and not yet acknowledged (or, "
+        "without acks, written) at most (1-100000).",
+        &config::ack_window, 1, 100000),
+  boolean("webhook-tls-verify", "NOD_WEBHOOK_TLS_VERIFY",
+          "Verify webhook receivers' TLS certificates.",
+          &config::webhook_tls_verify),
   {"webhook-ca-file", "NOD_WEBHOOK_CA_FILE", "PATH",
    "Extra PEM CA file trusted for webhook receivers.",
    [](const config& c) -> std::string {

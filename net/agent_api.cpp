@@ -11,7 +11,7 @@
 #include "protocol/ids.hpp"
 #include "protocol/outbound.hpp"
 #include "protocol/time.hpp"
-#include "storage/keys.hpp"
+#include "protocol/token_bucket.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -19,7 +19,6 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <charconv>
 #include <chrono>
-#include <cmath>
 #include <mutex>
 #include <unordered_map>
 
@@ -38,27 +37,15 @@ public:
   int64_t take(uint64_t agent) {
     auto now = std::chrono::steady_clock::now();
     std::lock_guard<std::mutex> guard{mtx_};
-    auto [i, added] = buckets_.try_emplace(agent, bucket{burst_, now});
-    auto& b = i->second;
-    auto elapsed = std::chrono::duration<double>(now - b.refilled).count();
-    b.refilled = now;
-    b.tokens = std::min(burst_, b.tokens + elapsed * rate_);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return static_cast<int64_t>(std::ceil((1 - b.tokens) / rate_));
+    auto i = buckets_.try_emplace(agent, rate_, burst_, now).first;
+    return i->second.take(now);
   }
 
 private:
-  struct bucket {
-    double tokens;
-    std::chrono::steady_clock::time_point refilled;
-  };
   double rate_;
   double burst_;
   std::mutex mtx_;
-  std::unordered_map<uint64_t, bucket> buckets_;
+  std::unordered_map<uint64_t, token_bucket> buckets_;
 };
 
 /// Agents whose credentials checked out, for every agent REST call: a hit
@@ -360,15 +347,15 @@ void get_inbox(const ctx_ptr& ctx, const http_request& req, responder respond) {
 // POST /api/agent/inbox/ack {"seq": N}: everything pending up to N is
 // delivered.
 void ack_inbox(const ctx_ptr& ctx, const http_request& req, responder respond) {
-  json::document doc;
-  if (!read_body(req, respond, doc))
-    return;
-  json::field_error err;
   std::optional<int64_t> seq;
-  if (!json::get_int(doc, "seq", 0, INT64_MAX, seq, err) || !seq) {
-    respond(error_response(400, seq ? err.message : "seq: is required"));
+  if (!read_input(req, respond, [&](auto& doc, auto& err) {
+        if (!json::get_int(doc, "seq", 0, INT64_MAX, seq, err))
+          return false;
+        if (!seq)
+          err.message = "seq: is required";
+        return seq.has_value();
+      }))
     return;
-  }
   with_agent(ctx, req, respond,
              [ctx, seq = static_cast<uint64_t>(*seq), respond](
                caf::event_based_actor* self, const agent_record& agent) {
@@ -406,33 +393,17 @@ void get_decision(const ctx_ptr& ctx, const http_request& req,
         respond(error_response(404, "decision not found"));
         return;
       }
-      auto key = storage::id_key(storage::table::decisions, *decision);
       // Reads the decision; `then(obj)` runs only for the agent's own.
       auto read = [=](auto then) {
-        self->request(ctx->api.journal, ask_timeout, get_atom::value, key)
+        self
+          ->request(ctx->api.reader, ask_timeout, agent_decision_atom::value,
+                    agent.id, *decision)
           .then(
-            [=](std::string& obj) {
-              json::document doc;
-              json::field_error err;
-              auto mine = json::parse_object(obj, doc, err)
-                          && doc.HasMember("agent_id")
-                          && doc["agent_id"].IsString()
-                          && parse_id64("agt_", doc["agent_id"].GetString())
-                               == agent.id;
-              if (!mine) {
-                respond(error_response(404, "decision not found"));
-                return;
-              }
-              auto pending
-                = doc.HasMember("status") && doc["status"].IsString()
-                  && std::string_view{doc["status"].GetString()} == "pending";
-              then(obj, pending);
+            [=](agent_decision& d) {
+              then(d.json, d.pending);
             },
             [=](caf::error& err) {
-              if (code_of(err) == ec::not_found)
-                respond(error_response(404, "decision not found"));
-              else
-                respond(from_error(err));
+              respond(from_error(err));
             });
       };
       self->request(ctx->api.notifier, ask_timeout, version_atom::value)
@@ -520,15 +491,11 @@ std::string ok_with(const std::string& obj,
 // POST /api/agent/tasks
 void create_agent_task(const ctx_ptr& ctx, const http_request& req,
                        responder respond) {
-  json::document doc;
-  if (!read_body(req, respond, doc))
-    return;
   task_input in;
-  json::field_error err;
-  if (!parse_task_input(doc, false, in, err)) {
-    respond(error_response(400, err.message));
+  if (!read_input(req, respond, [&](auto& doc, auto& err) {
+        return parse_task_input(doc, false, in, err);
+      }))
     return;
-  }
   with_task_agent(ctx, req, respond,
                   [ctx, in, respond](caf::event_based_actor* self,
                                      const agent_record& agent) {
@@ -587,15 +554,11 @@ void start_run(const ctx_ptr& ctx, const http_request& req, responder respond) {
 // POST /api/agent/tasks/{task_id}/run/complete with `run_id` in the body.
 void complete_run(const ctx_ptr& ctx, const http_request& req,
                   responder respond) {
-  json::document doc;
-  if (!read_body(req, respond, doc))
-    return;
   run_completion c;
-  json::field_error err;
-  if (!parse_run_completion(doc, c, err)) {
-    respond(error_response(400, err.message));
+  if (!read_input(req, respond, [&](auto& doc, auto& err) {
+        return parse_run_completion(doc, c, err);
+      }))
     return;
-  }
   auto in_path = req.param("run_id");
   if (in_path.empty() && !c.run_id) {
     respond(error_response(400, "run_id: is required"));

@@ -18,6 +18,7 @@ struct agent_api_context {
   directory_actor directory;
   ingest_actor ingest;
   journal_actor journal;
+  reader_actor reader;
   outbox_actor outbox;
   notifier_actor notifier;
   tasks_actor tasks;

@@ -20,4 +20,21 @@ http_response from_error(const caf::error& err);
 bool read_body(const http_request& req, const responder& respond,
                json::document& doc);
 
+/// Reads the JSON object body of `req` and hands it to `parse(doc, err)`,
+/// which fills the handler's input. Answers as `read_body` does, or 400
+/// with `err`'s message when `parse` returns false, and returns false.
+template <class Parse>
+bool read_input(const http_request& req, const responder& respond,
+                Parse&& parse) {
+  json::document doc;
+  if (!read_body(req, respond, doc))
+    return false;
+  json::field_error err;
+  if (!parse(doc, err)) {
+    respond(error_response(400, err.message));
+    return false;
+  }
+  return true;
+}
+
 } // namespace nod::net

@@ -15,7 +15,7 @@ struct app_api_context {
   caf::actor_system* sys = nullptr;
   accounts_actor accounts;
   directory_actor directory;
-  journal_actor journal;
+  reader_actor reader;
   actions_actor actions;
   outbox_actor outbox;
   tasks_actor tasks;

@@ -1,5 +1,7 @@
 #include "net/http.hpp"
 
+#include "protocol/text.hpp"
+
 #include <cstdio>
 
 namespace nod::net {
@@ -8,39 +10,10 @@ namespace {
 
 const std::string empty_string;
 
-// Value of a hex digit, or -1.
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes `%XX` and `+` (form encoding). A malformed escape is kept as is.
+// Decodes `%XX` and `+` (form encoding) in `in[first, last)`.
 std::string url_decode(const std::string& in, size_t first, size_t last) {
-  std::string out;
-  out.reserve(last - first);
-  for (size_t i = first; i < last; ++i) {
-    char c = in[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < last) {
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-      } else {
-        out += c;
-      }
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return text::percent_decode(std::string_view{in}.substr(first, last - first),
+                              text::plus::space);
 }
 
 // Appends `s` as a JSON string literal, quotes included.

@@ -6,7 +6,8 @@
 #include <vector>
 
 // Beast-free request/response types, so handlers and the actors they talk to
-// never see asio objects (STACK.md: an actor must not hold one).
+// never see asio objects (an actor holding one can outlive the io_context:
+// a use-after-free under ASan).
 
 namespace nod::net {
 

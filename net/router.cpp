@@ -1,5 +1,7 @@
 #include "net/router.hpp"
 
+#include "protocol/text.hpp"
+
 #include <algorithm>
 #include <string_view>
 
@@ -27,35 +29,6 @@ std::vector<String> split_path(std::string_view path) {
 
 bool is_placeholder(const std::string& segment) {
   return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes a path segment (`+` stays `+` in paths).
-std::string decode_segment(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '%' && i + 2 < in.size()) {
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += in[i];
-  }
-  return out;
 }
 
 // True if `segments` (a pattern) matches `path`.
@@ -139,7 +112,7 @@ router::match_result router::match(const std::string& method,
       if (is_placeholder(best->segments[i]))
         result.params.emplace_back(
           best->segments[i].substr(1, best->segments[i].size() - 2),
-          decode_segment(parts[i]));
+          text::percent_decode(parts[i], text::plus::literal));
   } else if (best_any != nullptr) {
     result.route = best_any->pattern;
     result.method_not_allowed = true;

@@ -7,6 +7,7 @@
 #include "actors/directory.hpp"
 #include "actors/hasher.hpp"
 #include "actors/journal.hpp"
+#include "actors/reader.hpp"
 #include "actors/system.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
@@ -44,6 +45,7 @@ protected:
     hash = sys.spawn(hasher, password_cost::minimum);
     acc = sys.spawn(accounts, journal, hash, accounts_options{});
     dir_actor = sys.spawn(directory, directory_options{});
+    read = sys.spawn(reader, journal, acc);
     cfg.listen_port = 0;
     srv = std::make_unique<net::server>(cfg, reg, [] {
       return true;
@@ -52,7 +54,7 @@ protected:
     ctx.sys = &sys;
     ctx.accounts = acc;
     ctx.directory = dir_actor;
-    ctx.journal = journal;
+    ctx.reader = read;
     net::add_app_api(*srv, ctx);
     EXPECT_FALSE(srv->start());
     port = srv->port();
@@ -60,10 +62,11 @@ protected:
 
   ~app_api_test() override {
     srv->stop();
-    for (auto a : {caf::actor_cast<caf::actor>(acc),
-                   caf::actor_cast<caf::actor>(dir_actor),
-                   caf::actor_cast<caf::actor>(hash),
-                   caf::actor_cast<caf::actor>(journal)})
+    for (auto a :
+         {caf::actor_cast<caf::actor>(read), caf::actor_cast<caf::actor>(acc),
+          caf::actor_cast<caf::actor>(dir_actor),
+          caf::actor_cast<caf::actor>(hash),
+          caf::actor_cast<caf::actor>(journal)})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
 
@@ -128,6 +131,7 @@ protected:
   hasher_actor hash;
   accounts_actor acc;
   directory_actor dir_actor;
+  reader_actor read;
   config cfg;
   metrics::registry reg;
   std::unique_ptr<net::server> srv;

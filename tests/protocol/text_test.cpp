@@ -21,5 +21,22 @@ TEST(text, trim_removes_ascii_white_space_at_both_ends) {
   EXPECT_EQ(text::trim(""), "");
 }
 
+TEST(text, percent_decode_decodes_escapes_in_either_case) {
+  EXPECT_EQ(text::percent_decode("a%20b%2fc%2Fd", text::plus::literal),
+            "a b/c/d");
+  EXPECT_EQ(text::percent_decode("%e2%9c%93", text::plus::literal), "\u2713");
+}
+
+TEST(text, percent_decode_keeps_malformed_escapes) {
+  EXPECT_EQ(text::percent_decode("100%", text::plus::literal), "100%");
+  EXPECT_EQ(text::percent_decode("%4", text::plus::literal), "%4");
+  EXPECT_EQ(text::percent_decode("%zz%41", text::plus::literal), "%zzA");
+}
+
+TEST(text, plus_is_a_space_only_in_form_encoding) {
+  EXPECT_EQ(text::percent_decode("a+b%2B", text::plus::space), "a b+");
+  EXPECT_EQ(text::percent_decode("a+b", text::plus::literal), "a+b");
+}
+
 } // namespace
 } // namespace nod

@@ -14,7 +14,8 @@ namespace nod::test {
 /// An actor system on CAF's deterministic scheduler, for GoogleTest.
 /// Nothing runs until the test says so (`run`), and timers fire only when
 /// the test moves virtual time (`advance_time`). CAF's own test DSL does
-/// not work under GoogleTest's main (DESIGN.md §5), hence this fixture.
+/// not work under GoogleTest's main (its FAIL macro clashes, and its checks
+/// need its own test engine), hence this fixture.
 class actor_fixture : public ::testing::Test {
 protected:
   actor_fixture();

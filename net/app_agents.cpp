@@ -1,0 +1,254 @@
+// A person's agents: create, list, edit, delete, rotate secrets, and
+// send them messages (API.md B2).
+
+#include "net/app_handlers.hpp"
+#include "protocol/validate.hpp"
+
+#include <caf/send.hpp>
+#include <string>
+#include <vector>
+
+namespace nod::net::app {
+
+namespace {
+
+std::string agent_json(const agent_record& agent, const agent_live& live,
+                       bool with_webhook_secret,
+                       const std::string* secret = nullptr) {
+  json::writer w;
+  w.start_object();
+  write_agent_fields(w, agent, live, with_webhook_secret);
+  // The agent secret is added at the top level, this once (API.md B2).
+  if (secret)
+    w.field("secret", *secret);
+  w.end_object();
+  return w.str();
+}
+
+/// Fills `pending_decisions` of `live`, then answers with `render`.
+template <class Render>
+void count_pending(const ctx_ptr& ctx, std::vector<agent_record> agents,
+                   std::vector<agent_live> live, responder respond,
+                   Render render) {
+  if (!ctx->reader) {
+    respond(render(agents, live));
+    return;
+  }
+  std::vector<uint64_t> ids;
+  for (auto& a : agents)
+    ids.push_back(a.id);
+  ask<std::vector<int64_t>>(
+    *ctx->sys, ctx->reader,
+    [agents = std::move(agents), live = std::move(live), respond,
+     render](caf::expected<std::vector<int64_t>> counts) {
+      auto counted = live;
+      if (counts && counts->size() == counted.size())
+        for (size_t i = 0; i < counted.size(); ++i)
+          counted[i].pending_decisions = (*counts)[i];
+      respond(render(agents, counted));
+    },
+    pending_count_atom::value, std::move(ids));
+}
+
+/// Adds the live fields (online, processing, pending decisions,
+/// undelivered events) to `agents` and answers with `render`.
+template <class Render>
+void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
+               responder respond, Render render) {
+  std::vector<uint64_t> ids;
+  for (auto& a : agents)
+    ids.push_back(a.id);
+  ask<std::vector<agent_live>>(
+    *ctx->sys, ctx->directory,
+    [ctx, ids, agents = std::move(agents), respond,
+     render](caf::expected<std::vector<agent_live>> live) {
+      // Without the directory the agents are still listed, as offline.
+      if (!live || live->size() != agents.size())
+        live = std::vector<agent_live>(agents.size());
+      if (!ctx->outbox) {
+        count_pending(ctx, agents, *live, respond, render);
+        return;
+      }
+      ask<std::vector<uint64_t>>(
+        *ctx->sys, ctx->outbox,
+        [ctx, agents, live = *live, respond,
+         render](caf::expected<std::vector<uint64_t>> counts) {
+          auto with_counts = live;
+          if (counts && counts->size() == live.size())
+            for (size_t i = 0; i < live.size(); ++i)
+              with_counts[i].undelivered_events
+                = static_cast<int64_t>((*counts)[i]);
+          count_pending(ctx, agents, std::move(with_counts), respond, render);
+        },
+        count_atom::value, ids);
+    },
+    online_atom::value, ids);
+}
+
+/// Answers with one agent (and its webhook secret) after `msg` to accounts.
+template <class... Ts>
+void agent_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
+  ask<agent_record>(
+    *ctx->sys, ctx->accounts,
+    [ctx, respond](caf::expected<agent_record> a) {
+      if (!a) {
+        respond(from_error(a.error()));
+        return;
+      }
+      with_live(ctx, {*a}, respond, [](auto& agents, auto& live) {
+        return json_response(200, agent_json(agents[0], live[0], true));
+      });
+    },
+    std::forward<Ts>(msg)...);
+}
+
+/// Closes every open socket of `agent` (API.md B2: a rotated secret stops
+/// working at once; a deleted agent's sockets go with it).
+void kick_agent(const ctx_ptr& ctx, uint64_t agent, uint16_t code,
+                const char* reason) {
+  caf::anon_send(ctx->directory, kick_atom::value, agent, code,
+                 std::string{reason});
+}
+
+} // namespace
+
+void create_agent(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  agent_input in;
+  if (!read_input(req, respond, [&](auto& doc, auto& err) {
+        return parse_agent_create(doc, in, err);
+      }))
+    return;
+  with_user(ctx, req, std::move(respond),
+            [ctx, in](user_record user, responder respond) {
+              ask<agent_created>(
+                *ctx->sys, ctx->accounts,
+                [respond](caf::expected<agent_created> c) {
+                  if (!c)
+                    respond(from_error(c.error()));
+                  else
+                    respond(json_response(
+                      201, agent_json(c->agent, {}, true, &c->secret)));
+                },
+                agent_new_atom::value, user.id, in);
+            });
+}
+
+void list_agents(const ctx_ptr& ctx, const http_request& req,
+                 responder respond) {
+  with_user(ctx, req, std::move(respond),
+            [ctx](user_record user, responder respond) {
+              ask<std::vector<agent_record>>(
+                *ctx->sys, ctx->accounts,
+                [ctx, respond](caf::expected<std::vector<agent_record>> list) {
+                  if (!list) {
+                    respond(from_error(list.error()));
+                    return;
+                  }
+                  with_live(ctx, std::move(*list), respond,
+                            [](auto& agents, auto& live) {
+                              json::writer w;
+                              w.start_array();
+                              for (size_t i = 0; i < agents.size(); ++i)
+                                write_agent(w, agents[i], live[i], false);
+                              w.end_array();
+                              return json_response(200, w.str());
+                            });
+                },
+                agent_list_atom::value, user.id);
+            });
+}
+
+void get_agent(const ctx_ptr& ctx, const http_request& req, responder respond) {
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      agent_call(ctx, respond, agent_get_atom::value, user.id, id);
+    });
+}
+
+void patch_agent(const ctx_ptr& ctx, const http_request& req,
+                 responder respond) {
+  agent_input in;
+  if (!read_input(req, respond, [&](auto& doc, auto& err) {
+        return parse_agent_patch(doc, in, err);
+      }))
+    return;
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx, in](const user_record& user, uint64_t id, const responder& respond) {
+      agent_call(ctx, respond, agent_set_atom::value, user.id, id, in);
+    });
+}
+
+void delete_agent(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      ask<bool>(
+        *ctx->sys, ctx->accounts,
+        [ctx, id, respond](caf::expected<bool> r) {
+          if (!r) {
+            respond(from_error(r.error()));
+            return;
+          }
+          kick_agent(ctx, id, 4004, "agent deleted");
+          respond(json_response(204, ""));
+        },
+        agent_del_atom::value, user.id, id);
+    });
+}
+
+void rotate_secret(const ctx_ptr& ctx, const http_request& req,
+                   responder respond) {
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      ask<agent_created>(
+        *ctx->sys, ctx->accounts,
+        [ctx, id, respond](caf::expected<agent_created> c) {
+          if (!c) {
+            respond(from_error(c.error()));
+            return;
+          }
+          kick_agent(ctx, id, 4003, "secret rotated");
+          respond(
+            json_response(200, agent_json(c->agent, {}, true, &c->secret)));
+        },
+        rotate_atom::value, user.id, id);
+    });
+}
+
+void rotate_webhook_secret(const ctx_ptr& ctx, const http_request& req,
+                           responder respond) {
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx](const user_record& user, uint64_t id, const responder& respond) {
+      agent_call(ctx, respond, rotate_wh_atom::value, user.id, id);
+    });
+}
+
+void send_message(const ctx_ptr& ctx, const http_request& req,
+                  responder respond) {
+  user_message_input in;
+  if (!read_input(req, respond, [&](auto& doc, auto& err) {
+        return parse_user_message(doc, in, err);
+      }))
+    return;
+  with_agent_id(
+    ctx, req, std::move(respond),
+    [ctx, in](const user_record& user, uint64_t id, const responder& respond) {
+      ask<std::string>(
+        *ctx->sys, ctx->actions,
+        [respond](caf::expected<std::string> message) {
+          if (!message)
+            respond(from_error(message.error()));
+          else
+            respond(json_response(201, *message));
+        },
+        say_atom::value, user, id, in);
+    });
+}
+
+} // namespace nod::net::app
