@@ -11,6 +11,8 @@
 // __strong__, *em*, _em_, `code`, [text](url), <url>, bare http(s) URLs,
 // backslash escapes.
 
+import { safeUrl } from './util.js';
+
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$/;
 const HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
 const HR = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
@@ -157,20 +159,7 @@ function para(lines) {
 // -- inline -----------------------------------------------------------------
 
 const ESCAPABLE = '\\`*_{}[]()#+-.!<>~|"\'';
-const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 const BARE_URL = /^https?:\/\/[^\s<>"'`]+/i;
-
-/** The URL if it is an absolute http(s) or mailto URL, else null. */
-export function safeUrl(href) {
-  const text = String(href).trim();
-  if (!/^(https?:\/\/|mailto:)/i.test(text)) return null;
-  try {
-    const url = new URL(text);
-    return SAFE_PROTOCOLS.has(url.protocol) ? url.href : null;
-  } catch {
-    return null;
-  }
-}
 
 function isWordChar(c) {
   return c !== undefined && /[\p{L}\p{N}]/u.test(c);
