@@ -1,16 +1,31 @@
 // A minimal document for rendering tests in Node: just what
-// web/js/markdown.js uses, and a serializer that escapes text.
+// web/js/markdown.js and util.js's el() use, and a serializer that escapes
+// text.
 
-class FakeNode {
+export class FakeNode {
   constructor(nodeName) {
     this.nodeName = nodeName;
     this.childNodes = [];
     this.attributes = new Map();
+    this.listeners = [];
+    this.dataset = {};
   }
   appendChild(child) {
     if (child.nodeName === '#fragment') this.childNodes.push(...child.childNodes);
     else this.childNodes.push(child);
     return child;
+  }
+  append(...children) {
+    for (const c of children) this.appendChild(typeof c === 'string' ? fakeDocument.createTextNode(c) : c);
+  }
+  addEventListener(type, listener) {
+    this.listeners.push([type, listener]);
+  }
+  set className(value) {
+    this.setAttribute('class', value);
+  }
+  set textContent(text) {
+    this.childNodes = [fakeDocument.createTextNode(text)];
   }
   setAttribute(name, value) {
     this.attributes.set(name, String(value));
@@ -25,6 +40,7 @@ class FakeNode {
 }
 
 export const fakeDocument = {
+  baseURI: 'https://nod.example/',
   createElement: (tag) => new FakeNode(tag.toLowerCase()),
   createTextNode: (text) => Object.assign(new FakeNode('#text'), { data: String(text) }),
   createDocumentFragment: () => new FakeNode('#fragment'),

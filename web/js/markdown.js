@@ -11,6 +11,8 @@
 // __strong__, *em*, _em_, `code`, [text](url), <url>, bare http(s) URLs,
 // backslash escapes.
 
+import { safeUrl } from './util.js';
+
 const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$/;
 const HEADING = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
 const HR = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
@@ -155,193 +157,349 @@ function para(lines) {
 }
 
 // -- inline -----------------------------------------------------------------
+//
+// One pass left to right, as CommonMark does it: text, code spans and
+// autolinks become nodes at once; runs of * and _ go on a delimiter stack
+// and [ or ![ on a bracket stack, to be matched later. Emphasis is matched
+// with the delimiter stack and a lowest-opener bound per kind of closer,
+// so no input makes the scan go back over the text: linear time.
 
 const ESCAPABLE = '\\`*_{}[]()#+-.!<>~|"\'';
-const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
-const BARE_URL = /^https?:\/\/[^\s<>"'`]+/i;
+const BARE_URL = /https?:\/\/[^\s<>"'`]+/iy;
+const AUTOLINK = /<((?:https?:\/\/|mailto:)[^\s<>]+)>/iy;
+const SPACE = /\s/u;
+const PUNCT = /[\p{P}\p{S}]/u;
+// The Unicode tests are slow: ASCII, most of any text, from a table.
+const ASCII_CLASS = Uint8Array.from({ length: 128 }, (_, code) => {
+  const c = String.fromCharCode(code);
+  if (SPACE.test(c)) return 0;
+  return PUNCT.test(c) ? 1 : 2;
+});
 
-/** The URL if it is an absolute http(s) or mailto URL, else null. */
-export function safeUrl(href) {
-  const text = String(href).trim();
-  if (!/^(https?:\/\/|mailto:)/i.test(text)) return null;
-  try {
-    const url = new URL(text);
-    return SAFE_PROTOCOLS.has(url.protocol) ? url.href : null;
-  } catch {
-    return null;
-  }
+function matchAt(re, text, i) {
+  re.lastIndex = i;
+  return re.exec(text);
 }
 
 function isWordChar(c) {
   return c !== undefined && /[\p{L}\p{N}]/u.test(c);
 }
 
-function isSpace(c) {
-  return c === undefined || /\s/.test(c);
+/** 0: whitespace (or the edge of the text), 1: punctuation, 2: other. */
+function charClass(c) {
+  if (c === undefined) return 0;
+  const code = c.charCodeAt(0);
+  if (code < 128) return ASCII_CLASS[code];
+  if (SPACE.test(c)) return 0;
+  return PUNCT.test(c) ? 1 : 2;
 }
 
-/** Finds the closing delimiter `delim` for an opener at `from`. */
-function findClose(text, delim, from) {
-  let i = from;
-  while (i < text.length) {
+/** The flanking rules of CommonMark: can a run of `c` between `before`
+ * and `after` open (1) and close (2) emphasis? */
+function flanking(c, before, after) {
+  const b = charClass(before);
+  const a = charClass(after);
+  let left = a !== 0 && (a === 2 || b !== 2);
+  let right = b !== 0 && (b === 2 || a !== 2);
+  if (c === '_') {
+    // An underscore inside a word is a letter (snake_case).
+    [left, right] = [left && (!right || b === 1), right && (!left || a === 1)];
+  }
+  return (left ? 1 : 0) | (right ? 2 : 0);
+}
+
+/** For each "(" in `text`, the index of its matching ")" on the same line
+ * (-1 if none), backslash escapes skipped: one pass for all link
+ * destinations. */
+function matchParens(text) {
+  const match = new Int32Array(text.length).fill(-1);
+  const open = [];
+  for (let i = 0; i < text.length; i += 1) {
     const c = text[i];
-    if (c === '\\') { i += 2; continue; }
-    if (c === '`') {
-      // Skip code spans: emphasis never closes inside one.
-      const run = /^`+/.exec(text.slice(i))[0];
-      const end = text.indexOf(run, i + run.length);
-      if (end > 0) { i = end + run.length; continue; }
-    }
-    const d = delim[0];
-    if (c === d && delim.length === 1 && text[i + 1] === d) {
-      // A double run inside a single one: skip over its pair.
-      const inner = findClose(text, d + d, i + 2);
-      i = inner > 0 ? inner + 2 : i + 2;
-      continue;
-    }
-    if (text.startsWith(delim, i) && !isSpace(text[i - 1])) {
-      // In a longer closing run the delimiter is its last characters.
-      while (text[i + delim.length] === d) i += 1;
-      if (!(d === '_' && isWordChar(text[i + delim.length]))) return i;
-    }
-    i += 1;
+    if (c === '\\') i += 1;
+    else if (c === '(') open.push(i);
+    else if (c === ')') { if (open.length) match[open.pop()] = i; }
+    else if (c === '\n') open.length = 0;
   }
-  return -1;
+  return match;
 }
 
-/** Parses `[text](url)` at `i`; returns {end, label, href} or null. */
-function parseLink(text, i) {
-  let depth = 0;
-  let j = i;
-  for (; j < text.length; j += 1) {
-    if (text[j] === '\\') { j += 1; continue; }
-    if (text[j] === '[') depth += 1;
-    else if (text[j] === ']') { depth -= 1; if (depth === 0) break; }
+/** Code span closers: the start of the first run of exactly `len`
+ * backticks at or after `from`. Calls come with `from` increasing, so each
+ * run is passed over once. */
+function backtickRuns(text) {
+  const runs = new Map();
+  for (let i = 0; i < text.length; i += 1) {
+    if (text[i] !== '`') continue;
+    const start = i;
+    while (text[i + 1] === '`') i += 1;
+    const len = i - start + 1;
+    if (!runs.has(len)) runs.set(len, { starts: [], next: 0 });
+    runs.get(len).starts.push(start);
   }
-  if (j >= text.length || text[j + 1] !== '(') return null;
-  let k = j + 2;
-  let parens = 1;
-  for (; k < text.length; k += 1) {
-    if (text[k] === '\\') { k += 1; continue; }
-    if (text[k] === '(') parens += 1;
-    else if (text[k] === ')') { parens -= 1; if (parens === 0) break; }
-    else if (text[k] === '\n') return null;
-  }
-  if (k >= text.length) return null;
-  let dest = text.slice(j + 2, k).trim();
-  const titled = /^(\S+)\s+(["'(]).*$/.exec(dest);
-  if (titled) dest = titled[1];
-  if (dest.startsWith('<') && dest.endsWith('>')) dest = dest.slice(1, -1);
-  return { end: k + 1, label: text.slice(i + 1, j), href: dest };
-}
-
-export function parseInline(text, depth = 0) {
-  const out = [];
-  let buf = '';
-  const flush = () => {
-    if (buf) out.push({ type: 'text', text: buf });
-    buf = '';
+  return (from, len) => {
+    const run = runs.get(len);
+    if (!run) return -1;
+    while (run.next < run.starts.length && run.starts[run.next] < from) run.next += 1;
+    return run.next < run.starts.length ? run.starts[run.next] : -1;
   };
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '\\' && i + 1 < text.length && ESCAPABLE.includes(text[i + 1])) {
-      buf += text[i + 1];
-      i += 2;
-      continue;
-    }
-    if (c === '\n') {
-      flush();
-      out.push({ type: 'br' });
-      i += 1;
-      continue;
-    }
-    if (c === '`') {
-      const run = /^`+/.exec(text.slice(i))[0];
-      const end = text.indexOf(run, i + run.length);
-      if (end > 0 && text[end + run.length] !== '`') {
-        flush();
-        let code = text.slice(i + run.length, end).replace(/\n/g, ' ');
-        if (/^ .*[^ ].* $/.test(code)) code = code.slice(1, -1);
-        out.push({ type: 'code', text: code });
-        i = end + run.length;
-        continue;
-      }
-      buf += run;
-      i += run.length;
-      continue;
-    }
-    if ((c === '*' || c === '_') && depth < MAX_DEPTH) {
-      const strong = text[i + 1] === c;
-      const delim = strong ? c + c : c;
-      const next = text[i + delim.length];
-      const leftOk = !isSpace(next) && !(c === '_' && isWordChar(text[i - 1]));
-      if (leftOk) {
-        const close = findClose(text, delim, i + delim.length);
-        if (close > i + delim.length) {
-          flush();
-          out.push({ type: strong ? 'strong' : 'em', children: parseInline(text.slice(i + delim.length, close), depth + 1) });
-          i = close + delim.length;
-          continue;
-        }
-      }
-      buf += delim;
-      i += delim.length;
-      continue;
-    }
-    if (c === '!' && text[i + 1] === '[') {
-      // Images become links to them (the CSP admits no external images).
-      const link = parseLink(text, i + 1);
-      if (link) {
-        const href = safeUrl(link.href);
-        flush();
-        if (href) out.push({ type: 'link', href, children: [{ type: 'text', text: link.label || href }] });
-        else out.push({ type: 'text', text: text.slice(i, link.end) });
-        i = link.end;
-        continue;
-      }
-    }
-    if (c === '[' && depth < MAX_DEPTH) {
-      const link = parseLink(text, i);
-      if (link) {
-        const href = safeUrl(link.href);
-        flush();
-        if (href) out.push({ type: 'link', href, children: parseInline(link.label, depth + 1) });
-        else out.push({ type: 'text', text: text.slice(i, link.end) });
-        i = link.end;
-        continue;
-      }
-    }
-    if (c === '<') {
-      const m = /^<((?:https?:\/\/|mailto:)[^\s<>]+)>/i.exec(text.slice(i));
-      const href = m && safeUrl(m[1]);
-      if (href) {
-        flush();
-        out.push({ type: 'link', href, children: [{ type: 'text', text: m[1] }] });
-        i += m[0].length;
-        continue;
-      }
-    }
-    if ((c === 'h' || c === 'H') && !isWordChar(text[i - 1])) {
-      const m = BARE_URL.exec(text.slice(i));
-      if (m) {
-        // Trailing punctuation is not part of a bare URL.
-        let url = m[0].replace(/[.,:;!?]+$/, '');
-        if (url.endsWith(')') && !url.includes('(')) url = url.slice(0, -1);
-        const href = safeUrl(url);
-        if (href) {
-          flush();
-          out.push({ type: 'link', href, children: [{ type: 'text', text: url }] });
-          i += url.length;
-          continue;
-        }
-      }
-    }
-    buf += c;
-    i += 1;
+}
+
+/** Parses inline markdown into a list of nodes. */
+export function parseInline(text) {
+  return new InlineParser(text).parse();
+}
+
+class InlineParser {
+  constructor(text) {
+    this.text = text;
+    // The nodes so far, a doubly linked list of cells around a sentinel,
+    // so that wrapping a range in <em> moves each node once. A cell of text
+    // is a range of the source (node null), sliced when collected.
+    this.list = { node: null, from: 0, to: 0, prev: null, next: null };
+    this.list.prev = this.list.next = this.list;
+    // Delimiter runs, a linked stack: {cell, char, count, origCount,
+    // canOpen, canClose, prev, next}.
+    this.delims = null;
+    // Open brackets, a stack: {cell, pos, image, delims (the delimiter
+    // stack then), links (links made before it), prev}.
+    this.brackets = null;
+    this.links = 0;
+    this.parens = null;
+    this.closingRun = null;
   }
-  flush();
-  return out;
+
+  add(node, from = 0, to = 0) {
+    const { list } = this;
+    const cell = { node, from, to, prev: list.prev, next: list };
+    list.prev.next = cell;
+    list.prev = cell;
+    return cell;
+  }
+
+  addText(from, to) {
+    if (to > from) this.add(null, from, to);
+  }
+
+  /** Takes the cells from `first` up to `stop` out of the list, as an
+   * array of their nodes with neighbouring text merged. */
+  collect(first, stop) {
+    const out = [];
+    let text = '';
+    // The source range being gathered: neighbouring text cells are often
+    // neighbours in the source too, and then one slice takes them all.
+    let from = 0;
+    let to = 0;
+    for (let cell = first; cell !== stop; cell = cell.next) {
+      if (!cell.node) {
+        if (cell.from !== to) {
+          text += this.text.slice(from, to);
+          from = cell.from;
+        }
+        to = cell.to;
+        continue;
+      }
+      text += this.text.slice(from, to);
+      if (text) out.push({ type: 'text', text });
+      text = '';
+      from = to = 0;
+      out.push(cell.node);
+    }
+    text += this.text.slice(from, to);
+    if (text) out.push({ type: 'text', text });
+    first.prev.next = stop;
+    stop.prev = first.prev;
+    return out;
+  }
+
+  removeDelim(d) {
+    if (d.prev) d.prev.next = d.next;
+    if (d.next) d.next.prev = d.prev;
+    else this.delims = d.prev;
+  }
+
+  /** Matches the emphasis delimiters above `bottom` (CommonMark's
+   * "process emphasis") and takes them off the stack. */
+  processEmphasis(bottom) {
+    // Per kind of closer, where the search for an opener last failed.
+    const floors = new Map();
+    let closer = this.delims === bottom ? null : this.delims;
+    while (closer && closer.prev !== bottom) closer = closer.prev;
+    while (closer) {
+      if (!closer.canClose) {
+        closer = closer.next;
+        continue;
+      }
+      const kind = closer.char + ((closer.canOpen ? 3 : 0) + (closer.origCount % 3));
+      const floor = floors.has(kind) ? floors.get(kind) : bottom;
+      let opener = closer.prev;
+      while (opener && opener !== bottom && opener !== floor) {
+        const oddMatch = (closer.canOpen || opener.canClose) && closer.origCount % 3 !== 0
+          && (opener.origCount + closer.origCount) % 3 === 0;
+        if (opener.char === closer.char && opener.canOpen && !oddMatch) break;
+        opener = opener.prev;
+      }
+      if (!opener || opener === bottom || opener === floor) {
+        floors.set(kind, closer.prev);
+        const next = closer.next;
+        if (!closer.canOpen) this.removeDelim(closer);
+        closer = next;
+        continue;
+      }
+      // Three on both sides nest as <strong><em>, as this renderer always did.
+      const use = closer.count >= 2 && opener.count >= 2 && !(closer.count >= 3 && opener.count >= 3) ? 2 : 1;
+      opener.count -= use;
+      closer.count -= use;
+      // A run is all one character: any part of it will do as its text.
+      opener.cell.to -= use;
+      closer.cell.from += use;
+      const node = { type: use === 2 ? 'strong' : 'em', children: this.collect(opener.cell.next, closer.cell) };
+      const cell = { node, prev: opener.cell, next: closer.cell };
+      opener.cell.next = cell;
+      closer.cell.prev = cell;
+      // The delimiters in between are inside the new node: done with.
+      opener.next = closer;
+      closer.prev = opener;
+      if (opener.count === 0) {
+        this.unlink(opener.cell);
+        this.removeDelim(opener);
+      }
+      if (closer.count === 0) {
+        this.unlink(closer.cell);
+        const next = closer.next;
+        this.removeDelim(closer);
+        closer = next;
+      }
+    }
+    this.delims = bottom;
+    if (bottom) bottom.next = null;
+  }
+
+  unlink(cell) {
+    cell.prev.next = cell.next;
+    cell.next.prev = cell.prev;
+  }
+
+  pushDelim(cell, char, count, flags) {
+    const d = {
+      cell, char, count, origCount: count, canOpen: (flags & 1) !== 0, canClose: (flags & 2) !== 0,
+      prev: this.delims, next: null,
+    };
+    if (this.delims) this.delims.next = d;
+    this.delims = d;
+  }
+
+  /** At a "]" at `i`: the end of the link or image it closes, or -1. */
+  closeBracket(i) {
+    const { text } = this;
+    const opener = this.brackets;
+    this.brackets = opener.prev;
+    // No links inside links: a link made since this bracket opened leaves
+    // it text.
+    if (text[i + 1] !== '(' || !(opener.image || opener.links === this.links)) return -1;
+    this.parens ??= matchParens(text);
+    const close = this.parens[i + 1];
+    if (close < 0) return -1;
+    let dest = text.slice(i + 2, close).trim();
+    const titled = /^(\S+)\s+(["'(]).*$/.exec(dest);
+    if (titled) dest = titled[1];
+    if (dest.startsWith('<') && dest.endsWith('>')) dest = dest.slice(1, -1);
+    const href = safeUrl(dest);
+    if (href && !opener.image) {
+      this.processEmphasis(opener.delims);
+      const children = this.collect(opener.cell.next, this.list);
+      this.unlink(opener.cell);
+      this.add({ type: 'link', href, children });
+      this.links += 1;
+      return close + 1;
+    }
+    // Images become links to them (the CSP admits no external images); a
+    // refused link stays the text it was.
+    this.delims = opener.delims;
+    if (this.delims) this.delims.next = null;
+    this.collect(opener.cell, this.list);
+    const label = text.slice(opener.pos + 2, i);
+    if (href) this.add({ type: 'link', href, children: [{ type: 'text', text: label || href }] });
+    else this.addText(opener.pos, close + 1);
+    return close + 1;
+  }
+
+  parse() {
+    const { text } = this;
+    let i = 0;
+    let start = 0; // where the plain text not yet added began
+    while (i < text.length) {
+      const c = text[i];
+      let end = -1; // past the token found at i, if any
+      if (c === '\\' && i + 1 < text.length && ESCAPABLE.includes(text[i + 1])) {
+        this.addText(start, i);
+        this.addText(i + 1, i + 2);
+        end = i + 2;
+      } else if (c === '\n') {
+        this.addText(start, i);
+        this.add({ type: 'br' });
+        end = i + 1;
+      } else if (c === '`') {
+        let len = 1;
+        while (text[i + len] === '`') len += 1;
+        this.closingRun ??= backtickRuns(text);
+        const close = this.closingRun(i + len, len);
+        if (close < 0) {
+          i += len; // no closer: the run is text
+          continue;
+        }
+        let code = text.slice(i + len, close).replace(/\n/g, ' ');
+        if (/^ .*[^ ].* $/.test(code)) code = code.slice(1, -1);
+        this.addText(start, i);
+        this.add({ type: 'code', text: code });
+        end = close + len;
+      } else if (c === '*' || c === '_') {
+        let count = 1;
+        while (text[i + count] === c) count += 1;
+        this.addText(start, i);
+        const cell = this.add(null, i, i + count);
+        const flags = flanking(c, text[i - 1], text[i + count]);
+        if (flags) this.pushDelim(cell, c, count, flags);
+        end = i + count;
+      } else if (c === '[' || (c === '!' && text[i + 1] === '[')) {
+        this.addText(start, i);
+        const cell = this.add(null, i, i + (c === '!' ? 2 : 1));
+        this.brackets = { cell, pos: i, image: c === '!', delims: this.delims, links: this.links, prev: this.brackets };
+        end = i + (c === '!' ? 2 : 1);
+      } else if (c === ']' && this.brackets) {
+        this.addText(start, i);
+        start = i;
+        end = this.closeBracket(i);
+      } else if (c === '<') {
+        const m = matchAt(AUTOLINK, text, i);
+        const href = m && safeUrl(m[1]);
+        if (href) {
+          this.addText(start, i);
+          this.add({ type: 'link', href, children: [{ type: 'text', text: m[1] }] });
+          end = i + m[0].length;
+        }
+      } else if ((c === 'h' || c === 'H') && !isWordChar(text[i - 1])) {
+        const m = matchAt(BARE_URL, text, i);
+        // Trailing punctuation is not part of a bare URL.
+        let url = m ? m[0].replace(/[.,:;!?]+$/, '') : '';
+        if (url.endsWith(')') && !url.includes('(')) url = url.slice(0, -1);
+        const href = url && safeUrl(url);
+        if (href) {
+          this.addText(start, i);
+          this.add({ type: 'link', href, children: [{ type: 'text', text: url }] });
+          end = i + url.length;
+        }
+      }
+      if (end < 0) {
+        i += 1;
+      } else {
+        i = start = end;
+      }
+    }
+    this.addText(start, i);
+    this.processEmphasis(null);
+    return this.collect(this.list.next, this.list);
+  }
 }
 
 /** The block tree of `text`. */
@@ -352,8 +510,25 @@ export function parse(text) {
 
 // -- rendering ----------------------------------------------------------------
 
-function renderInline(nodes, doc, parent) {
+/** The text of inline nodes without their formatting; a loop, not
+ * recursion, as emphasis can nest as deep as the text is long. */
+function plainText(nodes) {
+  let out = '';
+  const todo = [...nodes].reverse();
+  while (todo.length) {
+    const n = todo.pop();
+    if (n.children) for (let k = n.children.length - 1; k >= 0; k -= 1) todo.push(n.children[k]);
+    else out += n.type === 'br' ? '\n' : n.text;
+  }
+  return out;
+}
+
+function renderInline(nodes, doc, parent, depth = 0) {
   for (const n of nodes) {
+    if (n.children && depth >= MAX_DEPTH) {
+      parent.appendChild(doc.createTextNode(plainText(n.children)));
+      continue;
+    }
     switch (n.type) {
       case 'text': parent.appendChild(doc.createTextNode(n.text)); break;
       case 'br': parent.appendChild(doc.createElement('br')); break;
@@ -368,13 +543,13 @@ function renderInline(nodes, doc, parent) {
         a.setAttribute('href', n.href);
         a.setAttribute('rel', 'noopener noreferrer');
         a.setAttribute('target', '_blank');
-        renderInline(n.children, doc, a);
+        renderInline(n.children, doc, a, depth + 1);
         parent.appendChild(a);
         break;
       }
       default: { // strong, em
         const e = doc.createElement(n.type);
-        renderInline(n.children, doc, e);
+        renderInline(n.children, doc, e, depth + 1);
         parent.appendChild(e);
       }
     }

@@ -1,11 +1,34 @@
 // Small DOM and formatting helpers. Text always goes in as text nodes:
 // nothing here ever parses HTML.
 
+const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
+// The attributes that load or navigate to a URL.
+const URL_ATTRS = new Set(['href', 'src', 'action', 'formaction']);
+
 /**
- * Creates an element. `attrs`: class, text, testid, on* (event listeners),
- * dataset keys via data-*, booleans set as properties (disabled, checked,
- * hidden, ...), anything else as an attribute. `children`: nodes, strings
- * (as text) or falsy values (skipped), possibly nested in arrays.
+ * The URL if it is http(s) or mailto, else null. Without `base` it must be
+ * absolute (agent text); with it, relative URLs resolve against it (the
+ * app's own links, '#/agents').
+ */
+export function safeUrl(href, base) {
+  const text = String(href).trim();
+  if (base === undefined && !/^(https?:\/\/|mailto:)/i.test(text)) return null;
+  try {
+    const url = new URL(text, base);
+    return SAFE_PROTOCOLS.has(url.protocol) ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Creates an element. `attrs`: class, text, testid, on* (event listeners:
+ * functions only, a string throws), dataset keys via data-*, booleans set
+ * as properties (disabled, checked, hidden, ...), anything else as an
+ * attribute. URL attributes (href, src, ...) are set only if safeUrl()
+ * admits them, resolved against the page; otherwise left out. `children`:
+ * nodes, strings (as text) or falsy values (skipped), possibly nested in
+ * arrays.
  */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -14,9 +37,13 @@ export function el(tag, attrs = {}, ...children) {
     if (key === 'class') node.className = value;
     else if (key === 'text') node.textContent = value;
     else if (key === 'testid') node.dataset.testid = value;
-    else if (key.startsWith('on') && typeof value === 'function')
+    else if (/^on/i.test(key)) {
+      // A string handler would be script compiled from text.
+      if (typeof value !== 'function') throw new TypeError(`el: ${key} must be a function`);
       node.addEventListener(key.slice(2), value);
-    else if (value === true && key in node) node[key] = true;
+    } else if (URL_ATTRS.has(key.toLowerCase())) {
+      if (safeUrl(value, document.baseURI)) node.setAttribute(key, String(value));
+    } else if (value === true && key in node) node[key] = true;
     else if (key === 'value') node.value = value;
     else node.setAttribute(key, value === true ? '' : String(value));
   }
