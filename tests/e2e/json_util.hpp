@@ -1,26 +1,12 @@
 #pragma once
 
-// Reading JSON replies in end-to-end tests.
+// Reading JSON replies in end-to-end tests; the helpers live in testkit/.
 
-#include <rapidjson/document.h>
-#include <string>
+#include "testkit/json.hpp"
 
 namespace nod::test {
 
-/// Parses `body` (a parse error leaves a non-object document).
-inline rapidjson::Document parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str(), body.size());
-  return doc;
-}
-
-/// String member `name` of `v`, or empty.
-inline std::string str(const rapidjson::Value& v, const char* name) {
-  if (!v.IsObject())
-    return {};
-  auto i = v.FindMember(name);
-  return i != v.MemberEnd() && i->value.IsString() ? i->value.GetString()
-                                                   : std::string{};
-}
+using testkit::parse;
+using testkit::str;
 
 } // namespace nod::test

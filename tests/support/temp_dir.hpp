@@ -1,31 +1,11 @@
 #pragma once
 
-#include <string>
+// The temp directory lives in testkit/ (nod-bench uses it too).
+
+#include "testkit/temp_dir.hpp"
 
 namespace nod::test {
 
-/// A fresh directory under /tmp, removed with everything in it on
-/// destruction.
-class temp_dir {
-public:
-  temp_dir();
-  ~temp_dir();
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  /// Absolute path of the directory.
-  const std::string& path() const noexcept {
-    return path_;
-  }
-
-  /// `path()` + "/" + `name`.
-  std::string operator/(const std::string& name) const {
-    return path_ + "/" + name;
-  }
-
-private:
-  std::string path_;
-};
+using testkit::temp_dir;
 
 } // namespace nod::test

@@ -1,4 +1,4 @@
-#include "tests/e2e/http_client.hpp"
+#include "testkit/http_client.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -11,7 +11,7 @@
 #include <functional>
 #include <stdexcept>
 
-namespace nod::test {
+namespace nod::testkit {
 
 namespace {
 
@@ -32,12 +32,13 @@ constexpr std::chrono::seconds ws_close_timeout{5};
 }
 
 void connect(asio::io_context& ioc, beast::tcp_stream& stream,
-             const std::string& host, uint16_t port) {
+             const std::string& host, uint16_t port,
+             std::chrono::milliseconds timeout = call_timeout) {
   beast::error_code ec;
   auto address = asio::ip::make_address(host, ec);
   if (ec)
     fail("bad address " + host, ec);
-  stream.expires_after(call_timeout);
+  stream.expires_after(timeout);
   stream.async_connect(tcp::endpoint{address, port}, [&](beast::error_code e) {
     ec = e;
   });
@@ -56,15 +57,98 @@ std::string http_reply::header(const std::string& name) const {
   return {};
 }
 
-http_reply
-http_call(uint16_t port, const std::string& method, const std::string& target,
-          const std::string& body,
-          const std::vector<std::pair<std::string, std::string>>& headers,
-          const std::string& host) {
+// -- http_session ------------------------------------------------------------
+
+struct http_session::impl {
   asio::io_context ioc;
   beast::tcp_stream stream{ioc};
-  connect(ioc, stream, host, port);
-  // Request.
+  beast::flat_buffer buffer;
+  std::string address;
+  uint16_t port = 0;
+  std::string host_header;
+  std::string user_agent = "nod-test";
+  std::chrono::milliseconds connect_limit = call_timeout;
+  std::chrono::milliseconds call_limit = call_timeout;
+  bool connected = false;
+
+  /// Runs the operation just started to its end; its error.
+  beast::error_code run(beast::error_code& ec) {
+    ioc.run();
+    ioc.restart();
+    return ec;
+  }
+
+  http_reply exchange(http::request<http::string_body>& req,
+                      const std::string& method, const std::string& target) {
+    beast::error_code ec;
+    stream.expires_after(call_limit);
+    http::async_write(stream, req, [&](beast::error_code e, size_t) {
+      ec = e;
+    });
+    if (run(ec))
+      fail("cannot write " + method + " " + target, ec);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256 * 1024 * 1024);
+    if (req.method() == http::verb::head)
+      parser.skip(true);
+    stream.expires_after(call_limit);
+    http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) {
+      ec = e;
+    });
+    if (run(ec))
+      fail("cannot read the response to " + method + " " + target, ec);
+    auto& res = parser.get();
+    http_reply reply;
+    reply.status = res.result_int();
+    reply.body = std::move(res.body());
+    for (const auto& field : res)
+      reply.headers.emplace_back(std::string{field.name_string()},
+                                 std::string{field.value()});
+    if (!res.keep_alive())
+      close();
+    return reply;
+  }
+
+  void close() {
+    if (!connected)
+      return;
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream.close();
+    buffer.clear();
+    connected = false;
+  }
+};
+
+http_session::http_session(const std::string& address, uint16_t port,
+                           std::string host_header)
+  : impl_(std::make_unique<impl>()) {
+  impl_->address = address;
+  impl_->port = port;
+  impl_->host_header = host_header.empty()
+                         ? address + ":" + std::to_string(port)
+                         : std::move(host_header);
+}
+
+http_session::~http_session() {
+  close();
+}
+
+void http_session::user_agent(std::string value) {
+  impl_->user_agent = std::move(value);
+}
+
+void http_session::timeouts(std::chrono::milliseconds connect,
+                            std::chrono::milliseconds call) {
+  impl_->connect_limit = connect;
+  impl_->call_limit = call;
+}
+
+http_reply http_session::call(const std::string& method,
+                              const std::string& target,
+                              const std::string& body,
+                              const header_list& headers) {
+  auto& d = *impl_;
   http::request<http::string_body> req;
   auto verb = http::string_to_verb(method);
   if (verb == http::verb::unknown)
@@ -73,44 +157,39 @@ http_call(uint16_t port, const std::string& method, const std::string& target,
     req.method(verb);
   req.target(target);
   req.version(11);
-  req.set(http::field::host, host + ":" + std::to_string(port));
-  req.set(http::field::user_agent, "nod-test");
+  req.set(http::field::host, d.host_header);
+  req.set(http::field::user_agent, d.user_agent);
   for (const auto& [name, value] : headers)
     req.insert(name, value);
   req.body() = body;
   if (!body.empty() || verb == http::verb::post || verb == http::verb::put
       || verb == http::verb::patch)
     req.content_length(body.size());
-  beast::error_code ec;
-  stream.expires_after(call_timeout);
-  http::async_write(stream, req, [&](beast::error_code e, size_t) {
-    ec = e;
-  });
-  ioc.run();
-  ioc.restart();
-  if (ec)
-    fail("cannot write " + method + " " + target, ec);
-  // Response.
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(256 * 1024 * 1024);
-  if (verb == http::verb::head)
-    parser.skip(true);
-  http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) {
-    ec = e;
-  });
-  ioc.run();
-  if (ec)
-    fail("cannot read the response to " + method + " " + target, ec);
-  auto& res = parser.get();
-  http_reply reply;
-  reply.status = res.result_int();
-  reply.body = std::move(res.body());
-  for (const auto& field : res)
-    reply.headers.emplace_back(std::string{field.name_string()},
-                               std::string{field.value()});
-  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-  return reply;
+  for (;;) {
+    bool reused = d.connected;
+    if (!d.connected) {
+      connect(d.ioc, d.stream, d.address, d.port, d.connect_limit);
+      d.connected = true;
+    }
+    try {
+      return d.exchange(req, method, target);
+    } catch (const std::exception&) {
+      d.close();
+      if (!reused)
+        throw;
+    }
+  }
+}
+
+void http_session::close() {
+  impl_->close();
+}
+
+http_reply http_call(uint16_t port, const std::string& method,
+                     const std::string& target, const std::string& body,
+                     const header_list& headers, const std::string& host) {
+  http_session session{host, port};
+  return session.call(method, target, body, headers);
 }
 
 std::string raw_exchange(uint16_t port, const std::string& bytes) {
@@ -148,6 +227,8 @@ struct ws_client::impl {
   websocket::stream<beast::tcp_stream> ws{ioc};
   beast::flat_buffer buffer;
   int receive_buffer = 0;
+  std::string user_agent = "nod-test";
+  http_reply handshake_reply;
   // The read in progress; it may outlive a read_text that timed out.
   bool read_pending = false;
   bool read_done = false;
@@ -236,13 +317,30 @@ void ws_client::receive_buffer(int bytes) {
   impl_->receive_buffer = bytes;
 }
 
-unsigned ws_client::connect(
-  uint16_t port, const std::string& target,
-  const std::vector<std::pair<std::string, std::string>>& headers) {
+unsigned ws_client::connect(uint16_t port, const std::string& target,
+                            const header_list& headers) {
+  return connect_to("127.0.0.1", port, "127.0.0.1:" + std::to_string(port),
+                    target, headers);
+}
+
+void ws_client::user_agent(std::string value) {
+  impl_->user_agent = std::move(value);
+}
+
+const http_reply& ws_client::handshake_reply() const {
+  return impl_->handshake_reply;
+}
+
+unsigned ws_client::connect_to(const std::string& address, uint16_t port,
+                               const std::string& host_header,
+                               const std::string& target,
+                               const header_list& headers) {
   auto& d = *impl_;
   auto& tcp_layer = beast::get_lowest_layer(d.ws);
-  tcp::endpoint endpoint{asio::ip::make_address("127.0.0.1"), port};
   beast::error_code ec;
+  tcp::endpoint endpoint{asio::ip::make_address(address, ec), port};
+  if (ec)
+    fail("bad address " + address, ec);
   tcp_layer.socket().open(endpoint.protocol(), ec);
   if (!ec && d.receive_buffer > 0)
     tcp_layer.socket().set_option(
@@ -265,23 +363,27 @@ unsigned ws_client::connect(
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   d.ws.set_option(timeouts);
-  d.ws.set_option(
-    websocket::stream_base::decorator([headers](websocket::request_type& req) {
-      req.set(http::field::user_agent, "nod-test");
+  d.ws.set_option(websocket::stream_base::decorator(
+    [headers, agent = d.user_agent](websocket::request_type& req) {
+      req.set(http::field::user_agent, agent);
       for (const auto& [name, value] : headers)
         req.insert(name, value);
     }));
   websocket::response_type res;
   done = false;
-  d.ws.async_handshake(res, "127.0.0.1:" + std::to_string(port), target,
-                       [&](beast::error_code e) {
-                         ec = e;
-                         done = true;
-                       });
+  d.ws.async_handshake(res, host_header, target, [&](beast::error_code e) {
+    ec = e;
+    done = true;
+  });
   d.run_until(done, impl::clock::now() + 2 * call_timeout);
   if (!done)
     fail("no handshake answer for " + target,
          make_error_code(beast::error::timeout));
+  d.handshake_reply.status = res.result_int();
+  d.handshake_reply.body = res.body();
+  for (const auto& field : res)
+    d.handshake_reply.headers.emplace_back(std::string{field.name_string()},
+                                           std::string{field.value()});
   if (ec && res.result_int() == 0)
     fail("cannot upgrade " + target, ec);
   if (ec)
@@ -326,6 +428,10 @@ bool ws_client::closed() const {
   return impl_->ended;
 }
 
+uint16_t ws_client::close_code() const {
+  return impl_->close_code;
+}
+
 const std::string& ws_client::close_reason() const {
   return impl_->close_reason;
 }
@@ -368,4 +474,4 @@ void ws_client::drop() {
     socket.close(ec);
 }
 
-} // namespace nod::test
+} // namespace nod::testkit
