@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "net/beast_aliases.hpp"
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -30,14 +31,6 @@
 namespace nod::net {
 
 namespace detail {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
-using strand_type = asio::strand<asio::io_context::executor_type>;
 
 /// Largest accepted request header block.
 constexpr uint32_t header_limit = 16 * 1024;
