@@ -12,16 +12,6 @@ namespace nod::net::detail {
 
 namespace {
 
-/// Close code for a WebSocket handler or callback that threw (RFC 6455:
-/// internal error).
-constexpr uint16_t ws_internal_error = 1011;
-
-/// Reported to `on_closed` when the connection ended without a close frame.
-constexpr uint16_t ws_abnormal = 1006;
-
-/// Reported to `on_closed` when the peer's close frame had no code.
-constexpr uint16_t ws_no_status = 1005;
-
 /// Longest reason a close frame can carry.
 constexpr size_t ws_max_reason = 123;
 
@@ -129,7 +119,7 @@ websocket_session::~websocket_session() {
     finished_ = true;
     if (counted_)
       srv_.ws_active_.add(-1);
-    notify_closed(ws_abnormal);
+    notify_closed(ws_close::abnormal);
   }
   {
     std::lock_guard<std::mutex> lock{mtx_};
@@ -187,7 +177,7 @@ void websocket_session::on_server_stop() {
 
 void websocket_session::force_close() {
   close_socket();
-  finish(requested_code().value_or(ws_abnormal));
+  finish(requested_code().value_or(ws_close::abnormal));
 }
 
 bool websocket_session::enqueue(std::string text,
@@ -284,10 +274,10 @@ void websocket_session::on_accept(beast::error_code ec) {
       callbacks_ = (*handler_)(info_, std::move(conn));
     } catch (const std::exception& e) {
       spdlog::error("ws: handler of {} threw: {}", route_, e.what());
-      request_close(ws_internal_error, "internal error");
+      request_close(ws_close::internal_error, "internal error");
     } catch (...) {
       spdlog::error("ws: handler of {} threw", route_);
-      request_close(ws_internal_error, "internal error");
+      request_close(ws_close::internal_error, "internal error");
     }
   }
   info_ = {};
@@ -322,10 +312,10 @@ void websocket_session::on_read(beast::error_code ec, size_t) {
         callbacks_.on_binary();
     } catch (const std::exception& e) {
       spdlog::error("ws: callback of {} threw: {}", route_, e.what());
-      request_close(ws_internal_error, "internal error");
+      request_close(ws_close::internal_error, "internal error");
     } catch (...) {
       spdlog::error("ws: callback of {} threw", route_);
-      request_close(ws_internal_error, "internal error");
+      request_close(ws_close::internal_error, "internal error");
     }
   }
   do_read();
@@ -334,19 +324,19 @@ void websocket_session::on_read(beast::error_code ec, size_t) {
 // Reading ends every connection: Beast completes the read only after
 // its part of any close handshake.
 void websocket_session::on_read_failed(beast::error_code ec) {
-  uint16_t code = ws_abnormal;
+  uint16_t code = ws_close::abnormal;
   if (auto requested = requested_code()) {
     code = *requested;
   } else if (ec == websocket::error::closed) {
     code = ws_.reason().code != websocket::close_code::none
              ? static_cast<uint16_t>(ws_.reason().code)
-             : ws_no_status;
+             : ws_close::no_status;
   } else if (ec == websocket::error::message_too_big) {
     code = ws_close::too_big; // Beast sent 1009
   } else if (ec == websocket::error::bad_frame_payload) {
-    code = 1007; // Beast sent "invalid payload": bad UTF-8
+    code = ws_close::invalid_payload; // Beast sent "invalid payload": bad UTF-8
   } else if (ec == websocket::condition::protocol_violation) {
-    code = 1002; // Beast sent "protocol error"
+    code = ws_close::protocol_error; // Beast sent "protocol error"
   }
   if (ec != websocket::error::closed && ec != asio::error::operation_aborted
       && ec != asio::error::eof && ec != beast::error::timeout)
@@ -433,7 +423,7 @@ void websocket_session::do_close_frame() {
 void websocket_session::on_close(beast::error_code ec) {
   if (ec && ec != asio::error::operation_aborted)
     spdlog::debug("ws: {}: close: {}", remote_, ec.message());
-  finish(requested_code().value_or(ws_abnormal));
+  finish(requested_code().value_or(ws_close::abnormal));
 }
 
 void websocket_session::on_close_timeout(beast::error_code ec) {
