@@ -193,12 +193,7 @@ bool websocket_session::enqueue(std::string text,
     overflow = size > srv_.max_ws_queue_bytes_ - queued_bytes_;
     if (overflow) {
       // Too slow a reader: drop what it has not got yet and close.
-      size_t dropped = 0;
-      for (auto& frame : queue_)
-        dropped += frame.text.size();
-      dropped_frames.swap(queue_);
-      queued_bytes_ -= dropped;
-      srv_.ws_queue_bytes_.add(-static_cast<int64_t>(dropped));
+      dropped_frames = take_queue_locked();
       closing_ = true;
       close_requested_ = true;
       close_code_ = ws_close::too_slow;
@@ -458,12 +453,7 @@ void websocket_session::finish(uint16_t code) {
   {
     std::lock_guard<std::mutex> lock{mtx_};
     closing_ = true;
-    size_t dropped = 0;
-    for (auto& frame : queue_)
-      dropped += frame.text.size();
-    dropped_frames.swap(queue_);
-    queued_bytes_ -= dropped;
-    srv_.ws_queue_bytes_.add(-static_cast<int64_t>(dropped));
+    dropped_frames = take_queue_locked();
   }
   report_dropped(dropped_frames);
   // Beast is done with the socket once the read completed; closing it
@@ -473,6 +463,17 @@ void websocket_session::finish(uint16_t code) {
     srv_.ws_active_.add(-1);
   spdlog::debug("ws: {} closed ({})", remote_, code);
   notify_closed(code);
+}
+
+std::deque<websocket_session::outgoing> websocket_session::take_queue_locked() {
+  size_t dropped = 0;
+  for (auto& frame : queue_)
+    dropped += frame.text.size();
+  std::deque<outgoing> frames;
+  frames.swap(queue_);
+  queued_bytes_ -= dropped;
+  srv_.ws_queue_bytes_.add(-static_cast<int64_t>(dropped));
+  return frames;
 }
 
 void websocket_session::report_dropped(std::deque<outgoing>& frames) {

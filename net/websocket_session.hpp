@@ -109,6 +109,9 @@ private:
   /// Ends the connection for the owner: no sends from here on, queued
   /// frames dropped, `on_closed(code)` called once, callbacks released.
   void finish(uint16_t code);
+  /// Empties the queue (not the frame being written) and takes its bytes
+  /// off the counts; the frames are the caller's to report. Under `mtx_`.
+  std::deque<outgoing> take_queue_locked();
   /// Tells the senders of frames that will never be written.
   static void report_dropped(std::deque<outgoing>& frames);
   void notify_closed(uint16_t code);
