@@ -78,8 +78,7 @@ void on_auth_frame(self_ptr self, const std::string& text) {
   std::optional<std::string> type;
   if (!json::parse_object(text, doc, err)
       || !json::get_string(doc, "type", 64, type, err) || type != "auth") {
-    close_and_quit(self, session_close::auth_required,
-                   "first frame must be auth");
+    close_and_quit(self, ws_close::auth_required, "first frame must be auth");
     return;
   }
   std::string secret;
@@ -90,18 +89,18 @@ void on_auth_frame(self_ptr self, const std::string& text) {
       || !json::get_string(doc, "agent_id", 64, agent_field, err)
       || !json::get_bool(doc, "acks", acks, err)
       || !json::get_int(doc, "resume_from", 0, INT64_MAX, resume_from, err)) {
-    close_and_quit(self, session_close::auth_required, err.message);
+    close_and_quit(self, ws_close::auth_required, err.message);
     return;
   }
   st.acks = acks.value_or(false);
   if (agent_field && *agent_field != st.path_agent) {
-    close_and_quit(self, session_close::auth_failed,
+    close_and_quit(self, ws_close::auth_failed,
                    "agent_id does not match the path");
     return;
   }
   auto id = parse_id64("agt_", st.path_agent);
   if (!id) {
-    close_and_quit(self, session_close::unknown_agent, "unknown agent");
+    close_and_quit(self, ws_close::unknown_agent, "unknown agent");
     return;
   }
   st.auth_pending = true;
@@ -130,20 +129,20 @@ void on_auth_frame(self_ptr self, const std::string& text) {
               send_auth_ok(self, r.pending);
             },
             [self](caf::error&) {
-              close_and_quit(self, session_close::unavailable,
+              close_and_quit(self, ws_close::internal_error,
                              "delivery unavailable");
             });
       },
       [self](caf::error& err) {
         switch (code_of(err)) {
           case ec::not_found:
-            close_and_quit(self, session_close::unknown_agent, "unknown agent");
+            close_and_quit(self, ws_close::unknown_agent, "unknown agent");
             break;
           case ec::unauthenticated:
-            close_and_quit(self, session_close::auth_failed, "wrong secret");
+            close_and_quit(self, ws_close::auth_failed, "wrong secret");
             break;
           default:
-            close_and_quit(self, session_close::unavailable,
+            close_and_quit(self, ws_close::internal_error,
                            "authentication unavailable");
         }
       });
@@ -174,7 +173,7 @@ void on_frame(self_ptr self, const std::string& text) {
   }
   if (!take_token(self)) {
     send_frame(self, error_frame(request_id, "rate limit exceeded"));
-    close_and_quit(self, session_close::policy, "rate limit exceeded");
+    close_and_quit(self, ws_close::policy_violation, "rate limit exceeded");
     return;
   }
   self

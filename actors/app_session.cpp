@@ -36,9 +36,9 @@ void authenticate(self_ptr self, std::string token) {
       },
       [self](caf::error& err) {
         if (code_of(err) == ec::unauthenticated)
-          close_and_quit(self, session_close::auth_failed, "invalid token");
+          close_and_quit(self, ws_close::auth_failed, "invalid token");
         else
-          close_and_quit(self, session_close::unavailable,
+          close_and_quit(self, ws_close::internal_error,
                          "authentication unavailable");
       });
 }
@@ -49,14 +49,12 @@ void on_first_frame(self_ptr self, const std::string& text) {
   if (!json::parse_object(text, doc, err) || !doc.HasMember("type")
       || !doc["type"].IsString()
       || std::string_view{doc["type"].GetString()} != "auth") {
-    close_and_quit(self, session_close::auth_required,
-                   "first frame must be auth");
+    close_and_quit(self, ws_close::auth_required, "first frame must be auth");
     return;
   }
   std::string token;
   if (!json::require_string(doc, "token", 1024, token, err)) {
-    close_and_quit(self, session_close::auth_required,
-                   "auth frame needs a token");
+    close_and_quit(self, ws_close::auth_required, "auth frame needs a token");
     return;
   }
   authenticate(self, std::move(token));

@@ -1,7 +1,9 @@
 #pragma once
 
-// What app and agent sessions share: the close codes, frames, and the way
-// a session sends to and closes its client.
+// What app and agent sessions share: the close codes (from protocol/),
+// frames, and the way a session sends to and closes its client.
+
+#include "protocol/close_codes.hpp"
 
 #include "actors/actors.hpp"
 
@@ -11,15 +13,6 @@
 #include <string_view>
 
 namespace nod {
-
-/// WebSocket close codes of the session handshakes (API.md A3, B3).
-namespace session_close {
-constexpr uint16_t auth_required = 4001;
-constexpr uint16_t auth_failed = 4003;
-constexpr uint16_t unknown_agent = 4004;
-constexpr uint16_t policy = 1008;
-constexpr uint16_t unavailable = 1011;
-} // namespace session_close
 
 /// `{"type":"error","request_id":…,"detail":…}`; `request_id` is JSON text
 /// and left out when absent.
@@ -72,7 +65,7 @@ session_behavior(Self* self, OnAuthFrame on_auth_frame, OnFrame on_frame) {
     [self](timeout_atom) {
       auto& st = self->state;
       if (!st.authenticated && !st.auth_pending)
-        close_and_quit(self, session_close::auth_required, "auth timeout");
+        close_and_quit(self, ws_close::auth_required, "auth timeout");
     },
   };
 }

@@ -1,5 +1,7 @@
 #include "net/webhook_client.hpp"
 
+#include "net/beast_aliases.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -41,13 +43,7 @@ namespace nod::net {
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
-using strand_type = asio::strand<asio::io_context::executor_type>;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 /// `User-Agent` of every request.

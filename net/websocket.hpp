@@ -1,6 +1,7 @@
 #pragma once
 
 #include "net/http.hpp"
+#include "protocol/close_codes.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -11,23 +12,6 @@
 // push frames without ever holding an asio object (STACK.md).
 
 namespace nod::net {
-
-/// Close codes used by the server.
-namespace ws_close {
-constexpr uint16_t normal = 1000;
-constexpr uint16_t going_away = 1001;
-constexpr uint16_t unsupported_data = 1003;
-constexpr uint16_t policy_violation = 1008;
-constexpr uint16_t too_big = 1009;
-/// Auth frame missing, late, not JSON or not `auth` (API.md A3/B3).
-constexpr uint16_t auth_required = 4001;
-/// Wrong secret or token.
-constexpr uint16_t auth_failed = 4003;
-/// Unknown agent.
-constexpr uint16_t unknown_agent = 4004;
-/// The client read too slowly: its send queue overflowed.
-constexpr uint16_t too_slow = 4008;
-} // namespace ws_close
 
 /// One WebSocket connection. Every member is thread-safe and never blocks:
 /// frames are queued and written on the connection's strand, one write at a

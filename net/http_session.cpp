@@ -1,0 +1,470 @@
+#include "net/http_session.hpp"
+
+#include "net/server_core.hpp"
+#include "net/websocket_session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <chrono>
+#include <exception>
+#include <spdlog/spdlog.h>
+#include <sstream>
+#include <utility>
+
+namespace nod::net::detail {
+
+namespace {
+
+/// Largest accepted request header block.
+constexpr uint32_t header_limit = 16 * 1024;
+
+/// Bytes asked for by one plain read.
+constexpr size_t read_chunk = 4096;
+
+/// How long a connection is drained after an error response to a request
+/// that was not read completely (a lingering close, so the client sees the
+/// response instead of a reset).
+constexpr std::chrono::seconds drain_time{2};
+
+/// Sent before reading the body of a request with `Expect: 100-continue`.
+constexpr char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The session whose handler is running on this thread, so a responder
+/// called from inside the handler skips the post.
+thread_local http_session* current_handler = nullptr;
+
+std::string to_lower(beast::string_view s) {
+  std::string out{s};
+  for (auto& c : out)
+    if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// Header names a handler may not set: the server owns framing.
+bool reserved_header(const std::string& name) {
+  return beast::iequals(name, "content-length")
+         || beast::iequals(name, "transfer-encoding")
+         || beast::iequals(name, "connection");
+}
+
+// No CR/LF smuggling into the response head.
+bool safe_header(const std::string& name, const std::string& value) {
+  return !name.empty() && name.find_first_of("\r\n: ") == std::string::npos
+         && value.find_first_of("\r\n") == std::string::npos;
+}
+
+const beast::error_category& http_category() {
+  static const auto& cat = make_error_code(http::error::bad_target).category();
+  return cat;
+}
+
+} // namespace
+
+http_session::http_session(server_core& srv, tcp::socket&& socket,
+                           strand_type strand)
+  : srv_(srv), strand_(std::move(strand)), stream_(std::move(socket)) {
+  beast::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec)
+    remote_ = endpoint_string(ep);
+  srv_.connections_active_.add(1);
+}
+
+http_session::~http_session() {
+  srv_.connections_active_.add(-1);
+  srv_.remove_session(this);
+}
+
+void http_session::run() {
+  asio::dispatch(strand_, beast::bind_front_handler(&http_session::do_read,
+                                                    shared_from_this()));
+}
+
+void http_session::on_server_stop() {
+  if (state_ == state::idle || state_ == state::draining)
+    do_close();
+}
+
+void http_session::force_close() {
+  do_close();
+}
+
+// -- reading ---------------------------------------------------------------
+
+void http_session::do_read() {
+  if (srv_.stopping_)
+    return do_close();
+  if (buffer_.size() > 0) // a pipelined request is already here
+    return do_read_header();
+  // Between requests the idle timeout applies; the request timeout starts
+  // with the first byte.
+  state_ = state::idle;
+  stream_.expires_after(srv_.cfg_.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(read_chunk),
+                          beast::bind_front_handler(
+                            &http_session::on_first_bytes, shared_from_this()));
+}
+
+void http_session::on_first_bytes(beast::error_code ec, size_t n) {
+  if (ec)
+    return fail(ec, "idle read");
+  buffer_.commit(n);
+  if (srv_.stopping_)
+    return do_close();
+  do_read_header();
+}
+
+void http_session::do_read_header() {
+  state_ = state::reading;
+  parser_.emplace();
+  parser_->header_limit(header_limit);
+  parser_->body_limit(srv_.cfg_.max_body_bytes);
+  stream_.expires_after(srv_.cfg_.http_timeout);
+  http::async_read_header(
+    stream_, buffer_, *parser_,
+    beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+}
+
+void http_session::on_header(beast::error_code ec, size_t) {
+  if (ec)
+    return on_read(ec, 0);
+  auto& req = parser_->get();
+  if (!parser_->is_done() && req.version() >= 11
+      && beast::iequals(req[http::field::expect], "100-continue"))
+    return do_continue();
+  do_read_body();
+}
+
+// The client waits for this before sending the body (curl does for
+// large bodies); without it, it waits a second.
+void http_session::do_continue() {
+  asio::async_write(
+    stream_, asio::buffer(continue_line, sizeof(continue_line) - 1),
+    beast::bind_front_handler(&http_session::on_continue, shared_from_this()));
+}
+
+void http_session::on_continue(beast::error_code ec, size_t) {
+  if (ec)
+    return fail(ec, "write continue");
+  do_read_body();
+}
+
+void http_session::do_read_body() {
+  // No new expires_after: the deadline set for the header covers the
+  // whole request, body included.
+  http::async_read(
+    stream_, buffer_, *parser_,
+    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, size_t) {
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message)
+    return do_close(); // the client went away mid-request
+  if (ec == http::error::body_limit)
+    return reply_error(413, "request body too large (limit "
+                              + std::to_string(srv_.cfg_.max_body_bytes)
+                              + " bytes)");
+  if (ec == http::error::header_limit)
+    return reply_error(431, "request header too large");
+  if (ec && ec.category() == http_category())
+    return reply_error(400, "malformed request");
+  if (ec)
+    return fail(ec, "read");
+  handle_request();
+}
+
+// -- handling --------------------------------------------------------------
+
+void http_session::handle_request() {
+  auto msg = parser_->release();
+  parser_.reset();
+  begin_request(msg);
+  http_request req;
+  req.method = std::string{msg.method_string()};
+  auto target = msg.target();
+  auto q = target.find('?');
+  req.path = std::string{target.substr(0, q)};
+  if (q != beast::string_view::npos)
+    req.query = std::string{target.substr(q + 1)};
+  for (const auto& field : msg)
+    req.headers.emplace_back(to_lower(field.name_string()),
+                             std::string{field.value()});
+  req.body = std::move(msg.body());
+  req.remote = remote_;
+  if (log_requests())
+    path_ = req.path;
+  if (route_websocket(msg, req))
+    return;
+  auto found = srv_.router_.match(req.method, req.path);
+  if (found.target == nullptr) {
+    route_ = found.route.empty() ? "unmatched" : std::move(found.route);
+    if (!found.method_not_allowed) {
+      // Only a WebSocket route has this path: it takes GET alone.
+      auto ws = srv_.ws_router_.match("GET", req.path);
+      if (ws.target == nullptr)
+        return finish(error_response(404, "not found"));
+      route_ = std::move(ws.route);
+      found.allow = "GET";
+    }
+    auto res = error_response(405, "method not allowed");
+    res.headers.emplace_back("Allow", std::move(found.allow));
+    return finish(std::move(res));
+  }
+  route_ = std::move(found.route);
+  req.params = std::move(found.params);
+  // Until the response comes, only this reference keeps the session.
+  self_ = shared_from_this();
+  auto previous = current_handler;
+  current_handler = this;
+  try {
+    (*found.target)(req, make_responder());
+  } catch (const std::exception& e) {
+    spdlog::error("http: handler of {} {} threw: {}", req.method, req.path,
+                  e.what());
+    if (!sync_response_)
+      sync_response_ = error_response(500, "internal error");
+  } catch (...) {
+    spdlog::error("http: handler of {} {} threw", req.method, req.path);
+    if (!sync_response_)
+      sync_response_ = error_response(500, "internal error");
+  }
+  current_handler = previous;
+  if (sync_response_) {
+    auto res = std::move(*sync_response_);
+    sync_response_.reset();
+    on_response(request_id_, std::move(res));
+  }
+}
+
+// A GET on a WebSocket route: an upgrade goes to a WebSocket session,
+// anything else gets 426 (HEAD too). False if the path has no WebSocket
+// route or the method is not GET or HEAD.
+bool http_session::route_websocket(http::request<http::string_body>& msg,
+                                   http_request& req) {
+  if (srv_.ws_handlers_.empty()
+      || (msg.method() != http::verb::get && msg.method() != http::verb::head))
+    return false;
+  auto found = srv_.ws_router_.match(req.method, req.path);
+  if (found.target == nullptr)
+    return false;
+  route_ = std::move(found.route);
+  if (msg.method() == http::verb::get && websocket::is_upgrade(msg)) {
+    req.params = std::move(found.params);
+    upgrade(msg, std::move(req));
+    return true;
+  }
+  auto res = error_response(426, "websocket upgrade required");
+  res.headers.emplace_back("Upgrade", "websocket");
+  finish(std::move(res));
+  return true;
+}
+
+// Hands the socket to a new WebSocket session, which answers the
+// upgrade. This session ends here.
+void http_session::upgrade(const http::request<http::string_body>& msg,
+                           http_request req) {
+  // A client must wait for the 101 before it sends frames (RFC 6455
+  // 4.1). One that did not gets them read all the same: Beast takes
+  // early bytes only with the request in front of them, so the request
+  // is serialized again.
+  std::string early;
+  if (buffer_.size() > 0) {
+    std::ostringstream os;
+    os << msg.base();
+    early = os.str() + beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (early.size() > ws_handshake_buffer) {
+      keep_alive_ = false;
+      return do_write(error_response(400, "websocket data sent before the "
+                                          "handshake response"),
+                      true);
+    }
+  }
+  const auto* handler = &srv_.ws_handlers_.at(route_);
+  state_ = state::closed; // the socket is gone: do_close has nothing to do
+  try {
+    auto ws = std::make_shared<websocket_session>(
+      srv_, stream_.release_socket(), strand_, remote_);
+    srv_.add_ws_session(ws);
+    ws->run(msg, std::move(req), route_, handler, std::move(early), started_);
+  } catch (const std::exception& e) {
+    spdlog::warn("ws: cannot start a session: {}", e.what());
+  }
+}
+
+void http_session::begin_request(const http::request<http::string_body>& head) {
+  state_ = state::handling;
+  request_id_ = srv_.next_request_id_.fetch_add(1);
+  started_ = clock_type::now();
+  head_request_ = head.method() == http::verb::head;
+  version_ = head.version();
+  keep_alive_ = head.keep_alive();
+  method_ = head.method() == http::verb::unknown
+              ? std::string{"OTHER"}
+              : std::string{head.method_string()};
+}
+
+void http_session::finish(http_response res) {
+  on_response(request_id_, std::move(res));
+}
+
+responder http_session::make_responder() {
+  return [weak = weak_from_this(), raw = this, guard = srv_.guard_,
+          id = request_id_](http_response res) {
+    if (current_handler == raw) {
+      // Called from inside the handler, on the strand: no post needed.
+      if (raw->state_ == state::handling && raw->request_id_ == id
+          && !raw->sync_response_)
+        raw->sync_response_ = std::move(res);
+      return;
+    }
+    // The shared lock keeps stop() from tearing down the io_context
+    // while this thread touches the strand.
+    std::shared_lock<std::shared_mutex> lock{guard->mtx};
+    if (!guard->open)
+      return;
+    auto self = weak.lock();
+    if (!self)
+      return;
+    try {
+      post(std::move(self),
+           [id, res = std::move(res)](http_session& s) mutable {
+             s.on_response(id, std::move(res));
+           });
+    } catch (const std::exception& e) {
+      spdlog::warn("http: cannot post a response: {}", e.what());
+    }
+  };
+}
+
+void http_session::on_response(uint64_t id, http_response res) {
+  if (state_ != state::handling || id != request_id_)
+    return;                     // a second call, or the connection moved on
+  auto self = std::move(self_); // the write holds us from here on
+  do_write(std::move(res), false);
+}
+
+void http_session::reply_error(unsigned status, const std::string& detail) {
+  if (parser_ && parser_->is_header_done())
+    begin_request(parser_->get());
+  else
+    begin_request({});
+  keep_alive_ = false;
+  route_ = "unmatched";
+  if (log_requests() && parser_ && parser_->is_header_done())
+    path_ = std::string{parser_->get().target()};
+  parser_.reset();
+  do_write(error_response(status, detail), true);
+}
+
+// -- writing ---------------------------------------------------------------
+
+void http_session::do_write(http_response res, bool drain) {
+  state_ = state::writing;
+  bool keep = keep_alive_ && !drain && !srv_.stopping_;
+  try {
+    build(res, keep);
+  } catch (const std::exception& e) {
+    // Beast throws on oversized header fields, for one.
+    spdlog::warn("http: bad response to {}: {}", path_, e.what());
+    build(error_response(500, "internal error"), keep);
+  }
+  stream_.expires_after(srv_.cfg_.http_timeout);
+  http::async_write(stream_, response_,
+                    beast::bind_front_handler(&http_session::on_write,
+                                              shared_from_this(), keep, drain));
+}
+
+void http_session::build(http_response res, bool keep) {
+  auto status = res.status;
+  if (status < 200 || status > 599) {
+    spdlog::warn("http: handler of {} answered status {}", route_, status);
+    res = error_response(500, "internal error");
+    status = 500;
+  }
+  response_ = {};
+  response_.version(version_ == 10 ? 10 : 11);
+  response_.result(status);
+  response_.set(http::field::server, "nod-server");
+  bool no_body = status == 204 || status == 304;
+  if (!no_body)
+    response_.set(http::field::content_type, res.content_type);
+  for (auto& [name, value] : res.headers)
+    if (safe_header(name, value) && !reserved_header(name))
+      response_.insert(name, value);
+  response_.keep_alive(keep);
+  if (!no_body) {
+    response_.content_length(res.body.size());
+    if (!head_request_) // HEAD: the headers of GET, no body
+      response_.body() = std::move(res.body);
+  }
+}
+
+void http_session::on_write(bool keep, bool drain, beast::error_code ec,
+                            size_t) {
+  auto status = response_.result_int();
+  auto seconds
+    = std::chrono::duration<double>(clock_type::now() - started_).count();
+  srv_.record(route_, method_, status, seconds);
+  if (log_requests())
+    spdlog::debug("http: {} {} {} {} {:.3f} ms", remote_, method_, path_,
+                  status, seconds * 1000);
+  response_ = {};
+  if (ec)
+    return fail(ec, "write");
+  if (drain)
+    return do_drain();
+  if (!keep || srv_.stopping_)
+    return do_close();
+  do_read();
+}
+
+// -- closing ---------------------------------------------------------------
+
+// Reads and drops what the client still sends, so closing with unread
+// data does not reset the connection before the client read the error.
+void http_session::do_drain() {
+  state_ = state::draining;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  buffer_.consume(buffer_.size());
+  stream_.expires_after(drain_time);
+  read_drain();
+}
+
+void http_session::read_drain() {
+  stream_.async_read_some(
+    buffer_.prepare(read_chunk),
+    beast::bind_front_handler(&http_session::on_drain, shared_from_this()));
+}
+
+void http_session::on_drain(beast::error_code ec, size_t) {
+  if (ec || srv_.stopping_)
+    return do_close();
+  read_drain();
+}
+
+void http_session::fail(beast::error_code ec, const char* what) {
+  if (ec != asio::error::operation_aborted && ec != asio::error::eof
+      && ec != beast::error::timeout)
+    spdlog::debug("http: {}: {}: {}", remote_, what, ec.message());
+  do_close();
+}
+
+void http_session::do_close() {
+  if (state_ == state::closed)
+    return;
+  state_ = state::closed;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.close();
+  auto self = std::move(self_); // may be the last reference: last line
+}
+
+bool http_session::log_requests() {
+  return spdlog::default_logger_raw()->should_log(spdlog::level::debug);
+}
+
+} // namespace nod::net::detail

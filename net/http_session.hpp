@@ -1,0 +1,113 @@
+#pragma once
+
+// One HTTP connection. Internal to net/ (Beast inside); handlers see only
+// the `http_request` and `responder` of net/http.hpp.
+
+#include "net/beast_aliases.hpp"
+#include "net/http.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nod::net::detail {
+
+struct server_core;
+
+/// One HTTP connection. Reads one request at a time, hands it to a handler
+/// and writes the response before reading the next one. Everything except
+/// the responder runs on the connection's strand.
+class http_session : public std::enable_shared_from_this<http_session> {
+public:
+  http_session(server_core& srv, tcp::socket&& socket, strand_type strand);
+
+  ~http_session();
+
+  /// Starts reading on the strand.
+  void run();
+
+  /// Posts `fn(session)` onto the strand.
+  template <class F>
+  static void post(std::shared_ptr<http_session> self, F fn) {
+    auto& strand = self->strand_;
+    asio::post(strand, [self = std::move(self), fn = std::move(fn)]() mutable {
+      fn(*self);
+    });
+  }
+
+  /// The server began to stop: close now if between requests.
+  void on_server_stop();
+
+  /// Closes the connection whatever it is doing. On the strand, or after
+  /// the io threads are gone.
+  void force_close();
+
+private:
+  enum class state { idle, reading, handling, writing, draining, closed };
+
+  // -- reading
+  void do_read();
+  void on_first_bytes(beast::error_code ec, size_t n);
+  void do_read_header();
+  void on_header(beast::error_code ec, size_t);
+  void do_continue();
+  void on_continue(beast::error_code ec, size_t);
+  void do_read_body();
+  void on_read(beast::error_code ec, size_t);
+
+  // -- handling
+  void handle_request();
+  bool route_websocket(http::request<http::string_body>& msg,
+                       http_request& req);
+  void upgrade(const http::request<http::string_body>& msg, http_request req);
+  void begin_request(const http::request<http::string_body>& head);
+  /// Answers the current request now (built-in errors).
+  void finish(http_response res);
+  responder make_responder();
+  void on_response(uint64_t id, http_response res);
+  /// Answers a request that could not be read, then closes.
+  void reply_error(unsigned status, const std::string& detail);
+
+  // -- writing
+  void do_write(http_response res, bool drain);
+  void build(http_response res, bool keep);
+  void on_write(bool keep, bool drain, beast::error_code ec, size_t);
+
+  // -- closing
+  void do_drain();
+  void read_drain();
+  void on_drain(beast::error_code ec, size_t);
+  void fail(beast::error_code ec, const char* what);
+  void do_close();
+  static bool log_requests();
+
+  server_core& srv_;
+  strand_type strand_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  state state_ = state::idle;
+  std::string remote_;
+  /// Keeps the session alive while a handler owns its request.
+  std::shared_ptr<http_session> self_;
+  /// A response given synchronously from inside the handler.
+  std::optional<http_response> sync_response_;
+
+  // The request in progress.
+  uint64_t request_id_ = 0;
+  clock_type::time_point started_;
+  bool head_request_ = false;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  std::string method_;
+  std::string route_;
+  std::string path_; // for the debug log only
+};
+
+} // namespace nod::net::detail

@@ -1,0 +1,113 @@
+#include "net/listener.hpp"
+
+#include "net/http_session.hpp"
+#include "net/server_core.hpp"
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <exception>
+#include <spdlog/spdlog.h>
+
+namespace nod::net::detail {
+
+listener::listener(server_core& srv, asio::io_context& ioc)
+  : srv_(srv), ioc_(ioc), acceptor_(asio::make_strand(ioc)),
+    retry_(acceptor_.get_executor()) {
+  // nop
+}
+
+std::optional<std::string> listener::open(const std::string& host,
+                                          uint16_t port) {
+  auto where = endpoint_string(host, port);
+  auto failed = [&](const beast::error_code& ec) {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+    return "cannot listen on " + where + ": " + ec.message();
+  };
+  // Resolve: a literal address, else a name such as `localhost`.
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint{address, port};
+  } else {
+    tcp::resolver resolver{ioc_};
+    auto results = resolver.resolve(host, std::to_string(port),
+                                    tcp::resolver::passive, ec);
+    if (ec)
+      return failed(ec);
+    if (results.empty())
+      return failed(asio::error::host_not_found);
+    endpoint = results.begin()->endpoint();
+  }
+  // Bind and listen.
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec)
+    acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acceptor_.bind(endpoint, ec);
+  if (!ec)
+    acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return failed(ec);
+  local_ = acceptor_.local_endpoint(ec);
+  if (ec)
+    return failed(ec);
+  return std::nullopt;
+}
+
+void listener::run() {
+  asio::post(acceptor_.get_executor(), [this] {
+    do_accept();
+  });
+}
+
+void listener::close() {
+  asio::post(acceptor_.get_executor(), [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    retry_.cancel();
+  });
+}
+
+void listener::do_accept() {
+  auto strand = asio::make_strand(ioc_);
+  acceptor_.async_accept(
+    strand, [this, strand](beast::error_code ec, tcp::socket socket) {
+      on_accept(ec, std::move(socket), strand);
+    });
+}
+
+void listener::on_accept(beast::error_code ec, tcp::socket socket,
+                         strand_type strand) {
+  if (ec == asio::error::operation_aborted || !acceptor_.is_open())
+    return;
+  if (ec) {
+    // Typically out of file descriptors: retry a little later instead of
+    // spinning.
+    spdlog::warn("http: accept failed: {}", ec.message());
+    retry_.expires_after(std::chrono::milliseconds(50));
+    retry_.async_wait([this](beast::error_code ec) {
+      if (!ec && acceptor_.is_open())
+        do_accept();
+    });
+    return;
+  }
+  if (srv_.stopping_) {
+    socket.close(ec);
+    return;
+  }
+  srv_.connections_total_.inc();
+  socket.set_option(tcp::no_delay(true), ec);
+  try {
+    auto s = std::make_shared<http_session>(srv_, std::move(socket),
+                                            std::move(strand));
+    srv_.add_session(s);
+    s->run();
+  } catch (const std::exception& e) {
+    spdlog::warn("http: cannot start a session: {}", e.what());
+  }
+  do_accept();
+}
+
+} // namespace nod::net::detail

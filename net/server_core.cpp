@@ -1,0 +1,295 @@
+#include "net/server_core.hpp"
+
+#include "net/http_session.hpp"
+#include "net/websocket_session.hpp"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <exception>
+#include <spdlog/spdlog.h>
+#include <system_error>
+
+namespace nod::net::detail {
+
+namespace {
+
+/// How long `stop` waits for force-closed connections to go away.
+constexpr std::chrono::seconds force_close_wait{1};
+
+} // namespace
+
+std::string endpoint_string(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos)
+    return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+std::string endpoint_string(const tcp::endpoint& ep) {
+  return endpoint_string(ep.address().to_string(), ep.port());
+}
+
+server_core::server_core(const config& cfg, metrics::registry& reg,
+                         std::function<bool()> ready)
+  : cfg_(cfg), reg_(reg), ready_(std::move(ready)),
+    max_ws_queue_bytes_(2 * cfg.max_frame_bytes),
+    connections_active_(
+      reg.get_gauge("nod_http_connections_active", "Open HTTP connections.")),
+    connections_total_(reg.get_counter("nod_http_connections_total",
+                                       "Accepted HTTP connections.")),
+    ws_active_(reg.get_gauge("nod_ws_connections_active",
+                             "Open WebSocket connections.")),
+    ws_total_(reg.get_counter("nod_ws_connections_total",
+                              "WebSocket connections opened (handshake "
+                              "done).")),
+    ws_frames_in_(reg.get_counter("nod_ws_frames_total",
+                                  "WebSocket messages read and written.",
+                                  "direction=\"in\"")),
+    ws_frames_out_(reg.get_counter("nod_ws_frames_total",
+                                   "WebSocket messages read and written.",
+                                   "direction=\"out\"")),
+    ws_overflows_(reg.get_counter("nod_ws_send_overflows_total",
+                                  "WebSocket connections closed because "
+                                  "their send queue overflowed.")),
+    ws_queue_bytes_(reg.get_gauge("nod_ws_send_queue_bytes",
+                                  "Bytes queued for WebSocket writes, all "
+                                  "connections.")),
+    ioc_(std::make_unique<asio::io_context>(
+      static_cast<int>(std::max<size_t>(cfg.io_threads, 1)))) {
+  router_.add("GET", "/healthz", [](const http_request&, responder respond) {
+    respond(json_response(200, R"({"status":"ok"})"));
+  });
+  router_.add("GET", "/readyz", [this](const http_request&, responder respond) {
+    if (!ready_ || ready_())
+      respond(json_response(200, R"({"status":"ready"})"));
+    else
+      respond(error_response(503, "not ready"));
+  });
+  router_.add("GET", "/metrics",
+              [this](const http_request&, responder respond) {
+                http_response res;
+                res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                res.body = reg_.render();
+                respond(std::move(res));
+              });
+}
+
+std::optional<std::string> server_core::start() {
+  std::lock_guard<std::mutex> lock{lifecycle_mtx_};
+  if (started_ || stopped_)
+    return std::string{"the HTTP server was already started"};
+  listener_.emplace(*this, *ioc_);
+  if (auto error = listener_->open(cfg_.listen_host, cfg_.listen_port))
+    return error;
+  auto local = listener_->local();
+  port_ = local.port();
+  // Run.
+  work_.emplace(ioc_->get_executor());
+  listener_->run();
+  auto n = std::max<size_t>(cfg_.io_threads, 1);
+  try {
+    for (size_t i = 0; i < n; ++i)
+      threads_.emplace_back([this] {
+        // Handlers do not throw; this only keeps a stray exception from
+        // terminating the process.
+        for (;;) {
+          try {
+            ioc_->run();
+            return;
+          } catch (const std::exception& e) {
+            spdlog::error("http: io thread: {}", e.what());
+          }
+        }
+      });
+  } catch (const std::system_error& e) {
+    stop_locked(); // joins the threads that did start
+    return "cannot start the io threads: " + std::string{e.what()};
+  }
+  started_ = true;
+  spdlog::info("http: listening on {} ({} io thread{})", endpoint_string(local),
+               n, n == 1 ? "" : "s");
+  return std::nullopt;
+}
+
+template <class T>
+void server_core::add_to(session_map<T>& sessions,
+                         const std::shared_ptr<T>& s) {
+  std::lock_guard<std::mutex> lock{sessions_mtx_};
+  sessions.emplace(s.get(), s);
+}
+
+template <class T>
+void server_core::remove_from(session_map<T>& sessions, T* s) {
+  {
+    std::lock_guard<std::mutex> lock{sessions_mtx_};
+    sessions.erase(s);
+  }
+  sessions_cv_.notify_all();
+}
+
+template <class T>
+std::vector<std::shared_ptr<T>> server_core::live_in(session_map<T>& sessions) {
+  std::vector<std::shared_ptr<T>> out;
+  std::lock_guard<std::mutex> lock{sessions_mtx_};
+  out.reserve(sessions.size());
+  for (auto& [ptr, weak] : sessions)
+    if (auto s = weak.lock())
+      out.push_back(std::move(s));
+  return out;
+}
+
+void server_core::add_session(const std::shared_ptr<http_session>& s) {
+  add_to(sessions_, s);
+}
+
+void server_core::remove_session(http_session* s) {
+  remove_from(sessions_, s);
+}
+
+std::vector<std::shared_ptr<http_session>> server_core::live_sessions() {
+  return live_in(sessions_);
+}
+
+void server_core::add_ws_session(const std::shared_ptr<websocket_session>& s) {
+  add_to(ws_sessions_, s);
+}
+
+void server_core::remove_ws_session(websocket_session* s) {
+  remove_from(ws_sessions_, s);
+}
+
+std::vector<std::shared_ptr<websocket_session>>
+server_core::live_ws_sessions() {
+  return live_in(ws_sessions_);
+}
+
+void server_core::add_websocket(std::string pattern, ws_handler h) {
+  std::lock_guard<std::mutex> lock{lifecycle_mtx_};
+  if (started_ || stopped_) {
+    spdlog::error("http: WebSocket route {} added after start; ignored",
+                  pattern);
+    return;
+  }
+  // Like the router: the first route of a pattern wins.
+  if (ws_handlers_.count(pattern) > 0)
+    return;
+  ws_router_.add("GET", pattern, handler{});
+  ws_handlers_.emplace(std::move(pattern), std::move(h));
+}
+
+bool server_core::no_sessions() const {
+  return sessions_.empty() && ws_sessions_.empty();
+}
+
+void server_core::record(const std::string& route, const std::string& method,
+                         unsigned status, double seconds) {
+  auto key = route;
+  key += '\n';
+  key += method;
+  key += '\n';
+  key += std::to_string(status);
+  metrics::counter* requests;
+  metrics::histogram* duration;
+  {
+    std::lock_guard<std::mutex> lock{metrics_mtx_};
+    auto& c = request_counters_[key];
+    if (c == nullptr)
+      c = &reg_.get_counter("nod_http_requests_total",
+                            "HTTP requests by route, method and status.",
+                            "route=\"" + metrics::escape_label(route)
+                              + "\",method=\"" + metrics::escape_label(method)
+                              + "\",status=\"" + std::to_string(status) + "\"");
+    requests = c;
+    auto& h = durations_[route];
+    if (h == nullptr)
+      h = &reg_.get_histogram("nod_http_request_duration_seconds",
+                              "Time from a complete request to its written "
+                              "response, in seconds.",
+                              metrics::latency_bounds(),
+                              "route=\"" + metrics::escape_label(route) + "\"");
+    duration = h;
+  }
+  requests->inc();
+  duration->observe(seconds);
+}
+
+void server_core::stop() {
+  std::lock_guard<std::mutex> lock{lifecycle_mtx_};
+  stop_locked();
+}
+
+void server_core::stop_locked() {
+  if (stopped_)
+    return;
+  for (auto& t : threads_)
+    if (t.get_id() == std::this_thread::get_id()) {
+      spdlog::error("http: stop() called on an io thread; ignored");
+      return;
+    }
+  stopped_ = true;
+  stopping_ = true;
+  if (!threads_.empty()) {
+    // 1) Stop accepting.
+    listener_->close();
+    // 2) Close connections between requests; the others close after their
+    // response (stopping_ turns keep-alive off). WebSockets flush and
+    // close with 1001.
+    for (auto& s : live_sessions())
+      http_session::post(std::move(s), [](http_session& x) {
+        x.on_server_stop();
+      });
+    for (auto& s : live_ws_sessions())
+      websocket_session::post(std::move(s), [](websocket_session& x) {
+        x.on_server_stop();
+      });
+    // 3) Give requests in flight and close handshakes the grace period.
+    std::unique_lock<std::mutex> sessions_lock{sessions_mtx_};
+    auto deadline = clock_type::now() + cfg_.shutdown_grace;
+    sessions_cv_.wait_until(sessions_lock, deadline, [this] {
+      return no_sessions();
+    });
+    auto left = sessions_.size() + ws_sessions_.size();
+    sessions_lock.unlock();
+    // 4) Close the rest.
+    if (left > 0) {
+      spdlog::warn("http: closing {} connection{} still busy after the "
+                   "shutdown grace",
+                   left, left == 1 ? "" : "s");
+      for (auto& s : live_sessions())
+        http_session::post(std::move(s), [](http_session& x) {
+          x.force_close();
+        });
+      for (auto& s : live_ws_sessions())
+        websocket_session::post(std::move(s), [](websocket_session& x) {
+          x.force_close();
+        });
+      sessions_lock.lock();
+      sessions_cv_.wait_for(sessions_lock, force_close_wait, [this] {
+        return no_sessions();
+      });
+      sessions_lock.unlock();
+    }
+  }
+  // 5) No responder may touch asio from here on.
+  {
+    std::unique_lock<std::shared_mutex> guard_lock{guard_->mtx};
+    guard_->open = false;
+  }
+  work_.reset();
+  ioc_->stop();
+  for (auto& t : threads_)
+    t.join();
+  threads_.clear();
+  // No io thread runs any more: release what is left from this thread,
+  // then destroy the io objects before the io_context.
+  for (auto& s : live_sessions())
+    s->force_close();
+  for (auto& s : live_ws_sessions())
+    s->force_close(); // on_closed of the last ones runs on this thread
+  listener_.reset();
+  ioc_.reset();
+  if (started_)
+    spdlog::info("http: stopped");
+}
+
+} // namespace nod::net::detail
