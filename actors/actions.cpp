@@ -139,7 +139,7 @@ caf::result<std::string> resolve(self_ptr self, const user_record& user,
 
 /// The clock says decision `decision` expired: resolve it as `expired`
 /// unless someone resolved it first. Its expiry entry goes either way.
-caf::result<bool> lapse(self_ptr self, uint64_t decision) {
+caf::result<bool> expire_decision(self_ptr self, uint64_t decision) {
   auto rp = self->make_response_promise<bool>();
   auto forget = [self, rp, decision](bool expired) mutable {
     journal_write w;
@@ -209,7 +209,7 @@ caf::result<bool> lapse(self_ptr self, uint64_t decision) {
   return rp;
 }
 
-/// Step 3 of `say`: the message is written with its event.
+/// Step 3 of `user_message`: the message is written with its event.
 void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
                   const user_record& user, uint64_t agent, uint64_t conv,
                   const user_message_input& in,
@@ -247,7 +247,7 @@ void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
       });
 }
 
-/// Step 2 of `say`: the text of the message replied to.
+/// Step 2 of `user_message`: the text of the message replied to.
 void with_reply_to(self_ptr self, caf::typed_response_promise<std::string> rp,
                    const user_record& user, uint64_t agent, uint64_t conv,
                    const user_message_input& in,
@@ -277,8 +277,9 @@ void with_reply_to(self_ptr self, caf::typed_response_promise<std::string> rp,
       });
 }
 
-caf::result<std::string> say(self_ptr self, const user_record& user,
-                             uint64_t agent_id, user_message_input& in) {
+caf::result<std::string> user_message(self_ptr self, const user_record& user,
+                                      uint64_t agent_id,
+                                      user_message_input& in) {
   auto rp = self->make_response_promise<std::string>();
   self
     ->request(self->state.accounts, caf::infinite, agent_get_atom::value,
@@ -344,12 +345,12 @@ actions(self_ptr self, journal_actor journal, accounts_actor accounts,
            resolution& r) {
       return resolve(self, user, decision, r);
     },
-    [self](say_atom, const user_record& user, uint64_t agent,
+    [self](user_message_atom, const user_record& user, uint64_t agent,
            user_message_input& in) {
-      return say(self, user, agent, in);
+      return user_message(self, user, agent, in);
     },
-    [self](lapse_atom, uint64_t decision) {
-      return lapse(self, decision);
+    [self](expire_decision_atom, uint64_t decision) {
+      return expire_decision(self, decision);
     },
   };
 }

@@ -36,6 +36,8 @@ class write_batch;
 using append_atom = caf::atom_constant<caf::atom("append")>;
 /// Read a range of an agent's outbound stream.
 using read_atom = caf::atom_constant<caf::atom("read")>;
+/// The last seq of an agent's outbound stream.
+using last_seq_atom = caf::atom_constant<caf::atom("lastseq")>;
 /// Read a single key.
 using get_atom = caf::atom_constant<caf::atom("get")>;
 /// Read or move an agent's delivery cursor.
@@ -186,7 +188,7 @@ using journal_actor = caf::typed_actor<
   // not past the stream's end; replies with the cursor afterwards.
   caf::replies_to<ack_atom, uint64_t, uint64_t>::with<uint64_t>,
   // The highest seq in the stream of `agent` (0 when empty).
-  caf::replies_to<read_atom, uint64_t>::with<uint64_t>,
+  caf::replies_to<last_seq_atom, uint64_t>::with<uint64_t>,
   caf::replies_to<stats_atom>::with<journal_stats>,
   // Keys and values of a range.
   caf::replies_to<scan_atom, scan_request>::with<std::vector<kv_entry>>,
@@ -252,8 +254,12 @@ using agent_down_atom = caf::atom_constant<caf::atom("agentdown")>;
 /// Close a session from the server's side (code, reason), or close every
 /// socket of an agent.
 using kick_atom = caf::atom_constant<caf::atom("kick")>;
-/// Counts for tests and metrics.
-using count_atom = caf::atom_constant<caf::atom("count")>;
+/// How many app sessions a user has (tests, metrics).
+using session_count_atom = caf::atom_constant<caf::atom("sesscount")>;
+/// How many events each agent has not been delivered yet.
+using undelivered_atom = caf::atom_constant<caf::atom("undeliv")>;
+/// How many entries the task clock holds (tests, benchmarks).
+using entry_count_atom = caf::atom_constant<caf::atom("entrycount")>;
 /// An event from an agent to validate, store and publish.
 using ingest_atom = caf::atom_constant<caf::atom("ingest")>;
 /// An agent's processing indicator changes.
@@ -416,7 +422,7 @@ using directory_actor = caf::typed_actor<
   caf::replies_to<online_atom,
                   std::vector<uint64_t>>::with<std::vector<agent_live>>,
   // user → number of app sessions (tests, metrics).
-  caf::replies_to<count_atom, uint64_t>::with<uint64_t>,
+  caf::replies_to<session_count_atom, uint64_t>::with<uint64_t>,
   // An agent started or stopped working; clears itself after a while.
   caf::reacts_to<processing_atom, processing_update>,
   // Internal: agent, generation of the indicator that ran out.
@@ -549,9 +555,9 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 /// Person actions: resolve a decision, send a chat message.
 using resolve_atom = caf::atom_constant<caf::atom("resolve")>;
-using say_atom = caf::atom_constant<caf::atom("say")>;
+using user_message_atom = caf::atom_constant<caf::atom("usermsg")>;
 /// The server expires a decision whose time passed (API.md A6).
-using lapse_atom = caf::atom_constant<caf::atom("lapse")>;
+using expire_decision_atom = caf::atom_constant<caf::atom("expiredec")>;
 
 /// An event for an agent and the change that causes it, written together.
 struct outbound {
@@ -728,7 +734,7 @@ using outbox_actor = caf::typed_actor<
   caf::replies_to<recover_atom>::with<uint64_t>,
   // agents → events not yet delivered to each (pending, queued or in
   // flight), in the order asked.
-  caf::replies_to<count_atom,
+  caf::replies_to<undelivered_atom,
                   std::vector<uint64_t>>::with<std::vector<uint64_t>>>;
 
 /// What people do that agents hear about (API.md B2): resolve a decision,
@@ -739,11 +745,11 @@ using actions_actor = caf::typed_actor<
   caf::replies_to<resolve_atom, user_record, uint64_t,
                   resolution>::with<std::string>,
   // user, agent, message → the message object with its `event_id`.
-  caf::replies_to<say_atom, user_record, uint64_t,
+  caf::replies_to<user_message_atom, user_record, uint64_t,
                   user_message_input>::with<std::string>,
   // decision whose expiry passed → true if this expired it (false: it
   // was resolved already, or is gone).
-  caf::replies_to<lapse_atom, uint64_t>::with<bool>>;
+  caf::replies_to<expire_decision_atom, uint64_t>::with<bool>>;
 
 } // namespace nod
 
@@ -856,6 +862,6 @@ using task_clock_actor = caf::typed_actor<
   caf::reacts_to<join_atom, tasks_actor, actions_actor>,
   caf::reacts_to<tick_atom>,
   // → entries held (tasks + decisions).
-  caf::replies_to<count_atom>::with<uint64_t>>;
+  caf::replies_to<entry_count_atom>::with<uint64_t>>;
 
 } // namespace nod

@@ -170,7 +170,7 @@ directory_actor::behavior_type directory(self_ptr self,
       st.processing.erase(i);
       publish(self, off.owner, processing_frame(off));
     },
-    [self](count_atom, uint64_t user) -> uint64_t {
+    [self](session_count_atom, uint64_t user) -> uint64_t {
       auto i = self->state.apps.find(user);
       return i == self->state.apps.end() ? 0 : i->second.size();
     },

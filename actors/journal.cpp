@@ -387,7 +387,7 @@ journal_actor::behavior_type journal(self_ptr self,
     [self](ack_atom, uint64_t agent, uint64_t seq) {
       return ack(self, agent, seq);
     },
-    [self](read_atom, uint64_t agent) -> caf::result<uint64_t> {
+    [self](last_seq_atom, uint64_t agent) -> caf::result<uint64_t> {
       auto s = stream_of(self, agent);
       if (!s)
         return s.error();

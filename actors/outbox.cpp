@@ -389,7 +389,7 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
     [self](recover_atom) {
       return recover(self);
     },
-    [self](count_atom, const std::vector<uint64_t>& agents) {
+    [self](undelivered_atom, const std::vector<uint64_t>& agents) {
       auto& st = self->state;
       std::vector<uint64_t> counts;
       counts.reserve(agents.size());

@@ -108,7 +108,7 @@ void fire_task(self_ptr self, uint64_t id, int64_t at) {
 void expire_decision(self_ptr self, uint64_t id) {
   auto& st = self->state;
   ++st.in_flight;
-  self->request(st.actions, caf::infinite, lapse_atom::value, id)
+  self->request(st.actions, caf::infinite, expire_decision_atom::value, id)
     .then(
       [self](bool) {
         --self->state.in_flight;
@@ -171,7 +171,7 @@ task_clock_actor::behavior_type task_clock(self_ptr self,
       self->state.armed_at = 0;
       run_due(self);
     },
-    [self](count_atom) {
+    [self](entry_count_atom) {
       auto& st = self->state;
       return static_cast<uint64_t>(st.task_times.size()
                                    + st.expiry_times.size());

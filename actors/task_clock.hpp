@@ -50,8 +50,8 @@ struct task_clock_state {
 };
 
 /// Behavior of the task clock (docs/tasks.md). Due tasks go to `fire` on
-/// the tasks actor, due expiries to `lapse` on the actions actor; both are
-/// given with `join`, after spawning.
+/// the tasks actor, due expiries to `expire_decision` on the actions actor;
+/// both are given with `join`, after spawning.
 task_clock_actor::behavior_type
 task_clock(task_clock_actor::stateful_pointer<task_clock_state> self,
            task_clock_options opts);

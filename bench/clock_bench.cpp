@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
         });
     uint64_t held = 0;
     while (held < loaded) {
-      self->request(clock, caf::infinite, count_atom::value)
+      self->request(clock, caf::infinite, entry_count_atom::value)
         .receive(
           [&](uint64_t x) {
             held = x;

@@ -80,7 +80,7 @@ void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
                 = static_cast<int64_t>((*counts)[i]);
           count_pending(ctx, agents, std::move(with_counts), respond, render);
         },
-        count_atom::value, ids);
+        undelivered_atom::value, ids);
     },
     online_atom::value, ids);
 }
@@ -247,7 +247,7 @@ void send_message(const ctx_ptr& ctx, const http_request& req,
           else
             respond(json_response(201, *message));
         },
-        say_atom::value, user, id, in);
+        user_message_atom::value, user, id, in);
     });
 }
 

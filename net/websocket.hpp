@@ -9,7 +9,8 @@
 #include <string>
 
 // Beast-free view of an upgraded WebSocket connection, so that actors can
-// push frames without ever holding an asio object (STACK.md).
+// push frames without ever holding an asio object (one that outlives the
+// io_context is a use-after-free).
 
 namespace nod::net {
 

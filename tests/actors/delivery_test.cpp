@@ -61,7 +61,7 @@ protected:
   std::string say(const std::string& text) {
     user_message_input in;
     in.text = text;
-    auto r = call<std::string>(act, say_atom::value, owner, agent, in);
+    auto r = call<std::string>(act, user_message_atom::value, owner, agent, in);
     EXPECT_TRUE(r) << caf::to_string(r.error());
     if (!r)
       return {};
@@ -547,7 +547,7 @@ TEST_F(delivery_test, poll_ack_marks_pending_events_delivered) {
 
 TEST_F(delivery_test, undelivered_events_are_counted_per_agent) {
   auto undelivered = [&] {
-    auto r = call<std::vector<uint64_t>>(box, count_atom::value,
+    auto r = call<std::vector<uint64_t>>(box, undelivered_atom::value,
                                          std::vector<uint64_t>{agent, 999});
     EXPECT_TRUE(r);
     return r ? r->at(0) : UINT64_MAX;

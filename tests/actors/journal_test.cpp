@@ -220,7 +220,7 @@ TEST_F(journal_test, acknowledged_events_survive_restart_and_seqs_continue) {
     ASSERT_TRUE(call<journal_written>(j, append_atom::value,
                                       append_to(3, std::to_string(i))));
   reopen();
-  auto last = call<uint64_t>(j, read_atom::value, uint64_t{3});
+  auto last = call<uint64_t>(j, last_seq_atom::value, uint64_t{3});
   ASSERT_TRUE(last);
   EXPECT_EQ(*last, 10u);
   auto r = call<journal_written>(j, append_atom::value, append_to(3, "10"));

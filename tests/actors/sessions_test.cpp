@@ -47,7 +47,7 @@ protected:
   }
 
   uint64_t sessions_of(uint64_t user) {
-    auto n = call<uint64_t>(directory_, count_atom::value, user);
+    auto n = call<uint64_t>(directory_, session_count_atom::value, user);
     EXPECT_TRUE(n);
     return n ? *n : 0;
   }

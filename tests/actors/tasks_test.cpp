@@ -202,7 +202,7 @@ protected:
 
   /// Entries the clock holds (task fire times and decision expiries).
   uint64_t clock_entries() {
-    auto n = call<uint64_t>(clk, count_atom::value);
+    auto n = call<uint64_t>(clk, entry_count_atom::value);
     EXPECT_TRUE(n);
     return n ? *n : UINT64_MAX;
   }
@@ -491,7 +491,7 @@ TEST_F(tasks_test, decision_resolved_before_expiry_does_not_expire) {
   EXPECT_EQ(member(resolved[0], "status"), "approved");
   EXPECT_EQ(clock_entries(), 0u);
   // Asked again (a late timer), the lapse changes nothing.
-  auto again = call<bool>(acts, lapse_atom::value, id);
+  auto again = call<bool>(acts, expire_decision_atom::value, id);
   ASSERT_TRUE(again) << caf::to_string(again.error());
   EXPECT_FALSE(*again);
   EXPECT_EQ(events("decision_resolved").size(), 1u);
