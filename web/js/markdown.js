@@ -250,35 +250,97 @@ export function parseInline(text) {
   return new InlineParser(text).parse();
 }
 
+// "No cell" or "no delimiter" in the index-linked structures below.
+const NONE = -1;
+// The list's sentinel cell.
+const HEAD = 0;
+const STAR = 42;
+
+/** Columns of small integers that grow together: one Int32Array per
+ * name, indexed by row. */
+class Table {
+  constructor(names) {
+    this.names = names;
+    this.size = 0;
+    this.capacity = 16;
+    for (const name of names) this[name] = new Int32Array(this.capacity);
+  }
+
+  /** A new row, its columns unset. */
+  row() {
+    if (this.size === this.capacity) {
+      this.capacity *= 2;
+      for (const name of this.names) {
+        const grown = new Int32Array(this.capacity);
+        grown.set(this[name]);
+        this[name] = grown;
+      }
+    }
+    return this.size++;
+  }
+}
+
 class InlineParser {
   constructor(text) {
     this.text = text;
-    // The nodes so far, a doubly linked list of cells around a sentinel,
-    // so that wrapping a range in <em> moves each node once. A cell of text
-    // is a range of the source (node null), sliced when collected.
-    this.list = { node: null, from: 0, to: 0, prev: null, next: null };
-    this.list.prev = this.list.next = this.list;
-    // Delimiter runs, a linked stack: {cell, char, count, origCount,
-    // canOpen, canClose, prev, next}.
-    this.delims = null;
-    // Open brackets, a stack: {cell, pos, image, delims (the delimiter
-    // stack then), links (links made before it), prev}.
-    this.brackets = null;
+    // The nodes so far: a doubly linked list of cells around the sentinel
+    // HEAD, so that wrapping a range in <em> moves each node once. A cell
+    // of text is a range of the source (node NONE), sliced when collected;
+    // other cells index `nodes`. Cells, delimiters and brackets are rows of
+    // integer columns, not one object each: a long text makes hundreds of
+    // thousands of them, and allocating that many objects took longer than
+    // the parse itself.
+    this.cells = new Table(['node', 'from', 'to', 'prev', 'next']);
+    this.nodes = [];
+    this.newCell(NONE, 0, 0);
+    this.cells.prev[HEAD] = HEAD;
+    this.cells.next[HEAD] = HEAD;
+    // Delimiter runs, a stack linked both ways; `delims` is its top.
+    // flags 1: can open, 2: can close.
+    this.delimRuns = new Table(['cell', 'char', 'count', 'origCount', 'flags', 'prev', 'next']);
+    this.delims = NONE;
+    // Open brackets, a stack: the cell of "[" or "![", its position,
+    // whether it opens an image, the delimiter stack's top then and the
+    // number of links made before it.
+    this.brackets = new Table(['cell', 'pos', 'image', 'delims', 'links']);
     this.links = 0;
     this.parens = null;
     this.closingRun = null;
   }
 
+  /** A cell of `node` (an object, or null for the text from..to). */
+  newCell(node, from, to) {
+    const { cells } = this;
+    const cell = cells.row();
+    cells.node[cell] = node ? this.nodes.push(node) - 1 : NONE;
+    cells.from[cell] = from;
+    cells.to[cell] = to;
+    return cell;
+  }
+
+  /** Links `cell` in between `before` and `after`. */
+  linkBetween(cell, before, after) {
+    const { prev, next } = this.cells;
+    prev[cell] = before;
+    next[cell] = after;
+    next[before] = cell;
+    prev[after] = cell;
+  }
+
   add(node, from = 0, to = 0) {
-    const { list } = this;
-    const cell = { node, from, to, prev: list.prev, next: list };
-    list.prev.next = cell;
-    list.prev = cell;
+    const cell = this.newCell(node, from, to);
+    this.linkBetween(cell, this.cells.prev[HEAD], HEAD);
     return cell;
   }
 
   addText(from, to) {
     if (to > from) this.add(null, from, to);
+  }
+
+  unlink(cell) {
+    const { prev, next } = this.cells;
+    next[prev[cell]] = next[cell];
+    prev[next[cell]] = prev[cell];
   }
 
   /** Takes the cells from `first` up to `stop` out of the list, as an
@@ -290,113 +352,132 @@ class InlineParser {
     // neighbours in the source too, and then one slice takes them all.
     let from = 0;
     let to = 0;
-    for (let cell = first; cell !== stop; cell = cell.next) {
-      if (!cell.node) {
-        if (cell.from !== to) {
+    const { cells } = this;
+    for (let cell = first; cell !== stop; cell = cells.next[cell]) {
+      if (cells.node[cell] === NONE) {
+        if (cells.from[cell] !== to) {
           text += this.text.slice(from, to);
-          from = cell.from;
+          from = cells.from[cell];
         }
-        to = cell.to;
+        to = cells.to[cell];
         continue;
       }
       text += this.text.slice(from, to);
       if (text) out.push({ type: 'text', text });
       text = '';
       from = to = 0;
-      out.push(cell.node);
+      out.push(this.nodes[cells.node[cell]]);
     }
     text += this.text.slice(from, to);
     if (text) out.push({ type: 'text', text });
-    first.prev.next = stop;
-    stop.prev = first.prev;
+    cells.next[cells.prev[first]] = stop;
+    cells.prev[stop] = cells.prev[first];
     return out;
   }
 
+  pushDelim(cell, char, count, flags) {
+    const runs = this.delimRuns;
+    const d = runs.row();
+    runs.cell[d] = cell;
+    runs.char[d] = char;
+    runs.count[d] = count;
+    runs.origCount[d] = count;
+    runs.flags[d] = flags;
+    runs.prev[d] = this.delims;
+    runs.next[d] = NONE;
+    if (this.delims !== NONE) runs.next[this.delims] = d;
+    this.delims = d;
+  }
+
   removeDelim(d) {
-    if (d.prev) d.prev.next = d.next;
-    if (d.next) d.next.prev = d.prev;
-    else this.delims = d.prev;
+    const { prev: dPrev, next: dNext } = this.delimRuns;
+    if (dPrev[d] !== NONE) dNext[dPrev[d]] = dNext[d];
+    if (dNext[d] !== NONE) dPrev[dNext[d]] = dPrev[d];
+    else this.delims = dPrev[d];
+  }
+
+  /** Makes `bottom` the top of the delimiter stack. */
+  truncateDelims(bottom) {
+    this.delims = bottom;
+    if (bottom !== NONE) this.delimRuns.next[bottom] = NONE;
   }
 
   /** Matches the emphasis delimiters above `bottom` (CommonMark's
    * "process emphasis") and takes them off the stack. */
   processEmphasis(bottom) {
-    // Per kind of closer, where the search for an opener last failed.
-    const floors = new Map();
-    let closer = this.delims === bottom ? null : this.delims;
-    while (closer && closer.prev !== bottom) closer = closer.prev;
-    while (closer) {
-      if (!closer.canClose) {
-        closer = closer.next;
+    // No delimiter is added while matching: the columns stay where they are.
+    const {
+      cell: dCell, char: dChar, count: dCount, origCount: dOrigCount, flags: dFlags, prev: dPrev, next: dNext,
+    } = this.delimRuns;
+    // Per kind of closer (character, can it open, length mod 3), where the
+    // search for an opener last failed.
+    const floors = new Int32Array(12).fill(bottom);
+    let closer = this.delims === bottom ? NONE : this.delims;
+    while (closer !== NONE && dPrev[closer] !== bottom) closer = dPrev[closer];
+    while (closer !== NONE) {
+      const closerFlags = dFlags[closer];
+      if (!(closerFlags & 2)) {
+        closer = dNext[closer];
         continue;
       }
-      const kind = closer.char + ((closer.canOpen ? 3 : 0) + (closer.origCount % 3));
-      const floor = floors.has(kind) ? floors.get(kind) : bottom;
-      let opener = closer.prev;
-      while (opener && opener !== bottom && opener !== floor) {
-        const oddMatch = (closer.canOpen || opener.canClose) && closer.origCount % 3 !== 0
-          && (opener.origCount + closer.origCount) % 3 === 0;
-        if (opener.char === closer.char && opener.canOpen && !oddMatch) break;
-        opener = opener.prev;
+      const closerOrig = dOrigCount[closer];
+      const kind = (dChar[closer] === STAR ? 0 : 6) + (closerFlags & 1 ? 3 : 0) + (closerOrig % 3);
+      const floor = floors[kind];
+      let opener = dPrev[closer];
+      while (opener !== NONE && opener !== bottom && opener !== floor) {
+        const oddMatch = ((closerFlags & 1) || (dFlags[opener] & 2)) && closerOrig % 3 !== 0
+          && (dOrigCount[opener] + closerOrig) % 3 === 0;
+        if (dChar[opener] === dChar[closer] && (dFlags[opener] & 1) && !oddMatch) break;
+        opener = dPrev[opener];
       }
-      if (!opener || opener === bottom || opener === floor) {
-        floors.set(kind, closer.prev);
-        const next = closer.next;
-        if (!closer.canOpen) this.removeDelim(closer);
+      if (opener === NONE || opener === bottom || opener === floor) {
+        floors[kind] = dPrev[closer];
+        const next = dNext[closer];
+        if (!(closerFlags & 1)) this.removeDelim(closer);
         closer = next;
         continue;
       }
       // Three on both sides nest as <strong><em>, as this renderer always did.
-      const use = closer.count >= 2 && opener.count >= 2 && !(closer.count >= 3 && opener.count >= 3) ? 2 : 1;
-      opener.count -= use;
-      closer.count -= use;
+      const use = dCount[closer] >= 2 && dCount[opener] >= 2 && !(dCount[closer] >= 3 && dCount[opener] >= 3) ? 2 : 1;
+      dCount[opener] -= use;
+      dCount[closer] -= use;
+      const openerCell = dCell[opener];
+      const closerCell = dCell[closer];
       // A run is all one character: any part of it will do as its text.
-      opener.cell.to -= use;
-      closer.cell.from += use;
-      const node = { type: use === 2 ? 'strong' : 'em', children: this.collect(opener.cell.next, closer.cell) };
-      const cell = { node, prev: opener.cell, next: closer.cell };
-      opener.cell.next = cell;
-      closer.cell.prev = cell;
+      this.cells.to[openerCell] -= use;
+      this.cells.from[closerCell] += use;
+      const node = { type: use === 2 ? 'strong' : 'em', children: this.collect(this.cells.next[openerCell], closerCell) };
+      this.linkBetween(this.newCell(node, 0, 0), openerCell, closerCell);
       // The delimiters in between are inside the new node: done with.
-      opener.next = closer;
-      closer.prev = opener;
-      if (opener.count === 0) {
-        this.unlink(opener.cell);
+      dNext[opener] = closer;
+      dPrev[closer] = opener;
+      if (dCount[opener] === 0) {
+        this.unlink(openerCell);
         this.removeDelim(opener);
       }
-      if (closer.count === 0) {
-        this.unlink(closer.cell);
-        const next = closer.next;
+      if (dCount[closer] === 0) {
+        this.unlink(closerCell);
+        const next = dNext[closer];
         this.removeDelim(closer);
         closer = next;
       }
     }
-    this.delims = bottom;
-    if (bottom) bottom.next = null;
-  }
-
-  unlink(cell) {
-    cell.prev.next = cell.next;
-    cell.next.prev = cell.prev;
-  }
-
-  pushDelim(cell, char, count, flags) {
-    const d = {
-      cell, char, count, origCount: count, canOpen: (flags & 1) !== 0, canClose: (flags & 2) !== 0,
-      prev: this.delims, next: null,
-    };
-    if (this.delims) this.delims.next = d;
-    this.delims = d;
+    this.truncateDelims(bottom);
   }
 
   /** At a "]" at `i`: the end of the link or image it closes, or -1. */
   closeBracket(i) {
     const { text } = this;
-    const opener = this.brackets;
-    this.brackets = opener.prev;
+    const { brackets } = this;
+    const top = --brackets.size;
+    const openerCell = brackets.cell[top];
+    const openerPos = brackets.pos[top];
+    const image = brackets.image[top] === 1;
+    const delimsThen = brackets.delims[top];
+    const linksThen = brackets.links[top];
     // No links inside links: a link made since this bracket opened leaves
     // it text.
-    if (text[i + 1] !== '(' || !(opener.image || opener.links === this.links)) return -1;
+    if (text[i + 1] !== '(' || !(image || linksThen === this.links)) return -1;
     this.parens ??= matchParens(text);
     const close = this.parens[i + 1];
     if (close < 0) return -1;
@@ -405,23 +486,35 @@ class InlineParser {
     if (titled) dest = titled[1];
     if (dest.startsWith('<') && dest.endsWith('>')) dest = dest.slice(1, -1);
     const href = safeUrl(dest);
-    if (href && !opener.image) {
-      this.processEmphasis(opener.delims);
-      const children = this.collect(opener.cell.next, this.list);
-      this.unlink(opener.cell);
+    if (href && !image) {
+      this.processEmphasis(delimsThen);
+      const children = this.collect(this.cells.next[openerCell], HEAD);
+      this.unlink(openerCell);
       this.add({ type: 'link', href, children });
       this.links += 1;
       return close + 1;
     }
     // Images become links to them (the CSP admits no external images); a
     // refused link stays the text it was.
-    this.delims = opener.delims;
-    if (this.delims) this.delims.next = null;
-    this.collect(opener.cell, this.list);
-    const label = text.slice(opener.pos + 2, i);
+    this.truncateDelims(delimsThen);
+    this.collect(openerCell, HEAD);
+    const label = text.slice(openerPos + 2, i);
     if (href) this.add({ type: 'link', href, children: [{ type: 'text', text: label || href }] });
-    else this.addText(opener.pos, close + 1);
+    else this.addText(openerPos, close + 1);
     return close + 1;
+  }
+
+  openBracket(i, image) {
+    const width = image ? 2 : 1;
+    const cell = this.add(null, i, i + width);
+    const { brackets } = this;
+    const b = brackets.row();
+    brackets.cell[b] = cell;
+    brackets.pos[b] = i;
+    brackets.image[b] = image ? 1 : 0;
+    brackets.delims[b] = this.delims;
+    brackets.links[b] = this.links;
+    return i + width;
   }
 
   parse() {
@@ -459,14 +552,12 @@ class InlineParser {
         this.addText(start, i);
         const cell = this.add(null, i, i + count);
         const flags = flanking(c, text[i - 1], text[i + count]);
-        if (flags) this.pushDelim(cell, c, count, flags);
+        if (flags) this.pushDelim(cell, c.charCodeAt(0), count, flags);
         end = i + count;
       } else if (c === '[' || (c === '!' && text[i + 1] === '[')) {
         this.addText(start, i);
-        const cell = this.add(null, i, i + (c === '!' ? 2 : 1));
-        this.brackets = { cell, pos: i, image: c === '!', delims: this.delims, links: this.links, prev: this.brackets };
-        end = i + (c === '!' ? 2 : 1);
-      } else if (c === ']' && this.brackets) {
+        end = this.openBracket(i, c === '!');
+      } else if (c === ']' && this.brackets.size > 0) {
         this.addText(start, i);
         start = i;
         end = this.closeBracket(i);
@@ -497,8 +588,8 @@ class InlineParser {
       }
     }
     this.addText(start, i);
-    this.processEmphasis(null);
-    return this.collect(this.list.next, this.list);
+    this.processEmphasis(NONE);
+    return this.collect(this.cells.next[HEAD], HEAD);
   }
 }
 
