@@ -316,6 +316,7 @@ int main(int argc, char** argv) {
     nod::net::webhook_client_options client_opts;
     client_opts.verify_tls = cfg.webhook_tls_verify;
     client_opts.ca_file = cfg.webhook_ca_file;
+    client_opts.max_idle_per_host = cfg.webhook_max_per_host;
     nod::net::webhook_client webhook_client{client_opts};
     auto delivery
       = spawn_delivery(sys, cfg, journal, people, webhook_client, &metrics);

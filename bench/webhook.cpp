@@ -168,9 +168,10 @@ private:
 
 namespace {
 
-// One webhook request to the receiver: read it, tell the connection posting
-// to that agent, answer 200 with an empty body and close (the server's
-// client sends Connection: close).
+// One webhook connection to the receiver: read a request, tell the
+// connection posting to that agent, answer 200 with an empty body, and read
+// the next one while the server keeps the connection open (as a real
+// receiver would).
 class hook_session : public std::enable_shared_from_this<hook_session> {
 public:
   hook_session(tcp::socket socket, phase_state& st, hook_board& board)
@@ -178,6 +179,7 @@ public:
 
   void start() {
     stream_.expires_after(op_timeout);
+    req_ = {};
     http::async_read(stream_, buffer_, req_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->on_read(ec);
@@ -187,6 +189,10 @@ public:
 private:
   void on_read(beast::error_code ec) noexcept {
     auto at = clock_type::now();
+    // A kept connection the server closed, or left idle: not an error.
+    if (ec == http::error::end_of_stream
+        || (ec == beast::error::timeout && buffer_.size() == 0))
+      return close();
     if (ec) {
       board_.bad.fetch_add(1, std::memory_order_relaxed);
       return close();
@@ -201,12 +207,15 @@ private:
       hand_over(at);
       res_.version(11);
       res_.result(http::status::ok);
-      res_.keep_alive(false);
+      res_.keep_alive(req_.keep_alive());
       res_.prepare_payload();
-      http::async_write(stream_, res_,
-                        [self = shared_from_this()](beast::error_code, size_t) {
-                          self->close();
-                        });
+      http::async_write(
+        stream_, res_,
+        [self = shared_from_this()](beast::error_code ec, size_t) {
+          if (!ec && self->res_.keep_alive())
+            return self->start();
+          self->close();
+        });
     } catch (const std::exception&) {
       board_.bad.fetch_add(1, std::memory_order_relaxed);
       close();

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <openssl/ssl.h>
@@ -30,8 +31,11 @@
 #include <utility>
 #include <vector>
 
-// One request object per `post`, living on its own strand: parse the URL,
-// resolve, connect, (TLS handshake), write, read, done. Every step is a
+// One request object per `post`, living on a strand: parse the URL, take
+// an idle connection to the same receiver or resolve, connect, (TLS
+// handshake); write, read, done, and the connection goes back to the pool
+// when the receiver keeps it open. A connection keeps its strand from
+// request to request, so its handlers never run on two strands. Every step is a
 // do_x/on_x pair; the first error ends the request through `fail`. One
 // deadline covers the whole exchange: the tcp_stream's expiry (connect,
 // handshake, write, read) plus a timer of our own, because the resolver has
@@ -58,6 +62,107 @@ constexpr std::chrono::seconds stop_wait{5};
 
 class request;
 
+/// An open connection to a receiver, plain or TLS, and the strand its
+/// handlers run on.
+struct connection {
+  explicit connection(strand_type s) : strand(std::move(s)) {}
+
+  beast::tcp_stream& tcp() {
+    return tls ? beast::get_lowest_layer(*tls) : *plain;
+  }
+
+  /// Calls `f` with the stream in use, TLS or plain.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls)
+      f(*tls);
+    else
+      f(*plain);
+  }
+
+  strand_type strand;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<tls_stream> tls;
+  /// When it was last put in the pool.
+  clock_type::time_point idle_since;
+};
+
+/// "scheme://host:port": connections are reused only for the same one.
+std::string pool_key(const url_parts& url) {
+  return (url.tls ? "https://" : "http://") + url.host + ":" + url.port;
+}
+
+/// Idle keep-alive connections by receiver, newest last. Thread-safe.
+class connection_pool {
+public:
+  connection_pool(size_t max_per_host, clock_type::duration idle_timeout)
+    : max_per_host_(max_per_host), idle_timeout_(idle_timeout) {}
+
+  /// The newest idle connection to `key` that has not idled too long, or
+  /// null.
+  std::unique_ptr<connection> take(const std::string& key) {
+    std::lock_guard<std::mutex> lock{mtx_};
+    auto it = idle_.find(key);
+    if (it == idle_.end())
+      return nullptr;
+    auto& list = it->second;
+    std::unique_ptr<connection> out;
+    if (!list.empty()) {
+      out = std::move(list.back());
+      list.pop_back();
+      if (clock_type::now() - out->idle_since >= idle_timeout_)
+        out.reset(); // the oldest are older still: sweep takes them
+    }
+    if (list.empty())
+      idle_.erase(it);
+    return out;
+  }
+
+  /// Keeps `c` for the next request to `key`; closes it when the pool is
+  /// closed or `key` already has its fill.
+  void put(const std::string& key, std::unique_ptr<connection> c) {
+    c->idle_since = clock_type::now();
+    std::lock_guard<std::mutex> lock{mtx_};
+    if (closed_)
+      return;
+    auto& list = idle_[key];
+    if (list.size() < max_per_host_)
+      list.push_back(std::move(c));
+  }
+
+  /// Closes the connections that idled longer than the idle timeout.
+  void sweep() {
+    std::vector<std::unique_ptr<connection>> expired;
+    std::lock_guard<std::mutex> lock{mtx_};
+    auto now = clock_type::now();
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      auto& list = it->second;
+      auto fresh = std::find_if(list.begin(), list.end(), [&](auto& c) {
+        return now - c->idle_since < idle_timeout_;
+      });
+      std::move(list.begin(), fresh, std::back_inserter(expired));
+      list.erase(list.begin(), fresh);
+      it = list.empty() ? idle_.erase(it) : std::next(it);
+    }
+  }
+
+  /// Closes every idle connection and keeps no more. Called while the
+  /// io_context the sockets belong to still exists.
+  void close() {
+    std::lock_guard<std::mutex> lock{mtx_};
+    closed_ = true;
+    idle_.clear();
+  }
+
+private:
+  size_t max_per_host_;
+  clock_type::duration idle_timeout_;
+  std::mutex mtx_;
+  bool closed_ = false;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<connection>>>
+    idle_;
+};
+
 /// The requests in flight, shared by the client and its requests (so a
 /// request never points into the client).
 struct registry {
@@ -67,6 +172,10 @@ struct registry {
   bool stopped = false;
   std::atomic<uint64_t> next_id{0};
   std::unordered_map<uint64_t, std::weak_ptr<request>> live;
+  connection_pool pool;
+
+  registry(size_t max_idle_per_host, clock_type::duration idle_timeout)
+    : pool(max_idle_per_host, idle_timeout) {}
 
   /// Removes request `id` and wakes `stop` when none is left.
   void remove(uint64_t id) {
@@ -135,17 +244,19 @@ void report(std::function<void(http_post_result)>& done,
 class request : public std::enable_shared_from_this<request> {
 public:
   /// `done` is taken last (a non-throwing move), so it is still the
-  /// caller's if construction throws.
-  request(strand_type strand, ssl::context& tls_ctx,
-          const std::string& setup_error, const webhook_client_options& opts,
-          std::shared_ptr<registry> reg, http_post&& post,
-          std::function<void(http_post_result)>&& done,
+  /// caller's if construction throws. `idle` is a pooled connection to the
+  /// receiver (then `strand` is its strand), or null.
+  request(strand_type strand, std::unique_ptr<connection> idle,
+          ssl::context& tls_ctx, const std::string& setup_error,
+          const webhook_client_options& opts, std::shared_ptr<registry> reg,
+          http_post&& post, std::function<void(http_post_result)>&& done,
           clock_type::time_point started)
     : strand_(std::move(strand)), tls_ctx_(tls_ctx), setup_error_(setup_error),
       verify_tls_(opts.verify_tls),
       max_response_bytes_(opts.max_response_bytes), registry_(std::move(reg)),
       id_(registry_->next_id++), post_(std::move(post)), started_(started),
-      resolver_(strand_), deadline_(strand_), done_(std::move(done)) {
+      resolver_(strand_), deadline_(strand_), conn_(std::move(idle)),
+      reused_(conn_ != nullptr), done_(std::move(done)) {
     // Nothing else here: shared_from_this is not available yet.
   }
 
@@ -207,22 +318,9 @@ private:
     }
   }
 
-  /// Calls `f` with the stream in use, TLS or plain.
-  template <class F>
-  void with_stream(F&& f) {
-    if (tls_)
-      f(*tls_);
-    else
-      f(*plain_);
-  }
-
-  /// The TCP layer of the stream in use.
+  /// The TCP layer of the connection in use.
   beast::tcp_stream& tcp() {
-    return tls_ ? beast::get_lowest_layer(*tls_) : *plain_;
-  }
-
-  bool has_stream() const {
-    return tls_.has_value() || plain_.has_value();
+    return conn_->tcp();
   }
 
   void do_start() {
@@ -245,29 +343,39 @@ private:
     deadline_.expires_at(deadline_at_);
     deadline_.async_wait(bind(&request::on_deadline));
     build_message();
+    if (conn_) {
+      tcp().expires_at(deadline_at_);
+      return do_write();
+    }
+    open_connection();
+  }
+
+  /// A new connection (on this request's strand), then resolve and connect.
+  void open_connection() {
+    conn_ = std::make_unique<connection>(strand_);
     if (url_.tls) {
-      tls_.emplace(strand_, tls_ctx_);
+      auto& tls = conn_->tls.emplace(strand_, tls_ctx_);
       // SNI carries host names only, never IP literals (RFC 6066).
       beast::error_code ec;
       asio::ip::make_address(url_.host, ec);
       if (ec
-          && !SSL_set_tlsext_host_name(tls_->native_handle(),
-                                       url_.host.c_str()))
+          && !SSL_set_tlsext_host_name(tls.native_handle(), url_.host.c_str()))
         return fail_with(post_failure::connection_error,
                          "cannot set the TLS server name");
       // Beast 1.74's ssl_stream has no error_code overload of this; a
       // throw ends up in `guard`.
       if (verify_tls_)
-        tls_->set_verify_callback(ssl::host_name_verification(url_.host));
+        tls.set_verify_callback(ssl::host_name_verification(url_.host));
     } else {
-      plain_.emplace(strand_);
+      conn_->plain.emplace(strand_);
     }
     tcp().expires_at(deadline_at_);
     do_resolve();
   }
 
   /// The POST as it goes on the wire: Host, User-Agent, the caller's
-  /// headers in order, Content-Length, Connection.
+  /// headers in order, Content-Length (HTTP/1.1: the connection stays open
+  /// unless the receiver closes it).
   void build_message() {
     msg_.method(http::verb::post);
     msg_.target(url_.target);
@@ -283,7 +391,6 @@ private:
       if (!is_reserved(name))
         msg_.insert(name, value);
     msg_.content_length(post_.body.size());
-    msg_.set(http::field::connection, "close");
     msg_.body() = std::move(post_.body);
   }
 
@@ -304,15 +411,15 @@ private:
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
     if (ec)
       return fail(ec, "connect to " + url_.host + ":" + url_.port);
-    if (tls_)
+    if (conn_->tls)
       do_handshake();
     else
       do_write();
   }
 
   void do_handshake() {
-    tls_->async_handshake(ssl::stream_base::client,
-                          bind(&request::on_handshake));
+    conn_->tls->async_handshake(ssl::stream_base::client,
+                                bind(&request::on_handshake));
   }
 
   void on_handshake(beast::error_code ec) {
@@ -322,15 +429,35 @@ private:
   }
 
   void do_write() {
-    with_stream([this](auto& stream) {
+    conn_->with_stream([this](auto& stream) {
       http::async_write(stream, msg_, bind(&request::on_write));
     });
   }
 
   void on_write(beast::error_code ec, size_t) {
     if (ec)
-      return fail(ec, "write");
+      return stale_or_fail(ec, "write");
     do_read();
+  }
+
+  /// A kept connection the receiver closed while it idled fails the first
+  /// write or read without a byte of response: the request goes again on
+  /// a new connection, once. (Had the receiver taken the request and then
+  /// closed without answering, it gets it twice: webhooks are at least
+  /// once, with the same `webhook-id`.)
+  void stale_or_fail(beast::error_code ec, const std::string& what) {
+    bool closed_by_peer = ec == http::error::end_of_stream
+                          || ec == asio::error::eof
+                          || ec == asio::error::connection_reset
+                          || ec == asio::error::broken_pipe;
+    if (!reused_ || !closed_by_peer || read_bytes_ > 0
+        || (parser_ && parser_->got_some()))
+      return fail(ec, what);
+    reused_ = false;
+    conn_.reset();
+    buffer_.clear();
+    parser_.reset();
+    open_connection();
   }
 
   void do_read() {
@@ -339,7 +466,7 @@ private:
                                   std::numeric_limits<uint32_t>::max());
     parser_->header_limit(static_cast<uint32_t>(limit));
     parser_->body_limit(static_cast<uint64_t>(limit));
-    with_stream([this](auto& stream) {
+    conn_->with_stream([this](auto& stream) {
       http::async_read(stream, buffer_, *parser_, bind(&request::on_read));
     });
   }
@@ -347,10 +474,12 @@ private:
   void on_read(beast::error_code ec, size_t bytes) {
     // A TLS peer that ends an EOF-delimited body without close_notify: the
     // status is all we need, and it arrived.
-    if (ec == ssl::error::stream_truncated && parser_->is_header_done())
+    if (ec == ssl::error::stream_truncated && parser_->is_header_done()) {
       ec = {};
+      keep_ = false;
+    }
     if (ec)
-      return fail(ec, "read");
+      return stale_or_fail(ec, "read");
     read_bytes_ += bytes;
     if (read_bytes_ > max_response_bytes_)
       return fail(http::error::body_limit, "read");
@@ -360,6 +489,10 @@ private:
     // real one.
     if (status >= 100 && status < 200 && status != 101)
       return do_read();
+    // Reused only after a whole response, framed by its length, with
+    // nothing after it and the receiver willing.
+    keep_ = keep_ && res.keep_alive() && parser_->is_done()
+            && !parser_->need_eof() && buffer_.size() == 0;
     http_post_result out;
     out.status = status;
     auto retry_after = res.find(http::field::retry_after);
@@ -403,28 +536,43 @@ private:
       return;
     finished_ = true;
     res.elapsed_us = micros_since(started_);
-    close();
+    if (res.failure == post_failure::none && keep_)
+      release();
+    else
+      close();
     registry_->remove(id_);
     auto done = std::move(done_);
     done_ = nullptr;
     report(done, std::move(res));
   }
 
-  /// Cancels what is pending and closes the connection. After a complete
-  /// response the TCP send side is shut down first; the TLS close_notify is
-  /// skipped (the response was complete, `Connection: close` was sent).
+  /// Puts the connection, idle now, back in the pool.
+  void release() {
+    cancel_timers();
+    tcp().expires_never();
+    registry_->pool.put(pool_key(url_), std::move(conn_));
+  }
+
+  /// Cancels what is pending and closes the connection. The TCP send side
+  /// is shut down first; the TLS close_notify is skipped (the response was
+  /// complete, or the request failed).
   void close() {
+    cancel_timers();
+    beast::error_code ec;
+    if (conn_) {
+      auto& stream = tcp();
+      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+      stream.close();
+      conn_.reset();
+    }
+  }
+
+  void cancel_timers() {
     try {
       deadline_.cancel(); // Beast-era asio: no error_code overload left
     } catch (const std::exception&) {
     }
     resolver_.cancel();
-    beast::error_code ec;
-    if (has_stream()) {
-      auto& stream = tcp();
-      stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-      stream.close();
-    }
   }
 
   strand_type strand_;
@@ -440,8 +588,11 @@ private:
   url_parts url_;
   tcp::resolver resolver_;
   asio::steady_timer deadline_;
-  std::optional<beast::tcp_stream> plain_;
-  std::optional<tls_stream> tls_;
+  std::unique_ptr<connection> conn_;
+  /// The connection came from the pool (and has not been replaced).
+  bool reused_;
+  /// The connection may go back to the pool after the response.
+  bool keep_ = true;
   http::request<http::string_body> msg_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
@@ -490,8 +641,11 @@ std::string setup_tls(ssl::context& ctx, const webhook_client_options& opts) {
 struct webhook_client::impl {
   explicit impl(webhook_client_options o)
     : opts(std::move(o)), tls_ctx(ssl::context::tls_client),
-      tls_error(setup_tls(tls_ctx, opts)), reg(std::make_shared<registry>()),
-      work(asio::make_work_guard(ioc)) {
+      tls_error(setup_tls(tls_ctx, opts)),
+      reg(
+        std::make_shared<registry>(opts.max_idle_per_host, opts.idle_timeout)),
+      work(asio::make_work_guard(ioc)), sweep_timer(ioc) {
+    schedule_sweep();
     auto n = std::max<size_t>(opts.threads, 1);
     threads.reserve(n);
     try {
@@ -506,6 +660,18 @@ struct webhook_client::impl {
         t.join();
       throw;
     }
+  }
+
+  /// Closes idle connections past their time, every idle timeout, so a
+  /// receiver's closed connection does not linger half-open here.
+  void schedule_sweep() {
+    sweep_timer.expires_after(opts.idle_timeout);
+    sweep_timer.async_wait([this](beast::error_code ec) {
+      if (ec)
+        return;
+      reg->pool.sweep();
+      schedule_sweep();
+    });
   }
 
   /// One client thread: handlers never throw, but nothing may escape.
@@ -528,6 +694,7 @@ struct webhook_client::impl {
   std::shared_ptr<registry> reg;
   asio::io_context ioc;
   asio::executor_work_guard<asio::io_context::executor_type> work;
+  asio::steady_timer sweep_timer;
   std::vector<std::thread> threads;
   /// Serializes `stop` calls from outside (joining is not reentrant).
   std::mutex stop_mtx;
@@ -550,9 +717,13 @@ void webhook_client::post(http_post req,
   // the registry's lock.
   std::shared_ptr<request> r;
   try {
-    r = std::make_shared<request>(asio::make_strand(impl_->ioc), impl_->tls_ctx,
-                                  impl_->tls_error, impl_->opts, impl_->reg,
-                                  std::move(req), std::move(done), started);
+    std::unique_ptr<connection> idle;
+    if (auto url = parse_http_url(req.url))
+      idle = impl_->reg->pool.take(pool_key(*url));
+    auto strand = idle ? idle->strand : asio::make_strand(impl_->ioc);
+    r = std::make_shared<request>(
+      std::move(strand), std::move(idle), impl_->tls_ctx, impl_->tls_error,
+      impl_->opts, impl_->reg, std::move(req), std::move(done), started);
     auto& reg = *impl_->reg;
     std::lock_guard<std::mutex> lock{reg.mtx};
     if (reg.stopped)
@@ -604,10 +775,16 @@ void webhook_client::stop() {
     });
   }
   impl_->work.reset();
+  try {
+    impl_->sweep_timer.cancel();
+  } catch (const std::exception&) {
+  }
   impl_->ioc.stop();
   for (auto& t : impl_->threads)
     if (t.joinable())
       t.join();
+  // While the io_context the sockets belong to still exists.
+  reg.pool.close();
 }
 
 } // namespace nod::net

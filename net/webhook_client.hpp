@@ -5,6 +5,7 @@
 
 #include "protocol/webhook.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -24,13 +25,19 @@ struct webhook_client_options {
   /// Largest response (headers and body) read; larger is a
   /// connection_error.
   size_t max_response_bytes = 64 * 1024;
+  /// Idle keep-alive connections kept per receiver (scheme, host, port).
+  size_t max_idle_per_host = 64;
+  /// How long an idle connection is kept for the next request.
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds{15};
 };
 
 /// Posts webhooks on its own io_context. Never blocks the caller: `post`
 /// returns at once and `done` is called later, on one of the client's
 /// threads, exactly once per `post` (also when the client stops).
-/// Redirects are not followed (a 3xx is just a status). One connection per
-/// request, `Connection: close`.
+/// Redirects are not followed (a 3xx is just a status). Connections are
+/// kept open between requests to the same receiver when it allows it
+/// (HTTP/1.1 keep-alive), at most `max_idle_per_host` idle ones each, and a
+/// kept connection found closed is replaced once, transparently.
 class webhook_client {
 public:
   explicit webhook_client(webhook_client_options opts = {});

@@ -1,6 +1,7 @@
 #include "net/webhook_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -151,15 +152,30 @@ std::string raw_response(unsigned status, const std::string& reason,
   return out;
 }
 
-/// Accepts on 127.0.0.1, reads one request per connection and answers with
-/// the bytes `respond` returns; an empty answer keeps the connection open
-/// without a word until the receiver is destroyed.
+/// A raw HTTP/1.1 response that leaves the connection open.
+std::string keep_alive_response(unsigned status, const std::string& body = {}) {
+  return "HTTP/1.1 " + std::to_string(status) + " Whatever\r\nContent-Length: "
+         + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+/// What the receiver does with a connection after its answer.
+enum class after_reply {
+  /// Shuts it down.
+  close,
+  /// Reads the next request on it (HTTP/1.1 keep-alive).
+  keep,
+};
+
+/// Accepts on 127.0.0.1, reads requests and answers each with the bytes
+/// `respond` returns; an empty answer keeps the connection open without a
+/// word until the receiver is destroyed.
 class receiver {
 public:
   using responder = std::function<std::string(const received&)>;
 
-  explicit receiver(responder respond, const test_cert* cert = nullptr)
-    : respond_(std::move(respond)) {
+  explicit receiver(responder respond, const test_cert* cert = nullptr,
+                    after_reply then = after_reply::close)
+    : respond_(std::move(respond)), then_(then) {
     if (cert) {
       tls_.emplace(ssl::context::tls_server);
       tls_->use_certificate_chain(asio::buffer(cert->cert_pem));
@@ -200,6 +216,11 @@ public:
     return requests_;
   }
 
+  /// Connections accepted so far.
+  size_t connections() const {
+    return connections_;
+  }
+
   /// Waits until `n` requests have been read; false on timeout.
   bool wait_for_requests(size_t n, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock{mtx_};
@@ -218,9 +239,7 @@ private:
                   public std::enable_shared_from_this<session<Stream>> {
   public:
     session(receiver& owner, Stream stream)
-      : owner_(owner), stream_(std::move(stream)) {
-      parser_.body_limit(16 * 1024 * 1024);
-    }
+      : owner_(owner), stream_(std::move(stream)) {}
 
     void start() {
       auto self = this->shared_from_this();
@@ -244,7 +263,9 @@ private:
 
     void read() {
       auto self = this->shared_from_this();
-      http::async_read(stream_, buffer_, parser_,
+      parser_.emplace();
+      parser_->body_limit(16 * 1024 * 1024);
+      http::async_read(stream_, buffer_, *parser_,
                        [self](beast::error_code ec, size_t) {
                          if (!ec)
                            self->on_request();
@@ -252,7 +273,7 @@ private:
     }
 
     void on_request() {
-      auto& req = parser_.get();
+      auto& req = parser_->get();
       received r;
       r.method = std::string{req.method_string()};
       r.target = std::string{req.target()};
@@ -269,8 +290,9 @@ private:
         return;
       }
       asio::async_write(stream_, asio::buffer(reply_),
-                        [self](beast::error_code, size_t) {
-                          beast::error_code ec;
+                        [self](beast::error_code ec, size_t) {
+                          if (!ec && self->owner_.then_ == after_reply::keep)
+                            return self->read();
                           auto& socket = beast::get_lowest_layer(self->stream_);
                           socket.shutdown(tcp::socket::shutdown_both, ec);
                           socket.close(ec);
@@ -280,7 +302,7 @@ private:
     receiver& owner_;
     Stream stream_;
     beast::flat_buffer buffer_;
-    http::request_parser<http::string_body> parser_;
+    std::optional<http::request_parser<http::string_body>> parser_;
     std::string sni_;
     std::string reply_;
   };
@@ -290,6 +312,7 @@ private:
       if (ec == asio::error::operation_aborted)
         return;
       if (!ec) {
+        ++connections_;
         if (tls_)
           std::make_shared<session<ssl::stream<tcp::socket>>>(
             *this, ssl::stream<tcp::socket>{std::move(socket), *tls_})
@@ -313,6 +336,8 @@ private:
   }
 
   responder respond_;
+  after_reply then_;
+  std::atomic<size_t> connections_{0};
   std::optional<ssl::context> tls_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_{ioc_};
@@ -425,6 +450,71 @@ using WebhookClient = webhook_client_test;
 
 // --- Plain HTTP ------------------------------------------------------------
 
+TEST_F(WebhookClient, posts_to_one_receiver_share_a_kept_connection) {
+  receiver srv{[](const received& r) {
+                 return keep_alive_response(200, r.body);
+               },
+               nullptr, after_reply::keep};
+  webhook_client client{opts};
+  for (int i = 0; i < 3; ++i) {
+    auto out = post_and_wait(client, make_post(srv.url(), std::to_string(i)));
+    EXPECT_EQ(out.result.failure, post_failure::none) << out.result.error;
+    EXPECT_EQ(out.result.status, 200u);
+  }
+  auto got = srv.requests();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2].body, "2");
+  EXPECT_EQ(srv.connections(), 1u);
+}
+
+TEST_F(WebhookClient, a_receiver_that_says_close_gets_a_connection_each) {
+  // It would read on, but its answers say `Connection: close`.
+  receiver srv{[](const received&) {
+                 return raw_response(200, "OK");
+               },
+               nullptr, after_reply::keep};
+  webhook_client client{opts};
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(post_and_wait(client, make_post(srv.url())).result.status, 200u);
+  EXPECT_EQ(srv.requests().size(), 3u);
+  EXPECT_EQ(srv.connections(), 3u);
+}
+
+TEST_F(WebhookClient, a_kept_connection_the_receiver_closed_is_replaced) {
+  // Every answer promises keep-alive, then the receiver hangs up (its idle
+  // timeout is shorter than the client's): each later post finds its kept
+  // connection dead and goes again on a new one.
+  receiver srv{[](const received&) {
+                 return keep_alive_response(200);
+               },
+               nullptr, after_reply::close};
+  webhook_client client{opts};
+  for (int i = 0; i < 3; ++i) {
+    auto out = post_and_wait(client, make_post(srv.url(), std::to_string(i)));
+    EXPECT_EQ(out.result.failure, post_failure::none) << out.result.error;
+    EXPECT_EQ(out.result.status, 200u);
+    // Let the receiver's close reach the client's socket.
+    std::this_thread::sleep_for(50ms);
+  }
+  auto got = srv.requests();
+  ASSERT_EQ(got.size(), 3u); // each once: the dead connection carried none
+  EXPECT_EQ(got[1].body, "1");
+  EXPECT_EQ(srv.connections(), 3u);
+}
+
+TEST_F(WebhookClient, an_idle_connection_past_its_time_is_not_reused) {
+  receiver srv{[](const received&) {
+                 return keep_alive_response(200);
+               },
+               nullptr, after_reply::keep};
+  opts.idle_timeout = 100ms;
+  webhook_client client{opts};
+  EXPECT_EQ(post_and_wait(client, make_post(srv.url())).result.status, 200u);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(post_and_wait(client, make_post(srv.url())).result.status, 200u);
+  EXPECT_EQ(srv.connections(), 2u);
+}
+
 TEST_F(WebhookClient, posts_headers_and_body_exactly) {
   receiver srv{[](const received&) {
     return raw_response(200, "OK", {{"Content-Type", "text/plain"}}, "thanks");
@@ -464,8 +554,7 @@ TEST_F(WebhookClient, posts_headers_and_body_exactly) {
                       {"X-Nod-Signature", "sha256=abc"},
                       {"webhook-id", "msg_1"},
                       {"X-Spaces", "a b  c"},
-                      {"Content-Length", std::to_string(body.size())},
-                      {"Connection", "close"}};
+                      {"Content-Length", std::to_string(body.size())}};
   EXPECT_EQ(got[0].headers, want);
   EXPECT_EQ(got[0].body.size(), body.size());
   EXPECT_TRUE(got[0].body == body);
@@ -662,7 +751,12 @@ TEST_F(WebhookClient, many_concurrent_posts_all_complete) {
     ASSERT_LT(i, n);
     EXPECT_FALSE(seen[i]);
     seen[i] = true;
-    EXPECT_EQ(r.headers.at(r.headers.size() - 3).second, std::to_string(i));
+    auto index
+      = std::find_if(r.headers.begin(), r.headers.end(), [](const auto& h) {
+          return h.first == "X-Index";
+        });
+    ASSERT_NE(index, r.headers.end());
+    EXPECT_EQ(index->second, std::to_string(i));
   }
 }
 
@@ -847,6 +941,21 @@ TEST_F(WebhookClientTls, trusted_certificate_posts_body_intact) {
   header_list want_host = {{"Host", "localhost:" + std::to_string(srv.port())}};
   ASSERT_FALSE(got[1].headers.empty());
   EXPECT_EQ(got[1].headers.front(), want_host.front());
+}
+
+TEST_F(WebhookClientTls, posts_share_one_tls_connection) {
+  receiver srv{[](const received&) {
+                 return keep_alive_response(200);
+               },
+               &cert, after_reply::keep};
+  opts.ca_file = ca_file;
+  webhook_client client{opts};
+  for (int i = 0; i < 3; ++i) {
+    auto out = post_and_wait(client, make_post(srv.url()));
+    EXPECT_EQ(out.result.status, 200u) << out.result.error;
+  }
+  EXPECT_EQ(srv.requests().size(), 3u);
+  EXPECT_EQ(srv.connections(), 1u);
 }
 
 TEST_F(WebhookClientTls, untrusted_certificate_fails_the_handshake) {
