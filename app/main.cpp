@@ -23,9 +23,12 @@
 #include "net/web.hpp"
 #include "net/webhook_client.hpp"
 #include "nod_version.hpp"
+#include "protocol/address_policy.hpp"
 #include "protocol/cron.hpp"
+#include "protocol/webhook.hpp"
 #include "storage/store.hpp"
 
+#include <array>
 #include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -33,10 +36,14 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <ifaddrs.h>
 #include <iostream>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -69,6 +76,72 @@ void setup_logging(const std::string& level) {
 
 std::string url_host(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// Adds `port` on every address of this machine's interfaces (of `family`,
+// or both when it is AF_UNSPEC) to the policy's own endpoints.
+void add_interface_addresses(nod::address_policy& policy, int family,
+                             uint16_t port) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    spdlog::warn("cannot list the network interfaces ({}): webhooks are "
+                 "kept from this server's port only on its loopback "
+                 "addresses",
+                 std::strerror(errno));
+    return;
+  }
+  for (auto* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr)
+      continue;
+    auto f = i->ifa_addr->sa_family;
+    if (f == AF_INET && family != AF_INET6) {
+      std::array<uint8_t, 4> b{};
+      auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      std::memcpy(b.data(), &in->sin_addr, b.size());
+      policy.add_own_address(nod::ip_address::v4(b), port);
+    } else if (f == AF_INET6 && family != AF_INET) {
+      std::array<uint8_t, 16> b{};
+      auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      std::memcpy(b.data(), &in6->sin6_addr, b.size());
+      policy.add_own_address(nod::ip_address::v6(b), port);
+    }
+  }
+  freeifaddrs(list);
+}
+
+// Where webhooks may connect: `webhook-allowed-hosts` (checked when the
+// config was loaded) plus this server's own endpoints, which they may not
+// call unless a CIDR names them: the address and port it listens on (every
+// local address when that is a wildcard) and the public URL's host and
+// port.
+nod::address_policy webhook_policy(const nod::config& cfg,
+                                   const std::string& bound_address,
+                                   uint16_t bound_port) {
+  std::string error;
+  auto policy = nod::address_policy::parse(cfg.webhook_allowed_hosts, error)
+                  .value_or(nod::address_policy{});
+  if (auto a = nod::parse_ip_host(bound_address)) {
+    if (nod::classify(*a) == nod::address_kind::unspecified) {
+      // A wildcard socket answers on every local address (an IPv6 one on
+      // IPv4 addresses too), the whole of 127/8 included.
+      policy.add_own_network({nod::ip_address::v4(0x7f000000), 8}, bound_port);
+      add_interface_addresses(
+        policy, a->family == nod::ip_family::v4 ? AF_INET : AF_UNSPEC,
+        bound_port);
+    } else {
+      policy.add_own_address(*a, bound_port);
+    }
+  }
+  if (auto url = nod::parse_http_url(cfg.public_url)) {
+    uint16_t port = 0;
+    std::from_chars(url->port.data(), url->port.data() + url->port.size(),
+                    port);
+    if (auto a = nod::parse_ip_host(url->host))
+      policy.add_own_address(*a, port);
+    else
+      policy.add_own_host(url->host, port);
+  }
+  return policy;
 }
 
 // The actors of the people's side, spawned in dependency order.
@@ -298,6 +371,16 @@ int main(int argc, char** argv) {
     caf::actor_system_config sys_cfg;
     nod::configure_actor_system(sys_cfg, cfg.worker_threads);
     caf::actor_system sys{sys_cfg};
+    // The listening socket comes first: its address and port (the kernel's
+    // choice for port 0) are this server's own endpoint, which webhooks may
+    // not call. Connections wait in the backlog until the server starts.
+    nod::net::server server{cfg, metrics, [&ready] {
+                              return ready.load();
+                            }};
+    if (auto err = server.listen()) {
+      spdlog::critical("{}", *err);
+      return exit_failure;
+    }
     nod::journal_options journal_opts;
     journal_opts.max_batch = cfg.journal_max_batch;
     journal_opts.metrics = &metrics;
@@ -309,6 +392,9 @@ int main(int argc, char** argv) {
     if (cfg.public_url.empty() && cfg.listen_port != 0)
       cfg.public_url = "http://" + url_host(cfg.listen_host) + ":"
                        + std::to_string(cfg.listen_port);
+    auto webhook_hosts = webhook_policy(cfg, server.address(), server.port());
+    spdlog::info("webhooks may connect to: {} (webhook-allowed-hosts)",
+                 webhook_hosts.to_string());
     if (auto err = nod::cron::load_zones())
       spdlog::warn(
         "time zones unavailable ({}): only UTC schedules are accepted", *err);
@@ -388,9 +474,6 @@ int main(int argc, char** argv) {
     }
 
     // 3. The network.
-    nod::net::server server{cfg, metrics, [&ready] {
-                              return ready.load();
-                            }};
     nod::net::app_api_context api;
     api.sys = &sys;
     api.accounts = people.accounts;
@@ -400,6 +483,7 @@ int main(int argc, char** argv) {
     api.outbox = delivery.outbox;
     api.tasks = delivery.tasks;
     api.public_url = cfg.public_url;
+    api.webhook_hosts = webhook_hosts;
     nod::net::agent_api_context agent_api;
     agent_api.sys = &sys;
     agent_api.accounts = people.accounts;

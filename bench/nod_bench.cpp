@@ -52,6 +52,8 @@ int run(const options& opt) {
   std::string server_env; // what nod-bench set, for the output
   if (!opt.server.empty()) {
     std::vector<std::pair<std::string, std::string>> env;
+    // The webhook phase's receiver listens on 127.0.0.1.
+    env.emplace_back("NOD_WEBHOOK_ALLOWED_HOSTS", "loopback");
     if (opt.webhook_max_per_host > 0)
       env.emplace_back("NOD_WEBHOOK_MAX_PER_HOST",
                        std::to_string(opt.webhook_max_per_host));

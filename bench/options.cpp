@@ -18,8 +18,10 @@ void usage(FILE* out) {
     "                       directory and a free port, stop it at the end;\n"
     "                       it inherits the environment (e.g.\n"
     "                       NOD_JOURNAL_SYNC), except NOD_LISTEN,\n"
-    "                       NOD_DATA_DIR, NOD_ADMIN_PASSWORD, NOD_LOG_LEVEL\n"
-    "                       and NOD_WEBHOOK_MAX_PER_HOST (see below)\n"
+    "                       NOD_DATA_DIR, NOD_ADMIN_PASSWORD, NOD_LOG_LEVEL,\n"
+    "                       NOD_WEBHOOK_MAX_PER_HOST (see below) and\n"
+    "                       NOD_WEBHOOK_ALLOWED_HOSTS (loopback, for the\n"
+    "                       webhook phase's receiver)\n"
     "  --url=URL            use a running server instead (default\n"
     "                       http://127.0.0.1:8000); every phase but healthz\n"
     "                       needs --admin-password (or NOD_ADMIN_PASSWORD)\n"
@@ -53,7 +55,9 @@ void usage(FILE* out) {
     "                 acking each event before the next message\n"
     "        webhook  the same to offline agents whose webhook_url is a\n"
     "                 receiver in nod-bench (127.0.0.1, so the server must\n"
-    "                 run on this machine), until the receiver has it\n",
+    "                 run on this machine, with\n"
+    "                 NOD_WEBHOOK_ALLOWED_HOSTS=loopback, which --server\n"
+    "                 sets), until the receiver has it\n",
     out);
 }
 

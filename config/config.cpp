@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "protocol/address_policy.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -326,6 +328,15 @@ reason parse_public_url(const std::string& v, std::string& out) {
   return std::nullopt;
 }
 
+reason parse_allowed_hosts(const std::string& v, std::string& out) {
+  std::string error;
+  auto policy = address_policy::parse(v, error);
+  if (!policy)
+    return error;
+  out = policy->to_string();
+  return std::nullopt;
+}
+
 // -- the settings table ------------------------------------------------------
 
 /// One setting: how it is named everywhere, documented and parsed.
@@ -523,6 +534,15 @@ const std::vector<setting> settings = {
    [](config& c, const std::string& v) -> reason {
      c.webhook_ca_file = v;
      return std::nullopt;
+   }},
+  {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "LIST",
+   "Where webhooks may connect: external, private, loopback, *, host names, "
+   "globs (*.example.com), CIDRs (10.0.0.0/8), comma-separated.",
+   [](const config& c) {
+     return c.webhook_allowed_hosts;
+   },
+   [](config& c, const std::string& v) {
+     return parse_allowed_hosts(v, c.webhook_allowed_hosts);
    }},
 };
 

@@ -72,6 +72,10 @@ struct config {
   bool webhook_tls_verify = true;
   /// Extra PEM CA file trusted for webhook receivers; empty for none.
   std::string webhook_ca_file;
+  /// Where webhooks may connect (`protocol/address_policy.hpp`): a comma
+  /// list of `external`, `private`, `loopback`, `*`, host names, globs and
+  /// CIDRs, in normal form once loaded.
+  std::string webhook_allowed_hosts = "external";
 };
 
 /// What `load_config` decided.

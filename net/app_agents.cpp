@@ -2,6 +2,7 @@
 // send them messages (API.md B2).
 
 #include "net/app_handlers.hpp"
+#include "protocol/address_policy.hpp"
 #include "protocol/validate.hpp"
 
 #include <caf/send.hpp>
@@ -102,6 +103,21 @@ void agent_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
     std::forward<Ts>(msg)...);
 }
 
+/// A `webhook_url` whose host is a literal address (any spelling) that the
+/// policy refuses is a 400 naming the field; a host name is checked on what
+/// it resolves to, when connecting.
+bool check_webhook_host(const app_api_context& ctx, const agent_input& in,
+                        json::field_error& err) {
+  if (!in.webhook_url)
+    return true;
+  auto why = literal_host_refusal(*in.webhook_url, ctx.webhook_hosts);
+  if (!why)
+    return true;
+  err.field = "webhook_url";
+  err.message = "webhook_url: " + *why;
+  return false;
+}
+
 /// Closes every open socket of `agent` (API.md B2: a rotated secret stops
 /// working at once; a deleted agent's sockets go with it).
 void kick_agent(const ctx_ptr& ctx, uint64_t agent, uint16_t code,
@@ -116,7 +132,8 @@ void create_agent(const ctx_ptr& ctx, const http_request& req,
                   responder respond) {
   agent_input in;
   if (!read_input(req, respond, [&](auto& doc, auto& err) {
-        return parse_agent_create(doc, in, err);
+        return parse_agent_create(doc, in, err)
+               && check_webhook_host(*ctx, in, err);
       }))
     return;
   with_user(ctx, req, std::move(respond),
@@ -171,7 +188,8 @@ void patch_agent(const ctx_ptr& ctx, const http_request& req,
                  responder respond) {
   agent_input in;
   if (!read_input(req, respond, [&](auto& doc, auto& err) {
-        return parse_agent_patch(doc, in, err);
+        return parse_agent_patch(doc, in, err)
+               && check_webhook_host(*ctx, in, err);
       }))
     return;
   with_agent_id(

@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/app_session.hpp"
+#include "protocol/address_policy.hpp"
 
 #include <caf/fwd.hpp>
 #include <string>
@@ -24,6 +25,11 @@ struct app_api_context {
   /// request's own Host).
   std::string public_url;
   app_session_options app_sessions;
+  /// Where webhooks may connect (`webhook-allowed-hosts` and this server's
+  /// own endpoints): agent create and update refuse a `webhook_url` whose
+  /// host is a literal address it refuses (host names are checked on the
+  /// resolved address when connecting).
+  address_policy webhook_hosts;
 };
 
 /// Adds the people's REST endpoints (`/api/auth/*`, `/api/me`,

@@ -28,12 +28,20 @@ void server::add_websocket(std::string pattern, ws_handler h) {
   impl_->add_websocket(std::move(pattern), std::move(h));
 }
 
+std::optional<std::string> server::listen() {
+  return impl_->listen();
+}
+
 std::optional<std::string> server::start() {
   return impl_->start();
 }
 
 uint16_t server::port() const {
   return impl_->port_;
+}
+
+std::string server::address() const {
+  return impl_->address_;
 }
 
 void server::stop() {

@@ -47,12 +47,24 @@ public:
   /// `ws_close::too_slow`.
   void add_websocket(std::string pattern, ws_handler h);
 
-  /// Binds, listens and starts the io threads. Returns an error line (e.g.
-  /// "cannot listen on 127.0.0.1:8000: Address already in use") on failure.
+  /// Binds and listens without accepting yet, so the address and port
+  /// (chosen by the kernel for port 0) are known before the routes that
+  /// need them are added. Returns an error line (e.g. "cannot listen on
+  /// 127.0.0.1:8000: Address already in use") on failure. Optional: `start`
+  /// does it when it was not done.
+  std::optional<std::string> listen();
+
+  /// Binds and listens (unless `listen` did) and starts the io threads.
+  /// Returns an error line as `listen` does on failure.
   std::optional<std::string> start();
 
-  /// Port actually bound (useful with port 0); valid after `start`.
+  /// Port actually bound (useful with port 0); valid after `listen` or
+  /// `start`.
   uint16_t port() const;
+
+  /// Address actually bound, e.g. "127.0.0.1" or "::"; valid after `listen`
+  /// or `start`.
+  std::string address() const;
 
   /// Orderly stop: stop accepting, close WebSockets with
   /// `ws_close::going_away`, let in-flight requests and close handshakes

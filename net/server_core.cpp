@@ -74,15 +74,32 @@ server_core::server_core(const config& cfg, metrics::registry& reg,
               });
 }
 
-std::optional<std::string> server_core::start() {
+std::optional<std::string> server_core::listen() {
   std::lock_guard<std::mutex> lock{lifecycle_mtx_};
+  return listen_locked();
+}
+
+std::optional<std::string> server_core::listen_locked() {
   if (started_ || stopped_)
     return std::string{"the HTTP server was already started"};
+  if (listener_)
+    return std::nullopt; // listening already
   listener_.emplace(*this, *ioc_);
-  if (auto error = listener_->open(cfg_.listen_host, cfg_.listen_port))
+  if (auto error = listener_->open(cfg_.listen_host, cfg_.listen_port)) {
+    listener_.reset();
     return error;
+  }
   auto local = listener_->local();
   port_ = local.port();
+  address_ = local.address().to_string();
+  return std::nullopt;
+}
+
+std::optional<std::string> server_core::start() {
+  std::lock_guard<std::mutex> lock{lifecycle_mtx_};
+  if (auto error = listen_locked())
+    return error;
+  auto local = listener_->local();
   // Run.
   work_.emplace(ioc_->get_executor());
   listener_->run();

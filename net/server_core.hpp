@@ -48,6 +48,9 @@ struct server_core {
   server_core(const config& cfg, metrics::registry& reg,
               std::function<bool()> ready);
 
+  std::optional<std::string> listen();
+  /// `listen` under `lifecycle_mtx_`.
+  std::optional<std::string> listen_locked();
   std::optional<std::string> start();
   void stop();
   void stop_locked();
@@ -116,6 +119,7 @@ struct server_core {
   bool started_ = false;
   bool stopped_ = false;
   uint16_t port_ = 0;
+  std::string address_;
   std::unique_ptr<asio::io_context> ioc_;
   std::optional<listener> listener_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>>

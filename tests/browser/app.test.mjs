@@ -40,6 +40,8 @@ for (const vp of VIEWPORTS) {
         NOD_WEBHOOK_BACKOFF: '100ms',
         NOD_WEBHOOK_BACKOFF_FACTOR: '2',
         NOD_WEBHOOK_TIMEOUT: '2s',
+        // Its webhook points at a closed port on 127.0.0.1.
+        NOD_WEBHOOK_ALLOWED_HOSTS: 'loopback',
       });
       api = await appClient(server.base);
     });

@@ -207,6 +207,12 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.webhook_ca_file, "/etc/nod/ca.pem");
      }},
+    {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS",
+     "Loopback,10.1.0.0/16, *.Example.com",
+     [](const config& c) {
+       EXPECT_EQ(c.webhook_allowed_hosts,
+                 "loopback, 10.1.0.0/16, *.example.com");
+     }},
   };
 }
 
@@ -231,6 +237,7 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(c.http_timeout, d.http_timeout);
   EXPECT_EQ(c.idle_timeout, d.idle_timeout);
   EXPECT_EQ(c.shutdown_grace, d.shutdown_grace);
+  EXPECT_EQ(c.webhook_allowed_hosts, "external");
 }
 
 TEST_F(config_test, every_setting_by_flag_with_equals) {
@@ -419,6 +426,19 @@ const std::vector<bad_case>& bad_cases() {
      "\"2h\" is longer than the maximum 1h"},
     {"shutdown-grace", "NOD_SHUTDOWN_GRACE", "3601", "longer than"},
     {"shutdown-grace", "NOD_SHUTDOWN_GRACE", "-5s", "is not a duration"},
+    {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "",
+     "the list is empty"},
+    {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "external,,private",
+     "empty entry"},
+    {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "loopback, nope!",
+     "entry \"nope!\": expected external, private, loopback, *, a host "
+     "name"},
+    {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "10.1.2.3/16",
+     "entry \"10.1.2.3/16\": host bits are set (did you mean 10.1.0.0/16?)"},
+    {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "0x7f.0.0.1",
+     "write IPv4 addresses as four decimal numbers"},
+    {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "192.168.*.*",
+     "use a CIDR such as 10.0.0.0/8"},
   };
   return cases;
 }
@@ -467,6 +487,10 @@ TEST_F(config_test, exact_messages) {
   EXPECT_EQ(must_fail({"--log-level=loud"}),
             "invalid value for log-level (--log-level): \"loud\" is not one "
             "of trace, debug, info, warn, error, critical, off");
+  EXPECT_EQ(must_fail({}, {"NOD_WEBHOOK_ALLOWED_HOSTS=external,10.0.0.0/33"}),
+            "invalid value for webhook-allowed-hosts "
+            "(NOD_WEBHOOK_ALLOWED_HOSTS): entry \"10.0.0.0/33\": prefix "
+            "length 33 is out of range 0-32");
 }
 
 TEST_F(config_test, error_is_one_line_even_with_newline_in_value) {
@@ -660,6 +684,7 @@ TEST_F(config_test, example_config_file_matches_defaults) {
   EXPECT_EQ(c.http_timeout, d.http_timeout);
   EXPECT_EQ(c.idle_timeout, d.idle_timeout);
   EXPECT_EQ(c.shutdown_grace, d.shutdown_grace);
+  EXPECT_EQ(c.webhook_allowed_hosts, d.webhook_allowed_hosts);
 }
 
 // -- validate_environment

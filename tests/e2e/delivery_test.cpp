@@ -175,13 +175,15 @@ delivery_view view_of(const rapidjson::Value& v) {
 // -- the fixture -------------------------------------------------------------
 
 /// The real nod-server with short webhook timings: first retry after
-/// 200 ms, each later one 3 times longer, 1 s per attempt.
+/// 200 ms, each later one 3 times longer, 1 s per attempt; webhooks may
+/// reach the receivers on 127.0.0.1.
 class delivery_e2e : public test::server_fixture {
 protected:
   delivery_e2e()
     : server_fixture({{"NOD_WEBHOOK_BACKOFF", "200ms"},
                       {"NOD_WEBHOOK_BACKOFF_FACTOR", "3"},
-                      {"NOD_WEBHOOK_TIMEOUT", "1s"}}) {}
+                      {"NOD_WEBHOOK_TIMEOUT", "1s"},
+                      {"NOD_WEBHOOK_ALLOWED_HOSTS", "loopback"}}) {}
 
   /// Counter `field` of agent `a` in the owner's agent list (-1: absent).
   int64_t listed_count(const agent_info& a, const char* field) {

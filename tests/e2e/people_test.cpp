@@ -37,7 +37,9 @@ protected:
       NOD_SERVER_BINARY, std::vector<std::string>{},
       std::vector<std::string>{"NOD_LISTEN=127.0.0.1:0",
                                "NOD_DATA_DIR=" + dir / "data",
-                               "NOD_ADMIN_PASSWORD=" + admin_password});
+                               "NOD_ADMIN_PASSWORD=" + admin_password,
+                               // Agents here point at 127.0.0.1:9.
+                               "NOD_WEBHOOK_ALLOWED_HOSTS=loopback"});
     port = test::wait_for_port(*server);
     ASSERT_NE(port, 0) << server->output();
   }

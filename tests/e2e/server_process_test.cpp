@@ -90,6 +90,10 @@ TEST_F(server_process, bad_settings_print_one_line_and_exit_2) {
     {{"--frobnicate"}, {}, "--frobnicate"},
     {{"--log-level=loud"}, {}, "log-level"},
     {{"--data-dir=" + dir / "a_file"}, {}, "data-dir"},
+    {{},
+     {"NOD_WEBHOOK_ALLOWED_HOSTS=loopback,10.1.2.3/16"},
+     "webhook-allowed-hosts (NOD_WEBHOOK_ALLOWED_HOSTS): entry "
+     "\"10.1.2.3/16\": host bits are set"},
   };
   for (auto& c : cases) {
     test::child_process p{NOD_SERVER_BINARY, c.args, c.env};

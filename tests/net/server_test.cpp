@@ -412,6 +412,36 @@ TEST_F(server_test, start_reports_a_foreign_address) {
             "cannot listen on 192.0.2.1:0: Cannot assign requested address");
 }
 
+TEST_F(server_test, listen_binds_before_start_and_start_serves) {
+  srv = std::make_unique<server>(cfg, reg, nullptr);
+  ASSERT_FALSE(srv->listen());
+  auto bound = srv->port();
+  ASSERT_NE(bound, 0);
+  EXPECT_EQ(srv->address(), "127.0.0.1");
+  // The port is taken from now on, before any route is added.
+  config other = cfg;
+  other.listen_port = bound;
+  metrics::registry reg2;
+  server second{other, reg2, {}};
+  EXPECT_TRUE(second.listen());
+  // A second listen is a no-op; start accepts on the same port.
+  ASSERT_FALSE(srv->listen());
+  srv->routes().add("GET", "/late", [](const http_request&, responder r) {
+    r(json_response(200, R"({"late":true})"));
+  });
+  ASSERT_FALSE(srv->start());
+  EXPECT_EQ(srv->port(), bound);
+  EXPECT_EQ(http_call(bound, "GET", "/late").body, R"({"late":true})");
+  EXPECT_TRUE(srv->listen()); // started already
+}
+
+TEST_F(server_test, stop_after_listen_without_start) {
+  srv = std::make_unique<server>(cfg, reg, nullptr);
+  ASSERT_FALSE(srv->listen());
+  srv->stop();
+  EXPECT_TRUE(srv->start());
+}
+
 TEST_F(server_test, stop_without_start) {
   srv = std::make_unique<server>(cfg, reg, nullptr);
   srv->stop();
