@@ -1,6 +1,7 @@
 #include "actors/directory.hpp"
 
 #include "actors/error.hpp"
+#include "protocol/close_codes.hpp"
 #include "protocol/json.hpp"
 #include "protocol/time.hpp"
 
@@ -113,6 +114,15 @@ directory_actor::behavior_type directory(self_ptr self,
            agent_session_actor session) {
       auto& entry = self->state.agents[agent];
       entry.owner = owner;
+      // Over the bound the oldest goes: a client that reconnects without
+      // closing its old sockets keeps working, and no agent holds more.
+      auto max = std::max<size_t>(self->state.opts.max_sockets_per_agent, 1);
+      while (entry.sessions.size() >= max) {
+        self->send(entry.sessions.front(), kick_atom::value,
+                   ws_close::too_many_sockets,
+                   "too many sockets for this agent (max-sockets-per-agent)");
+        entry.sessions.erase(entry.sessions.begin());
+      }
       self->monitor(session);
       entry.sessions.push_back(std::move(session));
       if (entry.sessions.size() == 1)

@@ -16,6 +16,9 @@ struct directory_options {
   /// A processing indicator clears itself this long after the last start
   /// or heartbeat (API.md A2: 30 s).
   caf::timespan processing_timeout = std::chrono::seconds{30};
+  /// Authenticated sockets of one agent at most; a newer one closes the
+  /// oldest (`max-sockets-per-agent`).
+  size_t max_sockets_per_agent = 8;
 };
 
 /// State of the directory actor.

@@ -20,6 +20,7 @@ const char* outcome_label(const http_post_result& r) {
   switch (r.failure) {
     case post_failure::timeout: return "timeout";
     case post_failure::connection_error: return "connection_error";
+    case post_failure::blocked_address: return "blocked_address";
     case post_failure::none: break;
   }
   return is_success(r) ? "ok" : "http_error";
@@ -95,7 +96,9 @@ void on_result(self_ptr self, uint64_t id, http_post_result& r) {
   a.delivery_id = j.delivery_id;
   a.at_ms = j.started_ms;
   a.result = r;
-  bool gone = r.failure == post_failure::none && r.status == 410;
+  // A 410, or an address the policy refuses: trying again changes nothing.
+  bool gone = (r.failure == post_failure::none && r.status == 410)
+              || r.failure == post_failure::blocked_address;
   if (is_success(r) || gone || j.retry_num + 1 >= st.opts.policy.attempts) {
     a.final = true;
     self->send(j.who, attempt_atom::value, std::move(a));

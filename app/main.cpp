@@ -28,6 +28,7 @@
 #include "protocol/webhook.hpp"
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <caf/actor_system.hpp>
@@ -37,6 +38,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <charconv>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -47,6 +49,7 @@
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 extern char** environ;
 
@@ -56,6 +59,43 @@ namespace {
 // failure at run time (port taken, data directory locked or damaged).
 constexpr int exit_bad_setting = 2;
 constexpr int exit_failure = 1;
+
+/// Raises the open-file limit to its hard limit and lowers max-connections
+/// to what that allows, so `accept` never runs out of descriptors: a
+/// reserve stays for the store's files, webhook connections and the
+/// connections answered only with a refusal.
+void fit_connections_to_fd_limit(nod::config& cfg) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    spdlog::warn("cannot read the open-file limit: {}", std::strerror(errno));
+    return;
+  }
+  if (lim.rlim_cur < lim.rlim_max) {
+    auto raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      lim = raised;
+  }
+  constexpr size_t refusals = 64;
+  auto limit = lim.rlim_cur == RLIM_INFINITY
+                 ? SIZE_MAX
+                 : static_cast<size_t>(lim.rlim_cur);
+  auto reserve = refusals + std::max<size_t>(192, limit / 10);
+  auto fit = limit > reserve + 1 ? limit - reserve : 1;
+  if (cfg.max_connections > fit) {
+    spdlog::warn("max-connections lowered from {} to {}: the open-file limit "
+                 "is {} (raise it, e.g. LimitNOFILE= in the unit)",
+                 cfg.max_connections, fit, limit);
+    cfg.max_connections = fit;
+  }
+  spdlog::info("connections: at most {}, {} per client address (open-file "
+               "limit {})",
+               cfg.max_connections,
+               cfg.max_connections_per_ip == 0
+                 ? std::string{"no bound"}
+                 : std::to_string(cfg.max_connections_per_ip),
+               limit);
+}
 
 std::vector<std::string> environment() {
   std::vector<std::string> env;
@@ -160,8 +200,9 @@ struct people_actors {
 
 people_actors spawn_people(caf::actor_system& sys,
                            const nod::journal_actor& journal,
-                           const std::string& public_url,
+                           const nod::config& cfg,
                            nod::metrics::registry* metrics = nullptr) {
+  const auto& public_url = cfg.public_url;
   people_actors p;
   // Argon2id blocks for tens of milliseconds: its own thread.
   p.hasher
@@ -170,7 +211,9 @@ people_actors spawn_people(caf::actor_system& sys,
   accounts_opts.agents_epoch = std::make_shared<std::atomic<uint64_t>>(0);
   p.agents_epoch = accounts_opts.agents_epoch;
   p.accounts = sys.spawn(nod::accounts, journal, p.hasher, accounts_opts);
-  p.directory = sys.spawn(nod::directory, nod::directory_options{});
+  nod::directory_options directory_opts;
+  directory_opts.max_sockets_per_agent = cfg.max_sockets_per_agent;
+  p.directory = sys.spawn(nod::directory, directory_opts);
   p.clock = sys.spawn(nod::task_clock, nod::task_clock_options{});
   p.ingest = sys.spawn(nod::ingest, journal, p.directory,
                        nod::ingest_options{public_url, metrics, p.clock});
@@ -283,7 +326,7 @@ int user_command(const std::vector<std::string>& args) {
   caf::actor_system sys{sys_cfg};
   auto journal = nod::spawn_journal(
     sys, std::shared_ptr<nod::storage::store>{std::move(db)}, {});
-  auto people = spawn_people(sys, journal, cfg.public_url);
+  auto people = spawn_people(sys, journal, cfg);
   int status = 0;
   {
     caf::scoped_actor self{sys, true};
@@ -363,6 +406,7 @@ int main(int argc, char** argv) {
     return exit_failure;
   }
 
+  fit_connections_to_fd_limit(cfg);
   nod::metrics::registry metrics;
   metrics.add_collector(nod::metrics::append_process_metrics);
   std::atomic<bool> ready{false};
@@ -398,11 +442,13 @@ int main(int argc, char** argv) {
     if (auto err = nod::cron::load_zones())
       spdlog::warn(
         "time zones unavailable ({}): only UTC schedules are accepted", *err);
-    auto people = spawn_people(sys, journal, cfg.public_url, &metrics);
+    auto people = spawn_people(sys, journal, cfg, &metrics);
     nod::net::webhook_client_options client_opts;
     client_opts.verify_tls = cfg.webhook_tls_verify;
     client_opts.ca_file = cfg.webhook_ca_file;
     client_opts.max_idle_per_host = cfg.webhook_max_per_host;
+    client_opts.allowed_hosts
+      = std::make_shared<const nod::address_policy>(webhook_hosts);
     nod::net::webhook_client webhook_client{client_opts};
     auto delivery
       = spawn_delivery(sys, cfg, journal, people, webhook_client, &metrics);

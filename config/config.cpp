@@ -497,6 +497,18 @@ const std::vector<setting> settings = {
   duration("idle-timeout", "NOD_IDLE_TIMEOUT",
            "Time an idle keep-alive connection stays open.",
            &config::idle_timeout),
+  count("max-connections", "NOD_MAX_CONNECTIONS",
+        "Open connections at most, HTTP and WebSocket (1-10000000); more "
+        "get 503.",
+        &config::max_connections, 1, 10000000),
+  count("max-connections-per-ip", "NOD_MAX_CONNECTIONS_PER_IP",
+        "Open connections from one client address at most (0-10000000); 0 "
+        "for no bound (behind a reverse proxy every client has its address).",
+        &config::max_connections_per_ip, 0, 10000000),
+  count("max-sockets-per-agent", "NOD_MAX_SOCKETS_PER_AGENT",
+        "Authenticated WebSockets of one agent at most (1-1000); a newer one "
+        "closes the oldest.",
+        &config::max_sockets_per_agent, 1, 1000),
   duration("shutdown-grace", "NOD_SHUTDOWN_GRACE",
            "Time shutdown waits for in-flight requests before closing them.",
            &config::shutdown_grace),

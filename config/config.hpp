@@ -51,6 +51,14 @@ struct config {
   std::chrono::milliseconds http_timeout{30000};
   /// Time an idle keep-alive connection stays open.
   std::chrono::milliseconds idle_timeout{60000};
+  /// Open connections at most (HTTP and WebSocket), and from one client
+  /// address (0: no bound per address); more are answered 503. Lowered at
+  /// start-up to what the file-descriptor limit allows.
+  size_t max_connections = 10000;
+  size_t max_connections_per_ip = 1000;
+  /// Authenticated sockets of one agent at most; a newer one closes the
+  /// oldest (code 4009).
+  size_t max_sockets_per_agent = 8;
   /// Time SIGTERM waits for in-flight requests before closing them.
   std::chrono::milliseconds shutdown_grace{10000};
   /// Webhook attempts in all per event (API.md A7: 3).

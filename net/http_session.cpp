@@ -27,6 +27,9 @@ constexpr size_t read_chunk = 4096;
 /// response instead of a reset).
 constexpr std::chrono::seconds drain_time{2};
 
+/// Time a refused connection has to send its request: it is only told 503.
+constexpr std::chrono::seconds refusal_timeout{2};
+
 /// Sent before reading the body of a request with `Expect: 100-continue`.
 constexpr char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -63,8 +66,9 @@ const beast::error_category& http_category() {
 } // namespace
 
 http_session::http_session(server_core& srv, tcp::socket&& socket,
-                           strand_type strand)
-  : srv_(srv), strand_(std::move(strand)), stream_(std::move(socket)) {
+                           strand_type strand, connection_slot slot)
+  : srv_(srv), strand_(std::move(strand)), slot_(std::move(slot)),
+    stream_(std::move(socket)) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec)
@@ -101,7 +105,8 @@ void http_session::do_read() {
   // Between requests the idle timeout applies; the request timeout starts
   // with the first byte.
   state_ = state::idle;
-  stream_.expires_after(srv_.cfg_.idle_timeout);
+  stream_.expires_after(slot_.refusal() ? refusal_timeout
+                                        : srv_.cfg_.idle_timeout);
   stream_.async_read_some(buffer_.prepare(read_chunk),
                           beast::bind_front_handler(
                             &http_session::on_first_bytes, shared_from_this()));
@@ -121,7 +126,8 @@ void http_session::do_read_header() {
   parser_.emplace();
   parser_->header_limit(header_limit);
   parser_->body_limit(srv_.cfg_.max_body_bytes);
-  stream_.expires_after(srv_.cfg_.http_timeout);
+  stream_.expires_after(slot_.refusal() ? refusal_timeout
+                                        : srv_.cfg_.http_timeout);
   http::async_read_header(
     stream_, buffer_, *parser_,
     beast::bind_front_handler(&http_session::on_header, shared_from_this()));
@@ -131,6 +137,14 @@ void http_session::on_header(beast::error_code ec, size_t) {
   if (ec)
     return on_read(ec, 0);
   auto& req = parser_->get();
+  // Over a connection bound: a health check is still answered (then the
+  // connection closes), anything else is told to come back, unread.
+  if (slot_.refusal()
+      && !(req.method() == http::verb::get && req.target() == "/healthz")) {
+    auto res = error_response(503, "too many connections");
+    res.headers.emplace_back("Retry-After", "1");
+    return reply_error(std::move(res));
+  }
   if (!parser_->is_done() && req.version() >= 11
       && beast::iequals(req[http::field::expect], "100-continue"))
     return do_continue();
@@ -181,6 +195,8 @@ void http_session::handle_request() {
   auto msg = parser_->release();
   parser_.reset();
   begin_request(msg);
+  if (slot_.refusal())
+    keep_alive_ = false; // the health check of a refused connection
   http_request req;
   req.method = std::string{msg.method_string()};
   auto target = msg.target();
@@ -286,7 +302,7 @@ void http_session::upgrade(const http::request<http::string_body>& msg,
   state_ = state::closed; // the socket is gone: do_close has nothing to do
   try {
     auto ws = std::make_shared<websocket_session>(
-      srv_, stream_.release_socket(), strand_, remote_);
+      srv_, stream_.release_socket(), strand_, remote_, std::move(slot_));
     srv_.add_ws_session(ws);
     ws->run(msg, std::move(req), route_, handler, std::move(early), started_);
   } catch (const std::exception& e) {
@@ -347,6 +363,10 @@ void http_session::on_response(uint64_t id, http_response res) {
 }
 
 void http_session::reply_error(unsigned status, const std::string& detail) {
+  reply_error(error_response(status, detail));
+}
+
+void http_session::reply_error(http_response res) {
   if (parser_ && parser_->is_header_done())
     begin_request(parser_->get());
   else
@@ -356,7 +376,7 @@ void http_session::reply_error(unsigned status, const std::string& detail) {
   if (log_requests() && parser_ && parser_->is_header_done())
     path_ = std::string{parser_->get().target()};
   parser_.reset();
-  do_write(error_response(status, detail), true);
+  do_write(std::move(res), true);
 }
 
 // -- writing ---------------------------------------------------------------

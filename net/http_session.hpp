@@ -4,6 +4,7 @@
 // the `http_request` and `responder` of net/http.hpp.
 
 #include "net/beast_aliases.hpp"
+#include "net/connection_limits.hpp"
 #include "net/http.hpp"
 
 #include <boost/asio/post.hpp>
@@ -24,7 +25,10 @@ struct server_core;
 /// the responder runs on the connection's strand.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-  http_session(server_core& srv, tcp::socket&& socket, strand_type strand);
+  /// `slot` is the connection's place in the server's limits; a refusal
+  /// slot makes a session that answers 503 (and /healthz) and closes.
+  http_session(server_core& srv, tcp::socket&& socket, strand_type strand,
+               connection_slot slot);
 
   ~http_session();
 
@@ -72,6 +76,7 @@ private:
   void on_response(uint64_t id, http_response res);
   /// Answers a request that could not be read, then closes.
   void reply_error(unsigned status, const std::string& detail);
+  void reply_error(http_response res);
 
   // -- writing
   void do_write(http_response res, bool drain);
@@ -88,6 +93,7 @@ private:
 
   server_core& srv_;
   strand_type strand_;
+  connection_slot slot_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

@@ -10,6 +10,43 @@
 
 namespace nod::net::detail {
 
+namespace {
+
+/// The answer to a connection over every bound, refusal budget included.
+constexpr char refused_response[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                    "Content-Type: application/json\r\n"
+                                    "Retry-After: 1\r\n"
+                                    "Connection: close\r\n"
+                                    "Content-Length: 36\r\n\r\n"
+                                    "{\"detail\":\"too many connections\"}\n";
+
+/// The client's address, an IPv4-mapped IPv6 one as IPv4, so one client
+/// counts once whichever way it came in.
+std::string client_address(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto ep = socket.remote_endpoint(ec);
+  if (ec)
+    return {};
+  auto address = ep.address();
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6())
+      .to_string();
+  return address.to_string();
+}
+
+/// Tells the client 503 without waiting (a fresh socket's send buffer
+/// takes these few bytes) and closes.
+void refuse_at_once(tcp::socket& socket) {
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(refused_response, sizeof refused_response - 1),
+                    ec);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  socket.close(ec);
+}
+
+} // namespace
+
 listener::listener(server_core& srv, asio::io_context& ioc)
   : srv_(srv), ioc_(ioc), acceptor_(asio::make_strand(ioc)),
     retry_(acceptor_.get_executor()) {
@@ -98,10 +135,17 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket,
     return;
   }
   srv_.connections_total_.inc();
+  auto slot = srv_.limits_.acquire(client_address(socket));
+  if (!slot || slot.refusal())
+    srv_.connections_refused_.inc();
+  if (!slot) {
+    refuse_at_once(socket);
+    return do_accept();
+  }
   socket.set_option(tcp::no_delay(true), ec);
   try {
     auto s = std::make_shared<http_session>(srv_, std::move(socket),
-                                            std::move(strand));
+                                            std::move(strand), std::move(slot));
     srv_.add_session(s);
     s->run();
   } catch (const std::exception& e) {

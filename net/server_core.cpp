@@ -17,6 +17,10 @@ namespace {
 /// How long `stop` waits for force-closed connections to go away.
 constexpr std::chrono::seconds force_close_wait{1};
 
+/// Connections over a bound that are still answered (503, or /healthz)
+/// before they are closed; beyond these they are closed at once.
+constexpr size_t max_refusals = 64;
+
 } // namespace
 
 std::string endpoint_string(const std::string& host, uint16_t port) {
@@ -33,10 +37,15 @@ server_core::server_core(const config& cfg, metrics::registry& reg,
                          std::function<bool()> ready)
   : cfg_(cfg), reg_(reg), ready_(std::move(ready)),
     max_ws_queue_bytes_(2 * cfg.max_frame_bytes),
+    limits_(cfg.max_connections, cfg.max_connections_per_ip, max_refusals),
     connections_active_(
       reg.get_gauge("nod_http_connections_active", "Open HTTP connections.")),
     connections_total_(reg.get_counter("nod_http_connections_total",
                                        "Accepted HTTP connections.")),
+    connections_refused_(
+      reg.get_counter("nod_http_connections_refused_total",
+                      "Connections refused over max-connections or "
+                      "max-connections-per-ip.")),
     ws_active_(reg.get_gauge("nod_ws_connections_active",
                              "Open WebSocket connections.")),
     ws_total_(reg.get_counter("nod_ws_connections_total",

@@ -7,6 +7,7 @@
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/beast_aliases.hpp"
+#include "net/connection_limits.hpp"
 #include "net/listener.hpp"
 #include "net/router.hpp"
 #include "net/websocket.hpp"
@@ -84,12 +85,16 @@ struct server_core {
   const size_t max_ws_queue_bytes_;
   std::shared_ptr<io_guard> guard_ = std::make_shared<io_guard>();
   std::atomic<bool> stopping_{false};
+  /// Open connections against `max-connections` and
+  /// `max-connections-per-ip`.
+  connection_limits limits_;
   /// Request ids are unique per server, so a stale responder never matches
   /// a later request, not even of a session at a reused address.
   std::atomic<uint64_t> next_request_id_{1};
 
   metrics::gauge& connections_active_;
   metrics::counter& connections_total_;
+  metrics::counter& connections_refused_;
   metrics::gauge& ws_active_;
   metrics::counter& ws_total_;
   metrics::counter& ws_frames_in_;

@@ -252,7 +252,7 @@ public:
           http_post&& post, std::function<void(http_post_result)>&& done,
           clock_type::time_point started)
     : strand_(std::move(strand)), tls_ctx_(tls_ctx), setup_error_(setup_error),
-      verify_tls_(opts.verify_tls),
+      verify_tls_(opts.verify_tls), allowed_hosts_(opts.allowed_hosts),
       max_response_bytes_(opts.max_response_bytes), registry_(std::move(reg)),
       id_(registry_->next_id++), post_(std::move(post)), started_(started),
       resolver_(strand_), deadline_(strand_), conn_(std::move(idle)),
@@ -401,11 +401,35 @@ private:
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec)
       return fail(ec, "resolve " + url_.host);
-    do_connect(results);
+    // Only the addresses the policy allows are tried: the check is on what
+    // is connected to, at every attempt, so a name that changes what it
+    // resolves to (DNS rebinding) gains nothing.
+    std::vector<tcp::endpoint> allowed;
+    std::optional<std::string> refusal;
+    for (const auto& entry : results) {
+      auto ep = entry.endpoint();
+      auto why = allowed_hosts_ ? allowed_hosts_->refusal(
+                   url_.host, policy_address(ep.address()), ep.port())
+                                : std::nullopt;
+      if (why)
+        refusal = std::move(why);
+      else
+        allowed.push_back(ep);
+    }
+    if (allowed.empty() && refusal)
+      return fail_with(post_failure::blocked_address,
+                       "blocked_address: " + *refusal);
+    do_connect(std::move(allowed));
   }
 
-  void do_connect(const tcp::resolver::results_type& results) {
-    tcp().async_connect(results, bind(&request::on_connect));
+  static ip_address policy_address(const asio::ip::address& a) {
+    return a.is_v4() ? ip_address::v4(a.to_v4().to_bytes())
+                     : ip_address::v6(a.to_v6().to_bytes());
+  }
+
+  void do_connect(std::vector<tcp::endpoint> endpoints) {
+    endpoints_ = std::move(endpoints);
+    tcp().async_connect(endpoints_, bind(&request::on_connect));
   }
 
   void on_connect(beast::error_code ec, const tcp::endpoint&) {
@@ -579,6 +603,7 @@ private:
   ssl::context& tls_ctx_;
   std::string setup_error_;
   bool verify_tls_;
+  std::shared_ptr<const address_policy> allowed_hosts_;
   size_t max_response_bytes_;
   std::shared_ptr<registry> registry_;
   uint64_t id_;
@@ -587,6 +612,8 @@ private:
   clock_type::time_point deadline_at_;
   url_parts url_;
   tcp::resolver resolver_;
+  /// The resolved addresses the policy allows, tried in turn.
+  std::vector<tcp::endpoint> endpoints_;
   asio::steady_timer deadline_;
   std::unique_ptr<connection> conn_;
   /// The connection came from the pool (and has not been replaced).

@@ -3,6 +3,7 @@
 // An asynchronous HTTP(S) client for outbound webhooks (API.md A7). Beast
 // stays in the .cpp; callers see only `nod::http_post`.
 
+#include "protocol/address_policy.hpp"
 #include "protocol/webhook.hpp"
 
 #include <chrono>
@@ -25,6 +26,9 @@ struct webhook_client_options {
   /// Largest response (headers and body) read; larger is a
   /// connection_error.
   size_t max_response_bytes = 64 * 1024;
+  /// Where the client may connect (`webhook-allowed-hosts`), checked on
+  /// every resolved address before connecting; null allows anything.
+  std::shared_ptr<const address_policy> allowed_hosts;
   /// Idle keep-alive connections kept per receiver (scheme, host, port).
   size_t max_idle_per_host = 64;
   /// How long an idle connection is kept for the next request.

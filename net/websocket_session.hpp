@@ -4,6 +4,7 @@
 // owner sees only the `ws_connection` of net/websocket.hpp.
 
 #include "net/beast_aliases.hpp"
+#include "net/connection_limits.hpp"
 #include "net/http.hpp"
 #include "net/websocket.hpp"
 
@@ -47,7 +48,7 @@ public:
   };
 
   websocket_session(server_core& srv, tcp::socket&& socket, strand_type strand,
-                    std::string remote);
+                    std::string remote, connection_slot slot);
 
   ~websocket_session();
 
@@ -121,6 +122,8 @@ private:
   websocket::stream<beast::tcp_stream> ws_;
   asio::steady_timer close_timer_;
   std::string remote_;
+  /// The connection's place in the server's limits, from the HTTP session.
+  connection_slot slot_;
   beast::flat_buffer buffer_;
 
   // The handshake.

@@ -40,5 +40,8 @@ constexpr uint16_t auth_failed = 4003;
 constexpr uint16_t unknown_agent = 4004;
 /// The client read too slowly: its send queue overflowed.
 constexpr uint16_t too_slow = 4008;
+/// The agent opened more sockets than `max-sockets-per-agent`: the oldest
+/// is closed.
+constexpr uint16_t too_many_sockets = 4009;
 
 } // namespace nod::ws_close

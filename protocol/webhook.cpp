@@ -328,6 +328,7 @@ std::string retry_reason(const http_post_result& previous) {
   switch (previous.failure) {
     case post_failure::timeout: return "timeout";
     case post_failure::connection_error: return "connection_error";
+    case post_failure::blocked_address: return "blocked_address";
     case post_failure::none: break;
   }
   return "http_" + std::to_string(previous.status);

@@ -34,6 +34,9 @@ enum class post_failure : uint8_t {
   /// DNS, connect, TLS, write or read failed, the URL is unusable, or the
   /// response was malformed or too large.
   connection_error,
+  /// The host resolved only to addresses `webhook-allowed-hosts` refuses:
+  /// no connection was made, and none will be (not retried).
+  blocked_address,
 };
 
 /// What one HTTP POST came to.

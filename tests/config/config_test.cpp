@@ -167,6 +167,18 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.idle_timeout, ms{120000});
      }},
+    {"max-connections", "NOD_MAX_CONNECTIONS", "500",
+     [](const config& c) {
+       EXPECT_EQ(c.max_connections, 500u);
+     }},
+    {"max-connections-per-ip", "NOD_MAX_CONNECTIONS_PER_IP", "0",
+     [](const config& c) {
+       EXPECT_EQ(c.max_connections_per_ip, 0u);
+     }},
+    {"max-sockets-per-agent", "NOD_MAX_SOCKETS_PER_AGENT", "2",
+     [](const config& c) {
+       EXPECT_EQ(c.max_sockets_per_agent, 2u);
+     }},
     {"shutdown-grace", "NOD_SHUTDOWN_GRACE", "45",
      [](const config& c) {
        EXPECT_EQ(c.shutdown_grace, ms{45000});
@@ -647,11 +659,9 @@ TEST_F(config_test, version) {
 TEST_F(config_test, example_config_file_matches_defaults) {
   // Uncomment every "# key = value" line of config/nod-server.conf: the
   // result must load and equal the defaults.
-  auto example = fs::path(__FILE__).parent_path().parent_path().parent_path()
-                 / "config" / "nod-server.conf";
+  const fs::path example = NOD_EXAMPLE_CONFIG;
   std::ifstream in(example);
-  if (!in)
-    GTEST_SKIP() << "source tree not found at " << example;
+  ASSERT_TRUE(in) << "cannot read " << example;
   std::string text;
   std::set<std::string> keys;
   for (std::string line; std::getline(in, line);) {
@@ -685,6 +695,9 @@ TEST_F(config_test, example_config_file_matches_defaults) {
   EXPECT_EQ(c.idle_timeout, d.idle_timeout);
   EXPECT_EQ(c.shutdown_grace, d.shutdown_grace);
   EXPECT_EQ(c.webhook_allowed_hosts, d.webhook_allowed_hosts);
+  EXPECT_EQ(c.max_connections, d.max_connections);
+  EXPECT_EQ(c.max_connections_per_ip, d.max_connections_per_ip);
+  EXPECT_EQ(c.max_sockets_per_agent, d.max_sockets_per_agent);
 }
 
 // -- validate_environment

@@ -652,6 +652,33 @@ TEST_F(delivery_e2e, a_410_stops_the_retries_at_once) {
   EXPECT_EQ(hooks[0].status_code, 410) << d.raw;
 }
 
+TEST_F(delivery_e2e, a_name_that_resolves_to_a_refused_address_is_blocked) {
+  // The default policy (external): "localhost" passes as a name when the
+  // agent is created, and is refused where it counts, on the address
+  // connected to, without a connection and without retries.
+  stop();
+  start({{"NOD_WEBHOOK_ALLOWED_HOSTS", "external"}});
+  token = login();
+  test::webhook_sink sink;
+  auto a = create_agent(
+    "rebinding", "http://localhost:" + std::to_string(sink.port()) + "/hook");
+  auto event_id = say(a, "anyone home?");
+  auto d = wait_state(a, event_id, "pending");
+  EXPECT_EQ(d.state, "pending") << d.raw;
+  auto hooks = d.on("webhook");
+  ASSERT_EQ(hooks.size(), 1u) << d.raw;
+  EXPECT_EQ(hooks[0].error.rfind("blocked_address: ", 0), 0u) << d.raw;
+  EXPECT_NE(hooks[0].error.find("not allowed by webhook-allowed-hosts"),
+            std::string::npos)
+    << d.raw;
+  EXPECT_EQ(sink.count(), 0u);
+  auto metrics = app("GET", "/metrics").body;
+  EXPECT_NE(
+    metrics.find(R"(nod_webhook_attempts_total{result="blocked_address"} 1)"),
+    std::string::npos)
+    << metrics;
+}
+
 TEST_F(delivery_e2e, retry_after_is_honoured) {
   test::webhook_sink sink;
   sink.set_sequence({sink_action::reply(503, "1"), sink_action::reply(200)});
