@@ -37,8 +37,8 @@
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -433,6 +433,7 @@ int main(int argc, char** argv) {
     // Links the server hands out (media) need its public address; without
     // NOD_PUBLIC_URL it is the listen address (a port of 0 is not known
     // yet, so then links are relative).
+    bool public_url_set = !cfg.public_url.empty();
     if (cfg.public_url.empty() && cfg.listen_port != 0)
       cfg.public_url = "http://" + url_host(cfg.listen_host) + ":"
                        + std::to_string(cfg.listen_port);
@@ -529,6 +530,7 @@ int main(int argc, char** argv) {
     api.outbox = delivery.outbox;
     api.tasks = delivery.tasks;
     api.public_url = cfg.public_url;
+    api.public_url_set = public_url_set;
     api.webhook_hosts = webhook_hosts;
     nod::net::agent_api_context agent_api;
     agent_api.sys = &sys;

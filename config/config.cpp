@@ -451,6 +451,21 @@ const std::vector<setting> settings = {
      c.admin_password = v;
      return std::nullopt;
    }},
+  {"metrics-token", "NOD_METRICS_TOKEN", "TOKEN",
+   "Bearer token GET /metrics asks for (Authorization: Bearer TOKEN); "
+   "unset, /metrics is open.",
+   // Never print a secret; only say whether one is set.
+   [](const config& c) -> std::string {
+     return c.metrics_token.empty() ? "(none: open)" : "(set)";
+   },
+   [](config& c, const std::string& v) -> reason {
+     for (char ch : v)
+       if (static_cast<unsigned char>(ch) <= 0x20
+           || static_cast<unsigned char>(ch) >= 0x7f)
+         return "must be printable ASCII without spaces";
+     c.metrics_token = v;
+     return std::nullopt;
+   }},
   {"public-url", "NOD_PUBLIC_URL", "URL",
    "Base http(s) URL for trigger URLs and media links.",
    [](const config& c) -> std::string {

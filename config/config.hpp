@@ -51,6 +51,9 @@ struct config {
   std::chrono::milliseconds http_timeout{30000};
   /// Time an idle keep-alive connection stays open.
   std::chrono::milliseconds idle_timeout{60000};
+  /// Bearer token `GET /metrics` asks for; empty: open to anyone who can
+  /// reach the port.
+  std::string metrics_token;
   /// Open connections at most (HTTP and WebSocket), and from one client
   /// address (0: no bound per address); more are answered 503. Lowered at
   /// start-up to what the file-descriptor limit allows.

@@ -57,13 +57,26 @@ bool is_safe_method(const std::string& method) {
 // With cookie auth a browser sends credentials on cross-site requests too,
 // so state-changing ones must prove they come from our own pages: the
 // Origin header must be this server's origin (API.md B1).
+/// "scheme://host[:port]" of `url`: what a browser sends as Origin.
+std::string url_origin(const std::string& url) {
+  auto sep = url.find("://");
+  if (sep == std::string::npos)
+    return url;
+  auto end = url.find_first_of("/?#", sep + 3);
+  return url.substr(0, end);
+}
+
 bool same_origin(const app_api_context& ctx, const http_request& req) {
   auto& origin = req.header("origin");
   if (origin.empty())
     return req.header("sec-fetch-site") == "same-origin";
+  // A Host header is the client's to write: with a public URL set, it is
+  // the one origin (the URL without a trailing slash or path).
+  if (ctx.public_url_set)
+    return origin == url_origin(ctx.public_url);
   auto& host = req.header("host");
   return origin == "http://" + host || origin == "https://" + host
-         || (!ctx.public_url.empty() && origin == ctx.public_url);
+         || (!ctx.public_url.empty() && origin == url_origin(ctx.public_url));
 }
 
 /// Reads `limit` (1-200) into `out`, kept when absent.

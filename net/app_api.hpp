@@ -20,10 +20,12 @@ struct app_api_context {
   actions_actor actions;
   outbox_actor outbox;
   tasks_actor tasks;
-  /// Base URL the server is reached at, e.g. "http://127.0.0.1:8000"; the
-  /// origin that cookie-authenticated writes must come from (besides the
-  /// request's own Host).
+  /// Base URL the server is reached at, e.g. "http://127.0.0.1:8000".
+  /// When the operator set it (`public_url_set`), cookie-authenticated
+  /// writes must come from its origin alone; otherwise from the request's
+  /// own Host (or this URL, derived from the listen address).
   std::string public_url;
+  bool public_url_set = false;
   app_session_options app_sessions;
   /// Where webhooks may connect (`webhook-allowed-hosts` and this server's
   /// own endpoints): agent create and update refuse a `webhook_url` whose

@@ -50,6 +50,8 @@ void login(const ctx_ptr& ctx, const http_request& req, responder respond) {
       w.field("expires_at", iso8601(r->expires_ms));
       w.end_object();
       auto res = json_response(200, w.str());
+      // A session token: no cache may keep it.
+      res.headers.emplace_back("Cache-Control", "no-store");
       res.headers.emplace_back(
         "Set-Cookie",
         cookie_header(*ctx, r->token, (r->expires_ms - now_ms()) / 1000));
@@ -112,7 +114,9 @@ void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
 void get_me(const ctx_ptr& ctx, const http_request& req, responder respond) {
   with_user(ctx, req, std::move(respond),
             [](user_record user, responder respond) {
-              respond(json_response(200, user_json(user)));
+              auto res = json_response(200, user_json(user));
+              res.headers.emplace_back("Cache-Control", "no-store");
+              respond(std::move(res));
             });
 }
 

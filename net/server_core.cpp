@@ -8,11 +8,27 @@
 #include <chrono>
 #include <exception>
 #include <spdlog/spdlog.h>
+#include <string_view>
 #include <system_error>
 
 namespace nod::net::detail {
 
 namespace {
+
+/// True if `authorization` is "Bearer `token`", compared in time that does
+/// not depend on where they differ.
+bool bearer_matches(const std::string& authorization,
+                    const std::string& token) {
+  constexpr std::string_view scheme = "Bearer ";
+  if (authorization.size() != scheme.size() + token.size()
+      || authorization.compare(0, scheme.size(), scheme) != 0)
+    return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < token.size(); ++i)
+    diff |= static_cast<unsigned char>(authorization[scheme.size() + i]
+                                       ^ token[i]);
+  return diff == 0;
+}
 
 /// How long `stop` waits for force-closed connections to go away.
 constexpr std::chrono::seconds force_close_wait{1};
@@ -74,13 +90,20 @@ server_core::server_core(const config& cfg, metrics::registry& reg,
     else
       respond(error_response(503, "not ready"));
   });
-  router_.add("GET", "/metrics",
-              [this](const http_request&, responder respond) {
-                http_response res;
-                res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                res.body = reg_.render();
-                respond(std::move(res));
-              });
+  router_.add(
+    "GET", "/metrics", [this](const http_request& req, responder respond) {
+      if (!cfg_.metrics_token.empty()
+          && !bearer_matches(req.header("authorization"), cfg_.metrics_token)) {
+        auto res = error_response(401, "metrics token required");
+        res.headers.emplace_back("WWW-Authenticate",
+                                 "Bearer realm=\"metrics\"");
+        return respond(std::move(res));
+      }
+      http_response res;
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      res.body = reg_.render();
+      respond(std::move(res));
+    });
 }
 
 std::optional<std::string> server_core::listen() {

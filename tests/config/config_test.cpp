@@ -115,6 +115,10 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.admin_password, "s3cret pass");
      }},
+    {"metrics-token", "NOD_METRICS_TOKEN", "scrape-Me_0",
+     [](const config& c) {
+       EXPECT_EQ(c.metrics_token, "scrape-Me_0");
+     }},
     {"public-url", "NOD_PUBLIC_URL", "https://nod.example.com/",
      [](const config& c) {
        EXPECT_EQ(c.public_url, "https://nod.example.com");
@@ -406,6 +410,8 @@ const std::vector<bad_case>& bad_cases() {
     {"data-dir", "NOD_DATA_DIR", "", "must not be empty"},
     {"log-level", "NOD_LOG_LEVEL", "loud",
      "\"loud\" is not one of trace, debug, info, warn, error, critical, off"},
+    {"metrics-token", "NOD_METRICS_TOKEN", "two words",
+     "must be printable ASCII without spaces"},
     {"public-url", "NOD_PUBLIC_URL", "ftp://x",
      "\"ftp://x\" is not an absolute http:// or https:// URL"},
     {"public-url", "NOD_PUBLIC_URL", "http://", "not an absolute"},
@@ -695,6 +701,7 @@ TEST_F(config_test, example_config_file_matches_defaults) {
   EXPECT_EQ(c.idle_timeout, d.idle_timeout);
   EXPECT_EQ(c.shutdown_grace, d.shutdown_grace);
   EXPECT_EQ(c.webhook_allowed_hosts, d.webhook_allowed_hosts);
+  EXPECT_EQ(c.metrics_token, d.metrics_token);
   EXPECT_EQ(c.max_connections, d.max_connections);
   EXPECT_EQ(c.max_connections_per_ip, d.max_connections_per_ip);
   EXPECT_EQ(c.max_sockets_per_agent, d.max_sockets_per_agent);

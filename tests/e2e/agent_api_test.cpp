@@ -251,6 +251,13 @@ TEST_F(agent_api_test, images_are_served_to_their_owner_only) {
   EXPECT_EQ(img.status, 200u);
   EXPECT_EQ(img.header("Content-Type"), "image/png");
   EXPECT_EQ(img.body, png);
+  // Opened on its own, it is an image and nothing else.
+  EXPECT_EQ(img.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(img.header("Content-Security-Policy"),
+            "default-src 'none'; sandbox");
+  auto name = path.substr(std::string{"/media/"}.size());
+  EXPECT_EQ(img.header("Content-Disposition"),
+            "inline; filename=\"" + name + ".png\"");
   EXPECT_EQ(test::http_call(port, "GET", path).status, 401u);
 }
 
