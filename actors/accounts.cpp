@@ -1,6 +1,7 @@
 #include "actors/accounts.hpp"
 
 #include "actors/error.hpp"
+#include "protocol/address_policy.hpp"
 #include "protocol/credentials.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/time.hpp"
@@ -88,6 +89,15 @@ void load_table(self_ptr self, table t, F on_entry) {
 
 // -- login throttling -------------------------------------------------------
 
+// Keys of the failure table: "u:" username, "a:" address, "ua:"
+// username|address, "g:" agent id|address. Addresses are buckets
+// (`address_bucket`): an IPv6 client counts by its /64.
+
+/// Entries of `failures` and `known_addresses` beyond which expired ones
+/// are swept (and, if that is not enough, all are dropped: a flood of
+/// distinct addresses must not grow memory without bound).
+constexpr size_t max_throttle_entries = 100000;
+
 int64_t locked_until(self_ptr self, const std::string& key, int64_t now) {
   auto i = self->state.failures.find(key);
   if (i == self->state.failures.end())
@@ -95,18 +105,69 @@ int64_t locked_until(self_ptr self, const std::string& key, int64_t now) {
   return i->second.locked_until_ms > now ? i->second.locked_until_ms : 0;
 }
 
-void record_failure(self_ptr self, const std::string& key, int64_t now) {
-  auto& opts = self->state.opts;
-  auto& f = self->state.failures[key];
-  if (now - f.first_ms > opts.failure_window.count())
+void sweep_failures(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  auto window = st.opts.failure_window.count();
+  for (auto i = st.failures.begin(); i != st.failures.end();)
+    if (now - i->second.first_ms > window && i->second.locked_until_ms <= now)
+      i = st.failures.erase(i);
+    else
+      ++i;
+  if (st.failures.size() >= max_throttle_entries) {
+    spdlog::warn("accounts: {} throttled clients; forgetting them all",
+                 st.failures.size());
+    st.failures.clear();
+  }
+}
+
+/// Counts a failure of `key`; beyond `free` failures in the window the key
+/// is refused for `first_lockout`, doubling, at most `max_lockout`.
+void record_failure(self_ptr self, const std::string& key, int64_t now,
+                    int free, std::chrono::milliseconds max_lockout) {
+  auto& st = self->state;
+  if (st.failures.size() >= max_throttle_entries && !st.failures.count(key))
+    sweep_failures(self, now);
+  auto& f = st.failures[key];
+  if (now - f.first_ms > st.opts.failure_window.count())
     f = login_failures{0, now, 0};
   ++f.count;
-  auto over = f.count - opts.free_failures;
+  auto over = f.count - free;
   if (over >= 0) {
-    auto lockout = opts.first_lockout.count() << std::min(over, 20);
-    f.locked_until_ms
-      = now + std::min<int64_t>(lockout, opts.max_lockout.count());
+    auto lockout = st.opts.first_lockout.count() << std::min(over, 20);
+    f.locked_until_ms = now + std::min<int64_t>(lockout, max_lockout.count());
   }
+}
+
+std::string known_key(uint64_t user, const std::string& bucket) {
+  return std::to_string(user) + "|" + bucket;
+}
+
+bool known_address(self_ptr self, std::optional<uint64_t> user,
+                   const std::string& bucket, int64_t now) {
+  if (!user)
+    return false;
+  auto& known = self->state.known_addresses;
+  auto i = known.find(known_key(*user, bucket));
+  return i != known.end()
+         && now - i->second <= self->state.opts.known_address_ttl.count();
+}
+
+void remember_address(self_ptr self, uint64_t user, const std::string& bucket,
+                      int64_t now) {
+  auto& st = self->state;
+  if (st.known_addresses.size() >= max_throttle_entries) {
+    auto ttl = st.opts.known_address_ttl.count();
+    for (auto i = st.known_addresses.begin(); i != st.known_addresses.end();)
+      i = now - i->second > ttl ? st.known_addresses.erase(i) : std::next(i);
+    if (st.known_addresses.size() >= max_throttle_entries)
+      st.known_addresses.clear();
+  }
+  st.known_addresses[known_key(user, bucket)] = now;
+}
+
+caf::error too_many_attempts(int64_t until, int64_t now) {
+  return make_error(ec::rate_limited,
+                    std::to_string((until - now + 999) / 1000));
 }
 
 // -- users ------------------------------------------------------------------
@@ -248,15 +309,8 @@ caf::result<std::string> bootstrap(self_ptr self, std::string password) {
 
 caf::result<login_result> login(self_ptr self, const std::string& username,
                                 const std::string& password,
-                                const std::string& remote) {
+                                const std::string& client) {
   auto now = now_ms();
-  auto name_key = "u:" + username;
-  auto addr_key = "a:" + remote.substr(0, remote.rfind(':'));
-  auto until = std::max(locked_until(self, name_key, now),
-                        locked_until(self, addr_key, now));
-  if (until > 0)
-    return make_error(ec::rate_limited,
-                      std::to_string((until - now + 999) / 1000));
   auto& st = self->state;
   auto i = st.usernames.find(username);
   std::optional<uint64_t> id;
@@ -265,20 +319,37 @@ caf::result<login_result> login(self_ptr self, const std::string& username,
     id = i->second;
     hash = st.users[i->second].password_hash;
   }
+  auto bucket = address_bucket(client);
+  auto user_key = "u:" + username;
+  auto addr_key = "a:" + bucket;
+  auto pair_key = "ua:" + username + "|" + bucket;
+  auto until = std::max(locked_until(self, pair_key, now),
+                        locked_until(self, addr_key, now));
+  if (!known_address(self, id, bucket, now))
+    until = std::max(until, locked_until(self, user_key, now));
+  if (until > 0)
+    return too_many_attempts(until, now);
   auto promise = self->make_response_promise<login_result>();
   self->request(st.hasher, caf::infinite, verify_atom::value, hash, password)
     .then(
-      [self, promise, id, name_key, addr_key](bool ok) mutable {
+      [self, promise, id, bucket, user_key, addr_key,
+       pair_key](bool ok) mutable {
         auto& st = self->state;
+        auto& opts = st.opts;
         auto now = now_ms();
         if (!ok || !id || st.users.count(*id) == 0) {
-          record_failure(self, name_key, now);
-          record_failure(self, addr_key, now);
+          record_failure(self, pair_key, now, opts.free_failures,
+                         opts.max_lockout);
+          record_failure(self, addr_key, now, opts.address_free_failures,
+                         opts.max_lockout);
+          record_failure(self, user_key, now, opts.user_free_failures,
+                         opts.user_slowdown);
           promise.deliver(
             make_error(ec::unauthenticated, "wrong username or password"));
           return;
         }
-        st.failures.erase(name_key);
+        st.failures.erase(pair_key);
+        remember_address(self, *id, bucket, now);
         login_result result;
         result.token = new_session_token();
         result.user = st.users[*id];
@@ -355,6 +426,29 @@ caf::result<bool> logout(self_ptr self, const std::string& token) {
 }
 
 // -- agents -----------------------------------------------------------------
+
+/// Checks an agent's secret. Wrong secrets are counted per (agent, client
+/// address): beyond `free_failures` that pair is refused for a while
+/// (`rate_limited`), the agent elsewhere is not. Unknown ids are not
+/// counted: nothing to guess, and nothing to fill the table with.
+caf::result<agent_record> authenticate_agent(self_ptr self, uint64_t id,
+                                             const std::string& secret,
+                                             const std::string& client) {
+  auto& st = self->state;
+  auto i = st.agents.find(id);
+  if (i == st.agents.end())
+    return make_error(ec::not_found, "unknown agent");
+  auto now = now_ms();
+  auto key = "g:" + std::to_string(id) + "|" + address_bucket(client);
+  if (auto until = locked_until(self, key, now))
+    return too_many_attempts(until, now);
+  if (!constant_time_equal(sha256_hex(secret), i->second.secret_hash)) {
+    record_failure(self, key, now, st.opts.free_failures, st.opts.max_lockout);
+    return make_error(ec::unauthenticated, "wrong secret");
+  }
+  st.failures.erase(key);
+  return i->second;
+}
 
 agent_record* owned_agent(self_ptr self, uint64_t user, uint64_t agent) {
   auto i = self->state.agents.find(agent);
@@ -538,8 +632,8 @@ accounts_actor::behavior_type accounts(self_ptr self, journal_actor journal,
   });
   return {
     [self](login_atom, const std::string& username, const std::string& password,
-           const std::string& remote) {
-      return login(self, username, password, remote);
+           const std::string& client) {
+      return login(self, username, password, client);
     },
     [self](logout_atom, const std::string& token) {
       return logout(self, token);
@@ -594,14 +688,9 @@ accounts_actor::behavior_type accounts(self_ptr self, journal_actor journal,
     [self](rotate_wh_atom, uint64_t user, uint64_t id) {
       return rotate_webhook_secret(self, user, id);
     },
-    [self](agent_auth_atom, uint64_t id,
-           const std::string& secret) -> caf::result<agent_record> {
-      auto i = self->state.agents.find(id);
-      if (i == self->state.agents.end())
-        return make_error(ec::not_found, "unknown agent");
-      if (!constant_time_equal(sha256_hex(secret), i->second.secret_hash))
-        return make_error(ec::unauthenticated, "wrong secret");
-      return i->second;
+    [self](agent_auth_atom, uint64_t id, const std::string& secret,
+           const std::string& client) -> caf::result<agent_record> {
+      return authenticate_agent(self, id, secret, client);
     },
   };
 }

@@ -15,21 +15,33 @@ namespace nod {
 struct accounts_options {
   /// Lifetime of a login session (bearer token and cookie).
   std::chrono::milliseconds session_ttl = std::chrono::hours{24 * 30};
-  /// Failed logins (per username and per client address) allowed within
-  /// `failure_window` before further attempts are refused for a while.
+  /// Failed attempts allowed within `failure_window` from one client
+  /// address for one username (or one agent's secret) before that pair is
+  /// refused for a while; the person (or agent) elsewhere is not.
   int free_failures = 5;
+  /// As `free_failures`, for one client address whatever the username.
+  int address_free_failures = 20;
   std::chrono::milliseconds failure_window = std::chrono::minutes{15};
   /// The first refusal lasts this long, doubling with each further
   /// failure, up to `max_lockout`.
   std::chrono::milliseconds first_lockout = std::chrono::seconds{1};
   std::chrono::milliseconds max_lockout = std::chrono::minutes{5};
+  /// The per-user ceiling: beyond this many failed logins of one username
+  /// within the window, from all addresses together, an address that has
+  /// not logged in as that user within `known_address_ttl` gets one
+  /// attempt per `user_slowdown`. Guessing from many addresses slows down;
+  /// the person's own devices are never locked out by it.
+  int user_free_failures = 20;
+  std::chrono::milliseconds user_slowdown = std::chrono::seconds{1};
+  std::chrono::milliseconds known_address_ttl = std::chrono::hours{24 * 30};
   /// Moved forward whenever an agent changes (settings, secrets,
   /// deletion), before the change is acknowledged: caches of agent
   /// credentials outside this actor drop what they hold. May be null.
   std::shared_ptr<std::atomic<uint64_t>> agents_epoch;
 };
 
-/// Failed logins of one username or client address.
+/// Failed attempts of one throttling key (a username, a client address or
+/// a pair; see `accounts_options`).
 struct login_failures {
   int count = 0;
   int64_t first_ms = 0;
@@ -53,6 +65,9 @@ struct accounts_state {
   std::unordered_map<std::string, session_record> sessions;
   std::unordered_map<uint64_t, agent_record> agents;
   std::unordered_map<std::string, login_failures> failures;
+  /// "user id|address bucket" → when that address last logged in as that
+  /// user (ms): such an address is exempt from the per-user ceiling.
+  std::unordered_map<std::string, int64_t> known_addresses;
 };
 
 /// Behavior of the accounts actor. Loads its tables from `journal` before

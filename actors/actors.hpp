@@ -315,6 +315,9 @@ struct client_link {
   /// an io thread) whether the frame was written to the socket.
   std::function<bool(std::string, std::function<void(bool)>)> send_tracked;
   std::function<void(uint16_t, std::string)> close;
+  /// The client's address (`http_request::client`): wrong secrets are
+  /// throttled by it.
+  std::string client;
 };
 
 } // namespace nod
@@ -379,9 +382,11 @@ using accounts_actor = caf::typed_actor<
   caf::replies_to<rotate_atom, uint64_t, uint64_t>::with<agent_created>,
   // user, agent → the agent with its new webhook secret.
   caf::replies_to<rotate_wh_atom, uint64_t, uint64_t>::with<agent_record>,
-  // agent, secret → the agent (`not_found` unknown, `unauthenticated`
-  // wrong secret).
-  caf::replies_to<agent_auth_atom, uint64_t, std::string>::with<agent_record>>;
+  // agent, secret, client address → the agent (`not_found` unknown,
+  // `unauthenticated` wrong secret, `rate_limited` with the seconds to wait
+  // after too many wrong secrets from that address).
+  caf::replies_to<agent_auth_atom, uint64_t, std::string,
+                  std::string>::with<agent_record>>;
 
 /// One app WebSocket: authenticates, then forwards the user's events.
 using app_session_actor = caf::typed_actor<
@@ -574,6 +579,8 @@ struct outbound {
   std::vector<std::string> frames;
   /// Keys for the notifier once durable (long polls waiting on them).
   std::vector<std::string> notify;
+  /// `delivery_record::hops`.
+  unsigned hops = 0;
 };
 
 /// Reply to `send_atom`: the event's id and seq.
@@ -591,6 +598,9 @@ struct webhook_job {
   std::string event_id;
   /// The A4 event JSON with `seq`: the exact bytes sent and signed.
   std::string body;
+  /// `X-Nod-Hops`: 1, or one more than the trigger call behind the event
+  /// carried.
+  unsigned hops = 1;
 };
 
 /// What one webhook attempt came to.
@@ -792,6 +802,8 @@ struct trigger_call {
   /// The body as the `payload` JSON value.
   std::string payload_json;
   int64_t received_ms = 0;
+  /// The call's `X-Nod-Hops` (0 without one).
+  unsigned hops = 0;
 };
 
 /// Reply to a clock's `fire`: when the task fires next (0: not again),

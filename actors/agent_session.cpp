@@ -104,7 +104,9 @@ void on_auth_frame(self_ptr self, const std::string& text) {
     return;
   }
   st.auth_pending = true;
-  self->request(st.accounts, caf::infinite, agent_auth_atom::value, *id, secret)
+  self
+    ->request(st.accounts, caf::infinite, agent_auth_atom::value, *id, secret,
+              st.link.client)
     .then(
       [self, resume = static_cast<uint64_t>(resume_from.value_or(0))](
         agent_record& agent) {
@@ -140,6 +142,11 @@ void on_auth_frame(self_ptr self, const std::string& text) {
             break;
           case ec::unauthenticated:
             close_and_quit(self, ws_close::auth_failed, "wrong secret");
+            break;
+          case ec::rate_limited:
+            close_and_quit(self, ws_close::try_again_later,
+                           "too many wrong secrets; try again in "
+                             + detail_of(err) + " s");
             break;
           default:
             close_and_quit(self, ws_close::internal_error,

@@ -477,6 +477,7 @@ void start_webhook(self_ptr self) {
         job.key = std::move(*key);
         job.event_id = st.hooked->record->event_id;
         job.body = with_seq(st.hooked->event_json, st.hooked->seq);
+        job.hops = st.hooked->record->hops + 1;
         self->send(st.deps.webhooks, webhook_atom::value, std::move(job),
                    caf::actor_cast<webhook_listener_actor>(self));
       },

@@ -184,6 +184,7 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
   record.event_id = o.event_id;
   record.agent = o.agent;
   record.type = o.type;
+  record.hops = o.hops;
   record.created_ms = at;
   record.updated_ms = at;
   journal_write w = std::move(o.write);

@@ -3,9 +3,8 @@
 // What app and agent sessions share: the close codes (from protocol/),
 // frames, and the way a session sends to and closes its client.
 
-#include "protocol/close_codes.hpp"
-
 #include "actors/actors.hpp"
+#include "protocol/close_codes.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -268,6 +268,7 @@ void start_run(self_ptr self, const task_record& t, const agent_record& a,
   o.owner = a.owner;
   o.event_id = event_id;
   o.type = call ? "task_trigger" : "task_due";
+  o.hops = call ? call->hops : 0;
   o.event_json = call ? task_trigger_event(run) : task_due_event(run);
   o.write = std::move(extra);
   put_run(o.write, run);

@@ -38,7 +38,7 @@ void launch(self_ptr self, uint64_t id) {
   req.timeout_ms = st.opts.timeout_ms;
   req.headers = webhook_headers(j.job.key, j.job.event_id, j.delivery_id,
                                 j.started_ms / 1000, j.retry_num,
-                                j.retry_reason, req.body);
+                                j.retry_reason, req.body, j.job.hops);
   auto me = caf::actor_cast<webhook_scheduler_actor>(self);
   st.post(std::move(req), [me, id](http_post_result r) {
     caf::anon_send(me, result_atom::value, id, std::move(r));

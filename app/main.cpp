@@ -547,6 +547,10 @@ int main(int argc, char** argv) {
     agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
     agent_api.trigger_rate = static_cast<double>(cfg.trigger_rate);
     agent_api.trigger_burst = static_cast<double>(cfg.trigger_burst);
+    agent_api.trigger_loops = &metrics.get_counter(
+      "nod_trigger_loops_total",
+      "Trigger calls refused with 508: X-Nod-Hops said they had passed "
+      "through too many webhooks.");
     nod::net::add_app_api(server, std::move(api));
     nod::net::add_agent_api(server, std::move(agent_api));
     nod::net::add_web_app(server);

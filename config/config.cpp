@@ -328,6 +328,17 @@ reason parse_public_url(const std::string& v, std::string& out) {
   return std::nullopt;
 }
 
+reason parse_trusted_proxies(const std::string& v, std::string& out) {
+  std::string error;
+  auto networks = parse_network_list(v, error);
+  if (!networks)
+    return error;
+  out.clear();
+  for (auto& net : *networks)
+    out += (out.empty() ? "" : ", ") + net.to_string();
+  return std::nullopt;
+}
+
 reason parse_allowed_hosts(const std::string& v, std::string& out) {
   std::string error;
   auto policy = address_policy::parse(v, error);
@@ -570,6 +581,15 @@ const std::vector<setting> settings = {
    },
    [](config& c, const std::string& v) {
      return parse_allowed_hosts(v, c.webhook_allowed_hosts);
+   }},
+  {"trusted-proxies", "NOD_TRUSTED_PROXIES", "CIDRS",
+   "Reverse proxies whose X-Forwarded-For names the client, as CIDRs "
+   "(127.0.0.1/32, 10.0.0.0/8), comma-separated.",
+   [](const config& c) -> std::string {
+     return c.trusted_proxies.empty() ? "(none)" : c.trusted_proxies;
+   },
+   [](config& c, const std::string& v) {
+     return parse_trusted_proxies(v, c.trusted_proxies);
    }},
 };
 

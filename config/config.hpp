@@ -87,6 +87,11 @@ struct config {
   /// list of `external`, `private`, `loopback`, `*`, host names, globs and
   /// CIDRs, in normal form once loaded.
   std::string webhook_allowed_hosts = "external";
+  /// Reverse proxies whose `X-Forwarded-For` names the client (a comma
+  /// list of CIDRs, normal form once loaded; empty: none). Throttling and
+  /// logs see the client's address instead of the proxy's, and connections
+  /// from these addresses are not bounded per address.
+  std::string trusted_proxies;
 };
 
 /// What `load_config` decided.

@@ -2,6 +2,7 @@
 
 #include "actors/error.hpp"
 #include "actors/notifier.hpp"
+#include "metrics/metrics.hpp"
 #include "net/api_util.hpp"
 #include "net/ask.hpp"
 #include "net/server.hpp"
@@ -12,6 +13,7 @@
 #include "protocol/outbound.hpp"
 #include "protocol/time.hpp"
 #include "protocol/token_bucket.hpp"
+#include "protocol/webhook.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
@@ -20,6 +22,7 @@
 #include <charconv>
 #include <chrono>
 #include <mutex>
+#include <spdlog/spdlog.h>
 #include <unordered_map>
 
 namespace nod::net {
@@ -139,11 +142,12 @@ using agent_step
   = std::function<void(caf::event_based_actor*, const agent_record&)>;
 
 void agent_call_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
-                      std::string secret, agent_step next, responder respond) {
+                      std::string secret, std::string client, agent_step next,
+                      responder respond) {
   auto epoch = ctx->agents.epoch();
   self
     ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
-              secret)
+              secret, client)
     .then(
       [self, ctx, epoch, next](agent_record& agent) {
         ctx->agents.put(agent, epoch);
@@ -177,8 +181,8 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
   if (auto agent = ctx->agents.find(*id, secret))
     ctx->api.sys->spawn(agent_step_actor, std::move(next), std::move(*agent));
   else
-    ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, std::move(next),
-                        respond);
+    ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, req.client,
+                        std::move(next), respond);
 }
 
 /// The request's agent when this edge has checked the same credentials
@@ -608,7 +612,26 @@ void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
   }
   if (over_limit(ctx->trigger_limiter, std::hash<std::string>{}(id), respond))
     return;
-  trigger_call call{id, trigger_payload(req.body), now_ms()};
+  auto hops = parse_hops(req.header("x-nod-hops"));
+  if (!hops) {
+    respond(error_response(400, "X-Nod-Hops: must be a whole number"));
+    return;
+  }
+  // A chain of webhooks and triggers (agents, or servers, feeding each
+  // other) ends here instead of running forever.
+  if (*hops >= max_webhook_hops) {
+    if (auto* loops = ctx->api.trigger_loops)
+      loops->inc();
+    spdlog::warn("trigger {}…: refused a call {} webhooks deep (X-Nod-Hops): "
+                 "a loop of webhooks and trigger URLs?",
+                 id.substr(0, 12), *hops);
+    respond(error_response(
+      508, "loop detected: this call has passed through "
+             + std::to_string(*hops) + " webhooks (X-Nod-Hops); at most "
+             + std::to_string(max_webhook_hops - 1) + " are followed"));
+    return;
+  }
+  trigger_call call{id, trigger_payload(req.body), now_ms(), *hops};
   ask<std::string>(
     *ctx->api.sys, ctx->api.tasks,
     [respond](caf::expected<std::string> reply) {
@@ -622,9 +645,10 @@ void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
 
 ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
                                std::shared_ptr<ws_connection> conn) {
-  auto session = ctx->api.sys->spawn(
-    agent_session, link_to(conn), req.param("agent_id"), ctx->api.accounts,
-    ctx->api.directory, ctx->api.ingest, ctx->api.outbox, ctx->api.sessions);
+  auto session = ctx->api.sys->spawn(agent_session, link_to(conn, req.client),
+                                     req.param("agent_id"), ctx->api.accounts,
+                                     ctx->api.directory, ctx->api.ingest,
+                                     ctx->api.outbox, ctx->api.sessions);
   return forward_to(session, conn);
 }
 

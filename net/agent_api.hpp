@@ -7,6 +7,10 @@
 #include <caf/fwd.hpp>
 #include <memory>
 
+namespace nod::metrics {
+class counter;
+} // namespace nod::metrics
+
 namespace nod::net {
 
 class server;
@@ -29,6 +33,8 @@ struct agent_api_context {
   /// Requests per second (and burst) of each inbound trigger URL.
   double trigger_rate = 10;
   double trigger_burst = 20;
+  /// Counts trigger calls refused as a loop (X-Nod-Hops); may be null.
+  metrics::counter* trigger_loops = nullptr;
   /// Also the per-agent limit of `POST /api/agent/events` (429 over it).
   agent_session_options sessions;
 };

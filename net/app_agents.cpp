@@ -104,13 +104,16 @@ void agent_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
 }
 
 /// A `webhook_url` whose host is a literal address (any spelling) that the
-/// policy refuses is a 400 naming the field; a host name is checked on what
-/// it resolves to, when connecting.
+/// policy refuses, or that is one of this server's own trigger URLs, is a
+/// 400 naming the field; a host name is checked on what it resolves to,
+/// when connecting.
 bool check_webhook_host(const app_api_context& ctx, const agent_input& in,
                         json::field_error& err) {
   if (!in.webhook_url)
     return true;
   auto why = literal_host_refusal(*in.webhook_url, ctx.webhook_hosts);
+  if (!why && is_own_trigger_url(*in.webhook_url, ctx.webhook_hosts))
+    why = "this server's own trigger URL: the agent would trigger itself";
   if (!why)
     return true;
   err.field = "webhook_url";

@@ -134,8 +134,8 @@ ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
                   ? cookie_value(req, session_cookie).value_or("")
                   : std::string{};
   auto session
-    = ctx->sys->spawn(app_session, link_to(conn), ctx->accounts, ctx->directory,
-                      std::move(cookie), ctx->app_sessions);
+    = ctx->sys->spawn(app_session, link_to(conn, req.client), ctx->accounts,
+                      ctx->directory, std::move(cookie), ctx->app_sessions);
   return forward_to(session, conn);
 }
 

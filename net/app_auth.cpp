@@ -57,7 +57,7 @@ void login(const ctx_ptr& ctx, const http_request& req, responder respond) {
         cookie_header(*ctx, r->token, (r->expires_ms - now_ms()) / 1000));
       respond(std::move(res));
     },
-    login_atom::value, username, password, req.remote);
+    login_atom::value, username, password, req.client);
 }
 
 void logout(const ctx_ptr& ctx, const http_request& req, responder respond) {

@@ -32,11 +32,13 @@ connection_limits::connection_limits(size_t max_total, size_t max_per_address,
   : max_total_(max_total), max_per_address_(max_per_address),
     max_refusals_(max_refusals) {}
 
-connection_slot connection_limits::acquire(const std::string& address) {
+connection_slot connection_limits::acquire(const std::string& address,
+                                           bool bounded_per_address) {
   std::lock_guard<std::mutex> lock{mtx_};
   auto& mine = per_address_[address];
   if (open_ < max_total_
-      && (max_per_address_ == 0 || mine < max_per_address_)) {
+      && (max_per_address_ == 0 || !bounded_per_address
+          || mine < max_per_address_)) {
     ++open_;
     ++mine;
     return connection_slot{this, address, false};

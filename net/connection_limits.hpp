@@ -55,8 +55,10 @@ public:
 
   /// A slot for a connection from `address`; when a bound is reached, a
   /// refusal slot while the refusal budget lasts; else an empty slot (close
-  /// the connection at once).
-  connection_slot acquire(const std::string& address);
+  /// the connection at once). With `bounded_per_address` false only the
+  /// total bounds it (a trusted proxy).
+  connection_slot acquire(const std::string& address,
+                          bool bounded_per_address = true);
 
   /// Open connections (refusals not counted).
   size_t open() const;

@@ -23,6 +23,10 @@ struct http_request {
   std::string body;
   /// Peer address, `ip:port`.
   std::string remote;
+  /// The client's address without the port: the peer's, or, when the peer
+  /// is a trusted proxy (`trusted-proxies`), the one its `X-Forwarded-For`
+  /// names. What throttling counts by.
+  std::string client;
   /// Values of `{name}` segments of the matched route, in order.
   std::vector<std::pair<std::string, std::string>> params;
 

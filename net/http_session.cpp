@@ -63,6 +63,16 @@ const beast::error_category& http_category() {
   return cat;
 }
 
+/// Every `X-Forwarded-For` of `req` as one list, in order: a proxy may add
+/// its own header instead of extending the client's.
+std::string forwarded_for(const http_request& req) {
+  std::string out;
+  for (auto& [name, value] : req.headers)
+    if (name == "x-forwarded-for")
+      out += (out.empty() ? "" : ",") + value;
+  return out;
+}
+
 } // namespace
 
 http_session::http_session(server_core& srv, tcp::socket&& socket,
@@ -71,8 +81,10 @@ http_session::http_session(server_core& srv, tcp::socket&& socket,
     stream_(std::move(socket)) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec)
+  if (!ec) {
     remote_ = endpoint_string(ep);
+    peer_ = to_ip_address(ep.address());
+  }
   srv_.connections_active_.add(1);
 }
 
@@ -209,6 +221,7 @@ void http_session::handle_request() {
                              std::string{field.value()});
   req.body = std::move(msg.body());
   req.remote = remote_;
+  req.client = srv_.client_of(peer_, forwarded_for(req));
   if (log_requests())
     path_ = req.path;
   if (route_websocket(msg, req))

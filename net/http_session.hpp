@@ -100,6 +100,8 @@ private:
   http::response<http::string_body> response_;
   state state_ = state::idle;
   std::string remote_;
+  /// The peer's address (`remote_` without the port).
+  ip_address peer_;
   /// Keeps the session alive while a handler owns its request.
   std::shared_ptr<http_session> self_;
   /// A response given synchronously from inside the handler.

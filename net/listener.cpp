@@ -20,18 +20,14 @@ constexpr char refused_response[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                     "Content-Length: 36\r\n\r\n"
                                     "{\"detail\":\"too many connections\"}\n";
 
-/// The client's address, an IPv4-mapped IPv6 one as IPv4, so one client
+/// The peer's address, an IPv4-mapped IPv6 one as IPv4, so one client
 /// counts once whichever way it came in.
-std::string client_address(const tcp::socket& socket) {
+std::optional<ip_address> peer_address(const tcp::socket& socket) {
   beast::error_code ec;
   auto ep = socket.remote_endpoint(ec);
   if (ec)
-    return {};
-  auto address = ep.address();
-  if (address.is_v6() && address.to_v6().is_v4_mapped())
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6())
-      .to_string();
-  return address.to_string();
+    return std::nullopt;
+  return to_ip_address(ep.address());
 }
 
 /// Tells the client 503 without waiting (a fresh socket's send buffer
@@ -135,7 +131,10 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket,
     return;
   }
   srv_.connections_total_.inc();
-  auto slot = srv_.limits_.acquire(client_address(socket));
+  // A trusted proxy carries many clients: only the total bounds it.
+  auto peer = peer_address(socket);
+  auto slot = srv_.limits_.acquire(peer ? peer->to_string() : std::string{},
+                                   !peer || !srv_.trusted_proxy(*peer));
   if (!slot || slot.refusal())
     srv_.connections_refused_.inc();
   if (!slot) {

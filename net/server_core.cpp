@@ -37,6 +37,17 @@ constexpr std::chrono::seconds force_close_wait{1};
 /// before they are closed; beyond these they are closed at once.
 constexpr size_t max_refusals = 64;
 
+/// `trusted-proxies` as loaded (already checked by the config).
+std::vector<ip_network> trusted_networks(const std::string& list) {
+  std::string error;
+  auto networks = parse_network_list(list, error);
+  if (!networks) {
+    spdlog::error("trusted-proxies: {}; trusting none", error);
+    return {};
+  }
+  return std::move(*networks);
+}
+
 } // namespace
 
 std::string endpoint_string(const std::string& host, uint16_t port) {
@@ -52,6 +63,7 @@ std::string endpoint_string(const tcp::endpoint& ep) {
 server_core::server_core(const config& cfg, metrics::registry& reg,
                          std::function<bool()> ready)
   : cfg_(cfg), reg_(reg), ready_(std::move(ready)),
+    trusted_proxies_(trusted_networks(cfg.trusted_proxies)),
     max_ws_queue_bytes_(2 * cfg.max_frame_bytes),
     limits_(cfg.max_connections, cfg.max_connections_per_ip, max_refusals),
     connections_active_(
@@ -228,6 +240,20 @@ void server_core::add_websocket(std::string pattern, ws_handler h) {
 
 bool server_core::no_sessions() const {
   return sessions_.empty() && ws_sessions_.empty();
+}
+
+bool server_core::trusted_proxy(const ip_address& peer) const {
+  for (auto& net : trusted_proxies_)
+    if (net.contains(peer))
+      return true;
+  return false;
+}
+
+std::string server_core::client_of(const ip_address& peer,
+                                   const std::string& x_forwarded_for) const {
+  if (trusted_proxies_.empty())
+    return peer.to_string();
+  return forwarded_client(peer, x_forwarded_for, trusted_proxies_).to_string();
 }
 
 void server_core::record(const std::string& route, const std::string& method,

@@ -11,6 +11,7 @@
 #include "net/listener.hpp"
 #include "net/router.hpp"
 #include "net/websocket.hpp"
+#include "protocol/address_policy.hpp"
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -66,6 +67,14 @@ struct server_core {
   /// True when no session of either kind is left; under `sessions_mtx_`.
   bool no_sessions() const;
 
+  /// True if `peer` is one of `trusted-proxies`.
+  bool trusted_proxy(const ip_address& peer) const;
+
+  /// The client's address for a request from `peer` with the header
+  /// `X-Forwarded-For: x_forwarded_for` (see `http_request::client`).
+  std::string client_of(const ip_address& peer,
+                        const std::string& x_forwarded_for) const;
+
   /// Records one finished request in the metrics.
   void record(const std::string& route, const std::string& method,
               unsigned status, double seconds);
@@ -73,6 +82,8 @@ struct server_core {
   const config cfg_;
   metrics::registry& reg_;
   std::function<bool()> ready_;
+  /// `trusted-proxies`, parsed.
+  const std::vector<ip_network> trusted_proxies_;
   net::router router_;
   /// Matches WebSocket paths (every route `GET`, handler unused); the
   /// matched pattern is the key of `ws_handlers_`.

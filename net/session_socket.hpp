@@ -14,9 +14,10 @@
 
 namespace nod::net {
 
-/// A `client_link` onto `conn`; safe to call from any thread, and after the
-/// connection or the server is gone.
-inline client_link link_to(const std::shared_ptr<ws_connection>& conn) {
+/// A `client_link` onto `conn` of a client at address `client`; safe to
+/// call from any thread, and after the connection or the server is gone.
+inline client_link link_to(const std::shared_ptr<ws_connection>& conn,
+                           std::string client) {
   return {[conn](std::string frame) {
             return conn->send(std::move(frame));
           },
@@ -25,7 +26,8 @@ inline client_link link_to(const std::shared_ptr<ws_connection>& conn) {
           },
           [conn](uint16_t code, std::string reason) {
             conn->close(code, std::move(reason));
-          }};
+          },
+          std::move(client)};
 }
 
 /// Callbacks that forward `conn`'s text frames and its end to `session`;

@@ -408,9 +408,17 @@ private:
     std::optional<std::string> refusal;
     for (const auto& entry : results) {
       auto ep = entry.endpoint();
-      auto why = allowed_hosts_ ? allowed_hosts_->refusal(
-                   url_.host, policy_address(ep.address()), ep.port())
-                                : std::nullopt;
+      auto address = to_ip_address(ep.address());
+      auto why = allowed_hosts_
+                   ? allowed_hosts_->refusal(url_.host, address, ep.port())
+                   : std::nullopt;
+      // This server's own trigger URL would be a loop, whatever the list
+      // allows.
+      if (!why && allowed_hosts_ && is_trigger_path(url_.target)
+          && allowed_hosts_->own_endpoint(url_.host, address, ep.port()))
+        why = "address " + address.to_string() + " port "
+              + std::to_string(ep.port())
+              + " is this server: its own trigger URL would be a loop";
       if (why)
         refusal = std::move(why);
       else
@@ -420,11 +428,6 @@ private:
       return fail_with(post_failure::blocked_address,
                        "blocked_address: " + *refusal);
     do_connect(std::move(allowed));
-  }
-
-  static ip_address policy_address(const asio::ip::address& a) {
-    return a.is_v4() ? ip_address::v4(a.to_v4().to_bytes())
-                     : ip_address::v6(a.to_v6().to_bytes());
   }
 
   void do_connect(std::vector<tcp::endpoint> endpoints) {
@@ -745,7 +748,10 @@ void webhook_client::post(http_post req,
   std::shared_ptr<request> r;
   try {
     std::unique_ptr<connection> idle;
-    if (auto url = parse_http_url(req.url))
+    // A trigger URL always takes a fresh connection, so that it is checked
+    // for being this server's own (a loop) on the address connected to.
+    if (auto url = parse_http_url(req.url);
+        url && !is_trigger_path(url->target))
       idle = impl_->reg->pool.take(pool_key(*url));
     auto strand = idle ? idle->strand : asio::make_strand(impl_->ioc);
     r = std::make_shared<request>(

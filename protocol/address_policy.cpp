@@ -496,12 +496,7 @@ std::optional<std::string> address_policy::refusal(std::string_view host,
                    + "; only a CIDR entry allows it");
   bool literal = parse_ip_host(host).has_value();
   auto name = literal ? std::string{} : normalize_name(host);
-  bool own = false;
-  for (auto& o : own_)
-    own = own || (o.port == port && o.net.contains(a));
-  for (auto& o : own_hosts_)
-    own = own || (!literal && o.port == port && o.name == name);
-  if (own)
+  if (own_endpoint(host, a, port))
     return refused("port " + std::to_string(port)
                    + " there is this server; only a CIDR entry allows it");
   // 3. Anything, a listed name, or the keyword of the address's kind.
@@ -516,6 +511,24 @@ std::optional<std::string> address_policy::refusal(std::string_view host,
       || (kind == address_kind::loopback && loopback_))
     return std::nullopt;
   return refused(nod::to_string(kind));
+}
+
+bool address_policy::own_endpoint(std::string_view host,
+                                  const std::optional<ip_address>& address,
+                                  uint16_t port) const {
+  if (address) {
+    auto a = address->unmapped();
+    for (auto& o : own_)
+      if (o.port == port && o.net.contains(a))
+        return true;
+  }
+  if (parse_ip_host(host))
+    return false;
+  auto name = normalize_name(host);
+  for (auto& o : own_hosts_)
+    if (o.port == port && o.name == name)
+      return true;
+  return false;
 }
 
 bool address_policy::allows(std::string_view host, const ip_address& address,
@@ -542,6 +555,87 @@ std::optional<std::string> literal_host_refusal(std::string_view url,
   std::from_chars(parts->port.data(), parts->port.data() + parts->port.size(),
                   port);
   return policy.refusal(parts->host, *address, static_cast<uint16_t>(port));
+}
+
+bool is_trigger_path(std::string_view path) {
+  return path.compare(0, 9, "/webhook/") == 0;
+}
+
+bool is_own_trigger_url(std::string_view url, const address_policy& policy) {
+  auto parts = parse_http_url(url);
+  if (!parts || !is_trigger_path(parts->target))
+    return false;
+  unsigned port = 0;
+  std::from_chars(parts->port.data(), parts->port.data() + parts->port.size(),
+                  port);
+  return policy.own_endpoint(parts->host, parse_ip_host(parts->host),
+                             static_cast<uint16_t>(port));
+}
+
+// -- clients behind a reverse proxy ------------------------------------------
+
+std::optional<std::vector<ip_network>> parse_network_list(std::string_view list,
+                                                          std::string& error) {
+  std::vector<ip_network> out;
+  if (text::trim(list).empty())
+    return out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    auto comma = list.find(',', pos);
+    auto raw = text::trim(list.substr(pos, comma - pos));
+    pos = comma == std::string_view::npos ? list.size() + 1 : comma + 1;
+    if (raw.empty()) {
+      error = "empty entry (two commas, or a comma at the start or end)";
+      return std::nullopt;
+    }
+    ip_network net;
+    if (auto why = parse_network(normalize_name(raw), net)) {
+      error = "entry " + quoted(raw) + ": " + *why;
+      return std::nullopt;
+    }
+    out.push_back(net);
+  }
+  return out;
+}
+
+std::string address_bucket(std::string_view client) {
+  auto a = parse_ip_host(client);
+  if (!a)
+    return std::string{client};
+  if (a->family == ip_family::v4)
+    return a->to_string();
+  return ip_network{masked(*a, 64), 64}.to_string();
+}
+
+ip_address forwarded_client(const ip_address& peer,
+                            std::string_view x_forwarded_for,
+                            const std::vector<ip_network>& trusted) {
+  auto is_trusted = [&](const ip_address& a) {
+    for (auto& net : trusted)
+      if (net.contains(a))
+        return true;
+    return false;
+  };
+  auto client = peer.unmapped();
+  if (!is_trusted(client))
+    return client;
+  auto rest = x_forwarded_for;
+  while (!rest.empty()) {
+    auto comma = rest.rfind(',');
+    auto hop = text::trim(
+      comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+    rest = comma == std::string_view::npos ? std::string_view{}
+                                           : rest.substr(0, comma);
+    if (!hop.empty() && hop.front() == '[')
+      hop = hop.substr(1, hop.find(']') - 1);
+    auto address = parse_list_address(hop);
+    if (!address)
+      return client;
+    client = address->unmapped();
+    if (!is_trusted(client))
+      return client;
+  }
+  return client;
 }
 
 } // namespace nod

@@ -156,6 +156,13 @@ public:
                                      const ip_address& address,
                                      uint16_t port) const;
 
+  /// True if (`host` as written in a URL, the `address` it resolved to if
+  /// known, `port`) is this server itself: one of its own addresses, or
+  /// its public URL's host name.
+  bool own_endpoint(std::string_view host,
+                    const std::optional<ip_address>& address,
+                    uint16_t port) const;
+
   /// `!refusal(host, address, port)`.
   bool allows(std::string_view host, const ip_address& address,
               uint16_t port) const;
@@ -164,7 +171,7 @@ public:
   std::string to_string() const;
 
 private:
-  struct own_endpoint {
+  struct own_address {
     ip_network net;
     uint16_t port;
   };
@@ -183,7 +190,7 @@ private:
   std::vector<std::string> names_;
   /// The entries as `to_string` shows them.
   std::vector<std::string> entries_{"external"};
-  std::vector<own_endpoint> own_;
+  std::vector<own_address> own_;
   std::vector<own_host> own_hosts_;
 };
 
@@ -194,5 +201,38 @@ private:
 /// connecting), an allowed address, or a URL that does not parse.
 std::optional<std::string> literal_host_refusal(std::string_view url,
                                                 const address_policy& policy);
+
+/// True if `path` (of a URL) is under this server's inbound trigger route
+/// `/webhook/`.
+bool is_trigger_path(std::string_view path);
+
+/// For agent create and update: true if `url` is a trigger URL of this
+/// server (its path under `/webhook/`, its host and port this server's own
+/// by `policy.own_endpoint`), which would make the agent trigger itself.
+/// Refused whatever `webhook-allowed-hosts` says.
+bool is_own_trigger_url(std::string_view url, const address_policy& policy);
+
+// -- clients behind a reverse proxy ------------------------------------------
+
+/// Parses `trusted-proxies`: a comma-separated list of CIDRs (a bare
+/// address is that one address), written as for `address_policy`. An empty
+/// list is valid (no proxy trusted). On a bad entry returns nothing and sets
+/// `error` to one line naming the entry and why.
+std::optional<std::vector<ip_network>> parse_network_list(std::string_view list,
+                                                          std::string& error);
+
+/// The address of the client behind `peer`, as nginx's `real_ip` module
+/// finds it: `peer` itself unless it is in `trusted`; else, walking
+/// `x_forwarded_for` from the right, the first address not in `trusted`
+/// (the leftmost when every hop is trusted). A hop that is not an address
+/// ends the walk at the hop before it, which the proxy vouched for.
+ip_address forwarded_client(const ip_address& peer,
+                            std::string_view x_forwarded_for,
+                            const std::vector<ip_network>& trusted);
+
+/// What throttling counts a client address by: an IPv4 address whole, an
+/// IPv6 address by its /64 (one subscriber's network: a client has all of
+/// it), as text. Text that is not an address comes back as it is.
+std::string address_bucket(std::string_view client);
 
 } // namespace nod

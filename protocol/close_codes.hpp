@@ -31,6 +31,9 @@ constexpr uint16_t too_big = 1009;
 /// The server failed: a handler threw, or a service it needs did not
 /// answer.
 constexpr uint16_t internal_error = 1011;
+/// Refused for now: too many wrong secrets from this address (the reason
+/// says when to try again).
+constexpr uint16_t try_again_later = 1013;
 
 /// Auth frame missing, late, not JSON or not `auth`.
 constexpr uint16_t auth_required = 4001;

@@ -4,6 +4,7 @@
 #include "protocol/json.hpp"
 #include "protocol/records.hpp"
 #include "protocol/time.hpp"
+#include "protocol/webhook.hpp"
 
 namespace nod {
 
@@ -69,6 +70,8 @@ std::string to_json(const delivery_record& r) {
     w.null();
   w.field("created_at", iso8601(r.created_ms));
   w.field("updated_at", iso8601(r.updated_ms));
+  if (r.hops > 0)
+    w.field("hops", static_cast<int64_t>(r.hops));
   w.end_object();
   return w.str();
 }
@@ -103,6 +106,10 @@ bool from_json(std::string_view text, delivery_record& r) {
   r.sent_ms = opt_time(doc, "sent_at");
   r.created_ms = *created;
   r.updated_ms = *updated;
+  auto hops = opt_int64(doc, "hops");
+  if (hops && (*hops < 0 || *hops > max_webhook_hops))
+    return false;
+  r.hops = static_cast<unsigned>(hops.value_or(0));
   for (auto& item : attempts->value.GetArray()) {
     if (!item.IsObject())
       return false;

@@ -57,6 +57,10 @@ struct delivery_record {
   std::optional<int64_t> next_attempt_ms;
   /// When `sent`: the time of the push.
   std::optional<int64_t> sent_ms;
+  /// Webhooks the call behind this event had passed through (the
+  /// `X-Nod-Hops` of the trigger call of a `task_trigger`); 0 otherwise.
+  /// Its webhook carries one more.
+  unsigned hops = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 };
@@ -65,7 +69,7 @@ struct delivery_record {
 /// "seq", "type", "state", "channel", "attempts": [{"at", "channel",
 /// "result": "ok"|"failed", "delivery_id", "retry_num", "status_code",
 /// "error", "duration_ms"}], "next_attempt_at", "sent_at", "created_at",
-/// "updated_at"}`.
+/// "updated_at"}`, and `"hops"` when not 0.
 std::string to_json(const delivery_record& r);
 
 /// Reads what `to_json` wrote; false when malformed.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <charconv>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -250,10 +251,10 @@ std::vector<std::pair<std::string, std::string>>
 webhook_headers(std::string_view key, std::string_view event_id,
                 std::string_view delivery_id, int64_t timestamp_s,
                 unsigned retry_num, std::string_view retry_reason,
-                std::string_view body) {
+                std::string_view body, unsigned hops) {
   auto timestamp = std::to_string(timestamp_s);
   std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(10);
+  out.reserve(11);
   out.emplace_back("Content-Type", "application/json");
   out.emplace_back("X-Nod-Event-Id", event_id);
   out.emplace_back("X-Nod-Delivery-Id", delivery_id);
@@ -266,7 +267,23 @@ webhook_headers(std::string_view key, std::string_view event_id,
   out.emplace_back("webhook-timestamp", timestamp);
   out.emplace_back("webhook-signature", standard_webhooks_signature(
                                           key, event_id, timestamp_s, body));
+  out.emplace_back("X-Nod-Hops", std::to_string(hops));
   return out;
+}
+
+std::optional<unsigned> parse_hops(std::string_view header) {
+  if (header.empty())
+    return 0u;
+  if (header.size() > 9)
+    return header.find_first_not_of("0123456789") == std::string_view::npos
+             ? std::optional<unsigned>{max_webhook_hops}
+             : std::nullopt;
+  unsigned n = 0;
+  auto [end, ec]
+    = std::from_chars(header.data(), header.data() + header.size(), n);
+  if (ec != std::errc{} || end != header.data() + header.size())
+    return std::nullopt;
+  return std::min(n, max_webhook_hops);
 }
 
 int64_t backoff_delay_ms(const retry_policy& policy, unsigned retry,

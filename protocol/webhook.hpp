@@ -91,12 +91,24 @@ std::string standard_webhooks_signature(std::string_view key,
 /// Every header of one attempt (API.md A7), in this order: Content-Type,
 /// X-Nod-Event-Id, X-Nod-Delivery-Id, X-Nod-Timestamp, X-Nod-Retry-Num,
 /// X-Nod-Retry-Reason, X-Nod-Signature, webhook-id, webhook-timestamp,
-/// webhook-signature. `key` is the decoded `whsec_` secret.
+/// webhook-signature, and X-Nod-Hops: `hops`, the webhooks this request
+/// is into a chain (1 unless the event came from a trigger call that
+/// carried X-Nod-Hops). `key` is the decoded `whsec_` secret.
 std::vector<std::pair<std::string, std::string>>
 webhook_headers(std::string_view key, std::string_view event_id,
                 std::string_view delivery_id, int64_t timestamp_s,
                 unsigned retry_num, std::string_view retry_reason,
-                std::string_view body);
+                std::string_view body, unsigned hops);
+
+/// A trigger call whose `X-Nod-Hops` says it has passed through this many
+/// webhooks is refused (508): a chain of agents and servers triggering
+/// each other ends there.
+constexpr unsigned max_webhook_hops = 8;
+
+/// Reads an `X-Nod-Hops` header: empty is 0; otherwise a decimal number.
+/// Nothing when malformed. Numbers over `max_webhook_hops` read as
+/// `max_webhook_hops`.
+std::optional<unsigned> parse_hops(std::string_view header);
 
 /// How failed webhook attempts are retried.
 struct retry_policy {

@@ -3,12 +3,15 @@
 #include "tests/actors/people_fixture.hpp"
 #include "tests/support/match.hpp"
 
+#include <chrono>
+#include <thread>
+
 namespace nod {
 namespace {
 
 using accounts_test = test::people_fixture;
 
-const std::string remote = "10.0.0.1:4000";
+const std::string remote = "10.0.0.1";
 
 TEST_F(accounts_test, users_are_unique_and_validated) {
   auto alice = add_user("alice");
@@ -56,25 +59,82 @@ TEST_F(accounts_test, wrong_password_and_unknown_user_look_the_same) {
   EXPECT_EQ(detail_of(wrong.error()), detail_of(unknown.error()));
 }
 
-TEST_F(accounts_test, repeated_failures_are_refused_for_a_while) {
+/// Logins of alice from chosen addresses.
+class login_throttle_test : public test::people_fixture {
+protected:
+  /// One login of alice from `from`, with the right password or not.
+  caf::expected<login_result> try_login(const std::string& from, bool right) {
+    return call<login_result>(
+      acc, login_atom::value, std::string{"alice"},
+      std::string{right ? "password-alice" : "wrong-guess"}, from);
+  }
+};
+
+TEST_F(login_throttle_test, failures_lock_the_address_out_not_the_person) {
   add_user("alice");
   for (int i = 0; i < opts.free_failures; ++i) {
-    auto r = call<login_result>(acc, login_atom::value, std::string{"alice"},
-                                std::string{"wrong-guess"}, remote);
+    auto r = try_login(remote, false);
     ASSERT_FALSE(r);
     EXPECT_EQ(code_of(r.error()), ec::unauthenticated) << "attempt " << i;
   }
-  // Now even the right password is refused until the lockout passes.
-  auto locked = call<login_result>(acc, login_atom::value, std::string{"alice"},
-                                   std::string{"password-alice"}, remote);
+  // From this address even the right password waits for the lockout.
+  auto locked = try_login(remote, true);
   ASSERT_FALSE(locked);
   EXPECT_EQ(code_of(locked.error()), ec::rate_limited);
-  // Another address is refused too: the name is locked, not only the IP.
-  auto elsewhere = call<login_result>(
-    acc, login_atom::value, std::string{"alice"}, std::string{"password-alice"},
-    std::string{"10.9.9.9:1"});
-  ASSERT_FALSE(elsewhere);
-  EXPECT_EQ(code_of(elsewhere.error()), ec::rate_limited);
+  EXPECT_EQ(detail_of(locked.error()), "1");
+  // From anywhere else the person logs in.
+  EXPECT_TRUE(try_login("10.9.9.9", true));
+  // An IPv6 client is one client across its /64.
+  for (int i = 0; i < opts.free_failures; ++i)
+    ASSERT_FALSE(try_login("2001:db8:1:2::" + std::to_string(i + 1), false));
+  auto v6 = try_login("2001:db8:1:2:ffff::9", true);
+  ASSERT_FALSE(v6);
+  EXPECT_EQ(code_of(v6.error()), ec::rate_limited);
+  EXPECT_TRUE(try_login("2001:db8:1:3::1", true));
+}
+
+TEST_F(login_throttle_test,
+       guessing_from_many_addresses_slows_down_new_ones_only) {
+  opts.user_slowdown = std::chrono::milliseconds{300};
+  restart();
+  add_user("alice");
+  // Alice's own device has logged in before.
+  ASSERT_TRUE(try_login("10.0.0.1", true));
+  // One guess each from many addresses: no pair is locked, the user's
+  // ceiling is passed.
+  for (int i = 0; i < opts.user_free_failures; ++i) {
+    auto r = try_login("203.0.113." + std::to_string(i + 1), false);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(code_of(r.error()), ec::unauthenticated) << "guess " << i;
+  }
+  // A new address waits its turn...
+  auto slowed = try_login("198.51.100.7", true);
+  ASSERT_FALSE(slowed);
+  EXPECT_EQ(code_of(slowed.error()), ec::rate_limited);
+  // ...the person's known device does not...
+  EXPECT_TRUE(try_login("10.0.0.1", true));
+  // ...and a turn comes after the slowdown: slower guessing, no lockout.
+  std::this_thread::sleep_for(opts.user_slowdown);
+  EXPECT_TRUE(try_login("198.51.100.7", true));
+}
+
+TEST_F(accounts_test, wrong_agent_secrets_are_refused_for_a_while_per_address) {
+  auto alice = add_user("alice");
+  auto created = add_agent(alice.id, "a");
+  auto id = created.agent.id;
+  for (int i = 0; i < opts.free_failures; ++i) {
+    auto r = call<agent_record>(acc, agent_auth_atom::value, id,
+                                std::string{"nod_wrong"}, remote);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(code_of(r.error()), ec::unauthenticated) << "attempt " << i;
+  }
+  auto locked = call<agent_record>(acc, agent_auth_atom::value, id,
+                                   created.secret, remote);
+  ASSERT_FALSE(locked);
+  EXPECT_EQ(code_of(locked.error()), ec::rate_limited);
+  // The agent elsewhere is not refused.
+  EXPECT_TRUE(call<agent_record>(acc, agent_auth_atom::value, id,
+                                 created.secret, std::string{"10.9.9.9"}));
 }
 
 TEST_F(accounts_test, new_password_ends_sessions) {
@@ -136,19 +196,19 @@ TEST_F(accounts_test, rotated_secret_replaces_the_old_one_at_once) {
   auto alice = add_user("alice");
   auto created = add_agent(alice.id, "a");
   auto id = created.agent.id;
-  EXPECT_TRUE(
-    call<agent_record>(acc, agent_auth_atom::value, id, created.secret));
+  EXPECT_TRUE(call<agent_record>(acc, agent_auth_atom::value, id,
+                                 created.secret, remote));
   auto rotated = call<agent_created>(acc, rotate_atom::value, alice.id, id);
   ASSERT_TRUE(rotated);
   EXPECT_NE(rotated->secret, created.secret);
-  auto old
-    = call<agent_record>(acc, agent_auth_atom::value, id, created.secret);
+  auto old = call<agent_record>(acc, agent_auth_atom::value, id, created.secret,
+                                remote);
   ASSERT_FALSE(old);
   EXPECT_EQ(code_of(old.error()), ec::unauthenticated);
-  EXPECT_TRUE(
-    call<agent_record>(acc, agent_auth_atom::value, id, rotated->secret));
-  auto unknown
-    = call<agent_record>(acc, agent_auth_atom::value, id + 1, rotated->secret);
+  EXPECT_TRUE(call<agent_record>(acc, agent_auth_atom::value, id,
+                                 rotated->secret, remote));
+  auto unknown = call<agent_record>(acc, agent_auth_atom::value, id + 1,
+                                    rotated->secret, remote);
   ASSERT_FALSE(unknown);
   EXPECT_EQ(code_of(unknown.error()), ec::not_found);
   auto wh = call<agent_record>(acc, rotate_wh_atom::value, alice.id, id);
@@ -173,7 +233,7 @@ TEST_F(accounts_test, everything_survives_a_restart) {
   ASSERT_EQ(agents->size(), 1u);
   EXPECT_EQ(agents->front().name, "keeper");
   EXPECT_TRUE(call<agent_record>(acc, agent_auth_atom::value, created.agent.id,
-                                 created.secret));
+                                 created.secret, remote));
   auto dup = call<user_record>(acc, user_add_atom::value, std::string{"alice"},
                                std::string{"whatever-long"}, false);
   ASSERT_FALSE(dup);

@@ -68,7 +68,7 @@ protected:
   std::string login(const std::string& name) {
     auto r = call<login_result>(acc, login_atom::value, name,
                                 std::string{"password-" + name},
-                                std::string{"127.0.0.1:5000"});
+                                std::string{"127.0.0.1"});
     EXPECT_TRUE(r) << caf::to_string(r.error());
     return r ? r->token : std::string{};
   }

@@ -229,6 +229,10 @@ std::vector<good_case> good_cases() {
        EXPECT_EQ(c.webhook_allowed_hosts,
                  "loopback, 10.1.0.0/16, *.example.com");
      }},
+    {"trusted-proxies", "NOD_TRUSTED_PROXIES", "127.0.0.1, FD00::/8",
+     [](const config& c) {
+       EXPECT_EQ(c.trusted_proxies, "127.0.0.1/32, fd00::/8");
+     }},
   };
 }
 
@@ -254,6 +258,7 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(c.idle_timeout, d.idle_timeout);
   EXPECT_EQ(c.shutdown_grace, d.shutdown_grace);
   EXPECT_EQ(c.webhook_allowed_hosts, "external");
+  EXPECT_EQ(c.trusted_proxies, "");
 }
 
 TEST_F(config_test, every_setting_by_flag_with_equals) {
@@ -457,6 +462,8 @@ const std::vector<bad_case>& bad_cases() {
      "write IPv4 addresses as four decimal numbers"},
     {"webhook-allowed-hosts", "NOD_WEBHOOK_ALLOWED_HOSTS", "192.168.*.*",
      "use a CIDR such as 10.0.0.0/8"},
+    {"trusted-proxies", "NOD_TRUSTED_PROXIES", "proxy.local",
+     "entry \"proxy.local\": \"proxy.local\" is not an IP address"},
   };
   return cases;
 }

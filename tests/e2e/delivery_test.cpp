@@ -679,6 +679,41 @@ TEST_F(delivery_e2e, a_name_that_resolves_to_a_refused_address_is_blocked) {
     << metrics;
 }
 
+TEST_F(delivery_e2e, a_name_for_this_servers_own_trigger_url_is_blocked) {
+  // 127.0.0.0/8 named by CIDR lets webhooks reach this server's port, but
+  // never its trigger route: the agent would trigger itself in a loop.
+  stop();
+  start({{"NOD_WEBHOOK_ALLOWED_HOSTS", "127.0.0.0/8"}});
+  token = login();
+  auto a = create_agent("ouroboros");
+  auto task = agent_call(a, "POST", "/api/agent/tasks",
+                         R"({"name":"t","prompt":"p","schedule":"event"})");
+  ASSERT_EQ(task.status, 200u) << task.body;
+  auto url = str(parse(task.body), "trigger_url");
+  auto path = url.substr(url.find("/webhook/"));
+  // A host name passes when the agent is changed...
+  ASSERT_EQ(app("PATCH", "/api/agents/" + a.id,
+                R"({"webhook_url":"http://localhost:)" + std::to_string(port)
+                  + path + "\"}")
+              .status,
+            200u);
+  auto fired = test::http_call(port, "POST", path, "{}",
+                               {{"Content-Type", "application/json"}});
+  ASSERT_EQ(fired.status, 202u) << fired.body;
+  auto event_id = str(parse(fired.body), "event_id");
+  // ...and is refused on the address connected to.
+  auto d = wait_state(a, event_id, "pending");
+  EXPECT_EQ(d.state, "pending") << d.raw;
+  auto hooks = d.on("webhook");
+  ASSERT_EQ(hooks.size(), 1u) << d.raw;
+  EXPECT_EQ(hooks[0].error.rfind("blocked_address: ", 0), 0u) << d.raw;
+  EXPECT_NE(hooks[0].error.find("own trigger URL"), std::string::npos) << d.raw;
+  auto runs = parse(
+    app("GET", "/api/tasks/" + str(parse(task.body), "task_id") + "/runs")
+      .body);
+  EXPECT_EQ(runs.Size(), 1u);
+}
+
 TEST_F(delivery_e2e, retry_after_is_honoured) {
   test::webhook_sink sink;
   sink.set_sequence({sink_action::reply(503, "1"), sink_action::reply(200)});

@@ -619,5 +619,80 @@ TEST(literal_host_refusal, uses_the_urls_port_for_the_own_endpoint) {
   EXPECT_EQ(literal_host_refusal("http://127.0.0.1/", p), std::nullopt);
 }
 
+TEST(is_own_trigger_url, only_this_servers_trigger_route) {
+  // Even a policy that allows everything by CIDR keeps the loop out.
+  auto p = policy("127.0.0.0/8, *");
+  p.add_own_address(v4("127.0.0.1"), 8000);
+  p.add_own_host("nod.example.com", 443);
+  EXPECT_TRUE(is_own_trigger_url("http://127.0.0.1:8000/webhook/trg_1", p));
+  EXPECT_TRUE(
+    is_own_trigger_url("http://[::ffff:127.0.0.1]:8000/webhook/x", p));
+  EXPECT_TRUE(
+    is_own_trigger_url("https://NOD.example.com/webhook/trg_1?a=1", p));
+  // Other paths, ports and hosts are not this server's trigger route.
+  EXPECT_FALSE(is_own_trigger_url("http://127.0.0.1:8000/api/agent/events", p));
+  EXPECT_FALSE(is_own_trigger_url("http://127.0.0.1:8000/webhooks/trg_1", p));
+  EXPECT_FALSE(is_own_trigger_url("http://127.0.0.1:9000/webhook/trg_1", p));
+  EXPECT_FALSE(is_own_trigger_url("https://other.example.com/webhook/t", p));
+  EXPECT_FALSE(is_own_trigger_url("not a url", p));
+  EXPECT_TRUE(p.own_endpoint("127.0.0.1", v4("127.0.0.1"), 8000));
+  EXPECT_TRUE(p.own_endpoint("nod.example.com", std::nullopt, 443));
+  EXPECT_FALSE(p.own_endpoint("localhost", v4("127.0.0.2"), 8000));
+}
+
+std::vector<ip_network> networks(const std::string& list) {
+  std::string error;
+  auto n = parse_network_list(list, error);
+  EXPECT_TRUE(n) << list << ": " << error;
+  return n ? *n : std::vector<ip_network>{};
+}
+
+TEST(parse_network_list, reads_cidrs_and_bare_addresses) {
+  EXPECT_TRUE(networks("").empty());
+  EXPECT_TRUE(networks("  ").empty());
+  auto n = networks("127.0.0.1, 10.0.0.0/8,FD00::/8");
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_EQ(n[0].to_string(), "127.0.0.1/32");
+  EXPECT_EQ(n[1].to_string(), "10.0.0.0/8");
+  EXPECT_EQ(n[2].to_string(), "fd00::/8");
+  std::string error;
+  EXPECT_FALSE(parse_network_list("10.0.0.1/8", error));
+  EXPECT_EQ(error, "entry \"10.0.0.1/8\": host bits are set (did you mean "
+                   "10.0.0.0/8?)");
+  EXPECT_FALSE(parse_network_list("loopback", error));
+  EXPECT_EQ(error, "entry \"loopback\": \"loopback\" is not an IP address");
+  EXPECT_FALSE(parse_network_list("10.0.0.0/8,", error));
+  EXPECT_NE(error.find("empty entry"), std::string::npos);
+}
+
+TEST(forwarded_client, believes_only_trusted_proxies) {
+  auto trusted = networks("127.0.0.1, 10.0.0.0/8");
+  auto client = [&](const char* peer, const char* xff) {
+    return forwarded_client(*parse_ip_host(peer), xff, trusted).to_string();
+  };
+  // An untrusted peer is the client, whatever it claims.
+  EXPECT_EQ(client("203.0.113.9", "1.2.3.4"), "203.0.113.9");
+  // A trusted proxy: the rightmost hop it did not add itself.
+  EXPECT_EQ(client("127.0.0.1", "198.51.100.7"), "198.51.100.7");
+  EXPECT_EQ(client("127.0.0.1", "6.6.6.6, 198.51.100.7, 10.1.1.1"),
+            "198.51.100.7");
+  EXPECT_EQ(client("::ffff:127.0.0.1", " 2001:db8::5 "), "2001:db8::5");
+  EXPECT_EQ(client("127.0.0.1", "[2001:db8::5]"), "2001:db8::5");
+  // No header, or only proxies: the leftmost trusted hop.
+  EXPECT_EQ(client("127.0.0.1", ""), "127.0.0.1");
+  EXPECT_EQ(client("127.0.0.1", "10.2.2.2, 10.1.1.1"), "10.2.2.2");
+  // Garbage ends the walk at the last hop a proxy vouched for.
+  EXPECT_EQ(client("127.0.0.1", "1.2.3.4, unknown"), "127.0.0.1");
+  EXPECT_EQ(client("127.0.0.1", "unknown, 10.1.1.1"), "10.1.1.1");
+}
+
+TEST(address_bucket, counts_an_ipv6_client_by_its_64) {
+  EXPECT_EQ(address_bucket("192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(address_bucket("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(address_bucket("2001:db8:1:2::9"), "2001:db8:1:2::/64");
+  EXPECT_EQ(address_bucket("::ffff:192.0.2.1"), "192.0.2.1");
+  EXPECT_EQ(address_bucket("not an address"), "not an address");
+}
+
 } // namespace
 } // namespace nod

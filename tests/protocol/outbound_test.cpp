@@ -205,6 +205,12 @@ TEST(outbound, delivery_record_round_trips) {
   EXPECT_EQ(back.attempts.at(0).status_code, std::optional<int64_t>{500});
   EXPECT_FALSE(from_json("{}", back));
   EXPECT_FALSE(from_json(R"({"event_id":"e"})", back));
+  // Hops appear only on events a chain of webhooks led to.
+  EXPECT_EQ(to_json(r).find("hops"), std::string::npos);
+  r.hops = 3;
+  ASSERT_TRUE(from_json(to_json(r), back));
+  EXPECT_EQ(back.hops, 3u);
+  EXPECT_NE(to_json(r).find(R"("hops":3)"), std::string::npos);
 }
 
 } // namespace

@@ -113,7 +113,7 @@ TEST(webhook, nod_signature_matches_openssl_cli) {
 
 TEST(webhook, headers_order_and_values) {
   auto headers = webhook_headers(sw_key(), sw_msg_id, "dlv_0123456789abcdef",
-                                 sw_timestamp, 2, "http_503", sw_payload);
+                                 sw_timestamp, 2, "http_503", sw_payload, 3);
   std::vector<std::pair<std::string, std::string>> expected{
     {"Content-Type", "application/json"},
     {"X-Nod-Event-Id", std::string{sw_msg_id}},
@@ -125,19 +125,36 @@ TEST(webhook, headers_order_and_values) {
     {"webhook-id", std::string{sw_msg_id}},
     {"webhook-timestamp", "1614265330"},
     {"webhook-signature", std::string{sw_signature}},
+    {"X-Nod-Hops", "3"},
   };
   EXPECT_EQ(headers, expected);
 }
 
+TEST(webhook, parse_hops_reads_the_header_or_refuses_it) {
+  EXPECT_EQ(parse_hops(""), 0u);
+  EXPECT_EQ(parse_hops("0"), 0u);
+  EXPECT_EQ(parse_hops("7"), 7u);
+  EXPECT_EQ(parse_hops("8"), max_webhook_hops);
+  // Huge counts are a loop all the same, not an error.
+  EXPECT_EQ(parse_hops("4294967296"), max_webhook_hops);
+  EXPECT_EQ(parse_hops("99999999999999999999"), max_webhook_hops);
+  for (const char* bad : {"-1", "1.5", " 3", "3 ", "x", "0x10", "+2"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(parse_hops(bad), std::nullopt);
+  }
+}
+
 TEST(webhook, headers_first_attempt) {
   auto headers = webhook_headers("key", "evt_1", "dlv_1", 1700000000, 0,
-                                 "first_attempt", "{}");
-  ASSERT_EQ(headers.size(), 10u);
+                                 "first_attempt", "{}", 1);
+  ASSERT_EQ(headers.size(), 11u);
   EXPECT_EQ(headers[4].second, "0");
   EXPECT_EQ(headers[5].second, "first_attempt");
   EXPECT_EQ(headers[6].second, nod_signature("key", 1700000000, "{}"));
   EXPECT_EQ(headers[9].second,
             standard_webhooks_signature("key", "evt_1", 1700000000, "{}"));
+  EXPECT_EQ(headers[10],
+            (std::pair<std::string, std::string>{"X-Nod-Hops", "1"}));
 }
 
 TEST(webhook, parse_http_url_accepts) {

@@ -68,7 +68,8 @@ inline client_link link_to(std::shared_ptr<fake_socket> sock) {
           },
           [sock](uint16_t code, std::string) {
             sock->closed_with = code;
-          }};
+          },
+          "192.0.2.1"};
 }
 
 } // namespace nod::test
