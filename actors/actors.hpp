@@ -122,7 +122,16 @@ struct scan_request {
   std::string end;
   uint32_t limit = 0;
   bool reverse = false;
+  /// Stop after the entry that brings the values read to this many bytes
+  /// (0: no bound); at least one entry is read.
+  uint64_t max_bytes = 0;
 };
+
+/// What one reply may hold, in bytes, on top of its item count: a list
+/// (newest first), a scan chunk, an agent's inbox read. A reply ends after
+/// the item that reaches it, so it holds at least one item; the rest is on
+/// the next page.
+constexpr uint64_t max_reply_bytes = 4 * 1024 * 1024;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, kv_entry& x) {
@@ -132,7 +141,7 @@ typename Inspector::result_type inspect(Inspector& f, kv_entry& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, scan_request& x) {
   return f(caf::meta::type_name("scan_request"), x.begin, x.end, x.limit,
-           x.reverse);
+           x.reverse, x.max_bytes);
 }
 
 template <class Inspector>

@@ -399,11 +399,13 @@ journal_actor::behavior_type journal(self_ptr self,
     [self](scan_atom,
            const scan_request& req) -> caf::result<std::vector<kv_entry>> {
       std::vector<kv_entry> entries;
+      uint64_t bytes = 0;
       auto status = self->state.db->scan(
         req.begin, req.end, req.limit,
         [&](std::string_view key, std::string_view value) {
           entries.push_back({std::string{key}, std::string{value}});
-          return true;
+          bytes += value.size();
+          return req.max_bytes == 0 || bytes < req.max_bytes;
         },
         req.reverse);
       if (!status.ok())
@@ -424,11 +426,13 @@ journal_actor::behavior_type journal(self_ptr self,
           seqs.push_back(storage::pair_second(key));
           return true;
         });
+      uint64_t bytes = 0;
       for (auto seq : seqs) {
-        if (!status.ok())
+        if (!status.ok() || bytes >= max_reply_bytes)
           break;
         std::string payload;
         status = db.get(storage::stream_key(agent, seq), payload);
+        bytes += payload.size();
         if (status.ok())
           events.push_back({seq, std::move(payload)});
       }

@@ -32,6 +32,8 @@ struct listing {
   /// The item to list for an entry, or nothing to skip it.
   std::function<std::optional<std::string>(const kv_entry&)> pick;
   std::vector<std::string> found;
+  /// Bytes of `found`: the list ends at `max_reply_bytes`.
+  uint64_t bytes = 0;
 };
 
 /// Reads the next chunk of `l` and either answers or reads on. Reads in
@@ -42,16 +44,25 @@ void next_chunk(self_ptr self, std::shared_ptr<listing> l, text_promise rp) {
   req.end = l->end;
   req.limit = std::max<uint32_t>(l->limit * 2, 64);
   req.reverse = true;
+  req.max_bytes = max_reply_bytes;
   self->request(self->state.journal, caf::infinite, scan_atom::value, req)
     .then(
       [self, l, rp, chunk = req.limit](std::vector<kv_entry>& entries) mutable {
+        uint64_t scanned = 0;
+        bool full = false;
         for (auto& e : entries) {
-          if (auto item = l->pick(e))
+          scanned += e.value.size();
+          if (auto item = l->pick(e)) {
+            l->bytes += item->size();
             l->found.push_back(std::move(*item));
-          if (l->found.size() >= l->limit)
+          }
+          full = l->found.size() >= l->limit || l->bytes >= max_reply_bytes;
+          if (full)
             break;
         }
-        if (l->found.size() < l->limit && entries.size() == chunk) {
+        // A chunk cut by count or by bytes may have more below it.
+        bool more = entries.size() == chunk || scanned >= max_reply_bytes;
+        if (!full && more && !entries.empty()) {
           l->end = entries.back().key; // exclusive: go on below it
           next_chunk(self, std::move(l), std::move(rp));
           return;

@@ -439,12 +439,13 @@ std::optional<task_record> proposed_task(const std::string& decision_json,
 
 namespace {
 
-/// Scans [begin, end) newest first, at most `limit`; `done` gets the
-/// values.
+/// Scans [begin, end) newest first, at most `limit` values and about
+/// `max_reply_bytes`; `done` gets the values.
 template <class T, class F>
 void scan_values(self_ptr self, std::string begin, std::string end,
                  uint32_t limit, promise<T> rp, F done) {
-  scan_request req{std::move(begin), std::move(end), limit, true};
+  scan_request req{std::move(begin), std::move(end), limit, true,
+                   max_reply_bytes};
   self->request(self->state.journal, caf::infinite, scan_atom::value, req)
     .then(
       [done](std::vector<kv_entry>& entries) mutable {

@@ -513,6 +513,10 @@ const std::vector<setting> settings = {
   size("max-body-bytes", "NOD_MAX_BODY_BYTES",
        "Largest HTTP request body, e.g. 6MiB (1KiB-1GiB).",
        &config::max_body_bytes),
+  size("max-body-memory", "NOD_MAX_BODY_MEMORY",
+       "Request-body bytes all connections may hold at once, e.g. 128MiB "
+       "(1KiB-1GiB; at least max-body-bytes); more get 503.",
+       &config::max_body_memory),
   size("max-frame-bytes", "NOD_MAX_FRAME_BYTES",
        "Largest WebSocket frame, e.g. 6MiB (1KiB-1GiB).",
        &config::max_frame_bytes),

@@ -45,6 +45,10 @@ struct config {
   size_t trigger_burst = 20;
   /// Largest accepted HTTP request body, in bytes.
   size_t max_body_bytes = 6 * 1024 * 1024;
+  /// Request-body bytes all connections together may hold (announced or
+  /// being read, until answered); a request whose body does not fit gets
+  /// 503. Never below `max_body_bytes`.
+  size_t max_body_memory = 128 * 1024 * 1024;
   /// Largest accepted WebSocket frame, in bytes.
   size_t max_frame_bytes = 6 * 1024 * 1024;
   /// Time a client has to send a complete request (header and body).

@@ -162,6 +162,33 @@ void agent_call_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
       });
 }
 
+/// Agent credentials checked when a request's headers arrive, before its
+/// body is read: a caller without valid ones never gets to send a body.
+/// The answer is remembered in the auth cache, so the handler finds the
+/// agent there.
+gate_verdict check_agent_early(const ctx_ptr& ctx, const http_request& head) {
+  auto id = parse_id64("agt_", head.header("x-nod-agent-id"));
+  auto& secret = head.header("x-nod-secret");
+  if (!id || secret.empty())
+    return gate_verdict::refused(
+      error_response(401, "missing or invalid agent credentials"));
+  if (ctx->agents.find(*id, secret))
+    return {};
+  gate_verdict verdict;
+  verdict.later
+    = [ctx, id = *id, secret, client = head.client](gate_decision decide) {
+        ctx->api.sys->spawn(
+          agent_call_actor, ctx, id, secret, client,
+          [decide](caf::event_based_actor*, const agent_record&) {
+            decide(std::nullopt);
+          },
+          [decide](http_response res) {
+            decide(std::move(res));
+          });
+      };
+  return verdict;
+}
+
 /// Runs `next` for an agent the auth cache vouches for.
 void agent_step_actor(caf::event_based_actor* self, agent_step next,
                       agent_record agent) {
@@ -596,13 +623,27 @@ void complete_run(const ctx_ptr& ctx, const http_request& req,
                   });
 }
 
+/// Malformed trigger ids are unknown ones: nothing to look up.
+bool plausible_trigger_id(const std::string& id) {
+  return id.size() >= 36 && id.size() <= 80 && id.compare(0, 4, "trg_") == 0;
+}
+
+/// A trigger call's body is at most 1 MiB, and is not read for an id that
+/// cannot exist.
+gate_verdict check_trigger_early(const http_request& head) {
+  if (!plausible_trigger_id(head.param("trigger_id")))
+    return gate_verdict::refused(error_response(404, "trigger not found"));
+  gate_verdict verdict;
+  verdict.body_limit = task_limits::trigger_body;
+  return verdict;
+}
+
 // POST /webhook/{trigger_id} (A5): no credentials; the unguessable id is
 // the credential. Any body up to 1 MiB, kept as the payload.
 void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
                      responder respond) {
   auto& id = req.param("trigger_id");
-  // Malformed ids are unknown ones: nothing to look up.
-  if (id.size() < 36 || id.size() > 80 || id.compare(0, 4, "trg_") != 0) {
+  if (!plausible_trigger_id(id)) {
     respond(error_response(404, "trigger not found"));
     return;
   }
@@ -662,20 +703,27 @@ void add_agent_api(server& srv, agent_api_context api) {
           fn(ctx, req, std::move(respond));
         };
       };
+  auto agent_gate = [ctx](const http_request& head) {
+    return check_agent_early(ctx, head);
+  };
   auto& r = srv.routes();
-  r.add("POST", "/api/agent/events", bind(post_event));
-  r.add("GET", "/api/agent/inbox", bind(get_inbox));
-  r.add("POST", "/api/agent/inbox/ack", bind(ack_inbox));
-  r.add("GET", "/api/agent/decisions/{id}", bind(get_decision));
-  r.add("POST", "/api/agent/tasks", bind(create_agent_task));
-  r.add("GET", "/api/agent/tasks", bind(list_agent_tasks));
-  r.add("GET", "/api/agent/tasks/due", bind(agent_open_runs<due_atom>));
-  r.add("GET", "/api/agent/tasks/triggers/pending",
-        bind(agent_open_runs<triggers_atom>));
-  r.add("POST", "/api/agent/tasks/{task_id}/run/start", bind(start_run));
-  r.add("POST", "/api/agent/tasks/runs/{run_id}/complete", bind(complete_run));
-  r.add("POST", "/api/agent/tasks/{task_id}/run/complete", bind(complete_run));
-  r.add("POST", "/webhook/{trigger_id}", bind(inbound_trigger));
+  auto add = [&](const char* method, const char* pattern, handler h) {
+    r.add(method, pattern, std::move(h), agent_gate);
+  };
+  add("POST", "/api/agent/events", bind(post_event));
+  add("GET", "/api/agent/inbox", bind(get_inbox));
+  add("POST", "/api/agent/inbox/ack", bind(ack_inbox));
+  add("GET", "/api/agent/decisions/{id}", bind(get_decision));
+  add("POST", "/api/agent/tasks", bind(create_agent_task));
+  add("GET", "/api/agent/tasks", bind(list_agent_tasks));
+  add("GET", "/api/agent/tasks/due", bind(agent_open_runs<due_atom>));
+  add("GET", "/api/agent/tasks/triggers/pending",
+      bind(agent_open_runs<triggers_atom>));
+  add("POST", "/api/agent/tasks/{task_id}/run/start", bind(start_run));
+  add("POST", "/api/agent/tasks/runs/{run_id}/complete", bind(complete_run));
+  add("POST", "/api/agent/tasks/{task_id}/run/complete", bind(complete_run));
+  r.add("POST", "/webhook/{trigger_id}", bind(inbound_trigger),
+        check_trigger_early);
   srv.add_websocket(
     "/ws/agent/{agent_id}",
     [ctx](const http_request& req, std::shared_ptr<ws_connection> conn) {

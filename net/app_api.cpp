@@ -139,20 +139,59 @@ ws_callbacks open_app_socket(const ctx_ptr& ctx, const http_request& req,
   return forward_to(session, conn);
 }
 
+/// A login body is a username and a password: a few hundred bytes.
+constexpr uint64_t login_body_limit = 16 * 1024;
+
+/// A person's credentials checked when a request's headers arrive, before
+/// its body is read: without valid ones, no body is read.
+gate_verdict check_user_early(const ctx_ptr& ctx, const http_request& head) {
+  auto creds = credentials_of(head);
+  if (!creds)
+    return gate_verdict::refused(error_response(401, "missing credentials"));
+  gate_verdict verdict;
+  verdict.later = [ctx, token = creds->token](gate_decision decide) {
+    ask<user_record>(
+      *ctx->sys, ctx->accounts,
+      [decide](caf::expected<user_record> user) {
+        if (user)
+          decide(std::nullopt);
+        else
+          decide(from_error(user.error()));
+      },
+      auth_atom::value, token);
+  };
+  return verdict;
+}
+
 } // namespace
 } // namespace app
 
 void add_app_api(server& srv, app_api_context context) {
   using namespace app;
   auto ctx = std::make_shared<const app_api_context>(std::move(context));
-  auto& r = srv.routes();
   auto bind
     = [ctx](void (*fn)(const ctx_ptr&, const http_request&, responder)) {
         return [ctx, fn](const http_request& req, responder respond) {
           fn(ctx, req, std::move(respond));
         };
       };
-  r.add("POST", "/api/auth/login", bind(login));
+  // Every route but login takes a session: a request with a body is
+  // checked for one before the body is read.
+  struct gated_router {
+    router& routes;
+    gate check;
+    void add(const char* method, const char* pattern, handler h) {
+      routes.add(method, pattern, std::move(h), check);
+    }
+  } r{srv.routes(), [ctx](const http_request& head) {
+        return check_user_early(ctx, head);
+      }};
+  srv.routes().add("POST", "/api/auth/login", bind(login),
+                   [](const http_request&) {
+                     gate_verdict verdict;
+                     verdict.body_limit = login_body_limit;
+                     return verdict;
+                   });
   r.add("POST", "/api/auth/logout", bind(logout));
   r.add("GET", "/api/me", bind(get_me));
   r.add("POST", "/api/users", bind(add_user));

@@ -69,4 +69,41 @@ void connection_limits::release(const std::string& address, bool refusal) {
     per_address_.erase(i);
 }
 
+// -- body_budget -------------------------------------------------------------
+
+body_hold::body_hold(body_hold&& other) noexcept
+  : owner_(other.owner_), bytes_(other.bytes_) {
+  other.owner_ = nullptr;
+}
+
+body_hold& body_hold::operator=(body_hold&& other) noexcept {
+  if (this != &other) {
+    release();
+    owner_ = other.owner_;
+    bytes_ = other.bytes_;
+    other.owner_ = nullptr;
+  }
+  return *this;
+}
+
+body_hold::~body_hold() {
+  release();
+}
+
+void body_hold::release() {
+  if (owner_)
+    owner_->used_.fetch_sub(bytes_, std::memory_order_relaxed);
+  owner_ = nullptr;
+}
+
+std::optional<body_hold> body_budget::take(uint64_t bytes) {
+  auto used = used_.load(std::memory_order_relaxed);
+  do {
+    if (bytes > max_ || used > max_ - bytes)
+      return std::nullopt;
+  } while (!used_.compare_exchange_weak(used, used + bytes,
+                                        std::memory_order_relaxed));
+  return body_hold{this, bytes};
+}
+
 } // namespace nod::net

@@ -4,8 +4,11 @@
 // a small separate budget for connections it only answers with a refusal.
 // No Beast here: the listener asks, sessions hold the slots.
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -78,6 +81,51 @@ private:
   size_t open_ = 0;
   size_t refusing_ = 0;
   std::unordered_map<std::string, size_t> per_address_;
+};
+
+class body_budget;
+
+/// Bytes of one request body counted against the budget, given back when
+/// destroyed.
+class body_hold {
+public:
+  body_hold() = default;
+  body_hold(body_hold&& other) noexcept;
+  body_hold& operator=(body_hold&& other) noexcept;
+  body_hold(const body_hold&) = delete;
+  body_hold& operator=(const body_hold&) = delete;
+  ~body_hold();
+
+private:
+  friend class body_budget;
+  body_hold(body_budget* owner, uint64_t bytes)
+    : owner_(owner), bytes_(bytes) {}
+  void release();
+
+  body_budget* owner_ = nullptr;
+  uint64_t bytes_ = 0;
+};
+
+/// The request-body bytes all connections may hold at once
+/// (`max-body-memory`): a body is counted from its headers (its
+/// `Content-Length`, or `max-body-bytes` when chunked) until its response
+/// is written. Thread-safe; outlives its holds.
+class body_budget {
+public:
+  explicit body_budget(uint64_t max_bytes) : max_(max_bytes) {}
+
+  /// A hold of `bytes`, or nothing when they do not fit.
+  std::optional<body_hold> take(uint64_t bytes);
+
+  /// Bytes held now.
+  uint64_t used() const {
+    return used_.load(std::memory_order_relaxed);
+  }
+
+private:
+  friend class body_hold;
+  const uint64_t max_;
+  std::atomic<uint64_t> used_{0};
 };
 
 } // namespace nod::net

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,5 +63,32 @@ using responder = std::function<void(http_response)>;
 /// Handles one request; must not block. Calls `respond` exactly once, now or
 /// later from any thread.
 using handler = std::function<void(const http_request&, responder respond)>;
+
+/// A gate's answer, given later: nothing lets the body be read, a response
+/// refuses the request. Callable from any thread, at most once.
+using gate_decision = std::function<void(std::optional<http_response>)>;
+
+/// What a route's gate says of a request once its headers are read and
+/// before its body is (credentials, sizes): by default, read the body.
+struct gate_verdict {
+  /// Refuse now with this response; the body is never read.
+  std::optional<http_response> refuse;
+  /// Decide later: called once, at once, with the callback that takes the
+  /// decision (e.g. after asking an actor).
+  std::function<void(gate_decision)> later;
+  /// A smaller body limit for this route than `max-body-bytes`.
+  std::optional<uint64_t> body_limit;
+
+  /// Refuses with `res`.
+  static gate_verdict refused(http_response res) {
+    gate_verdict v;
+    v.refuse = std::move(res);
+    return v;
+  }
+};
+
+/// Runs on an io thread for a request that has a body, with everything but
+/// the body (`body` empty); must not block.
+using gate = std::function<gate_verdict(const http_request& head)>;
 
 } // namespace nod::net

@@ -99,7 +99,9 @@ void http_session::run() {
 }
 
 void http_session::on_server_stop() {
-  if (state_ == state::idle || state_ == state::draining)
+  // A request waiting for its gate has sent no body yet: dropped too.
+  if (state_ == state::idle || state_ == state::draining
+      || state_ == state::gating)
     do_close();
 }
 
@@ -157,10 +159,119 @@ void http_session::on_header(beast::error_code ec, size_t) {
     res.headers.emplace_back("Retry-After", "1");
     return reply_error(std::move(res));
   }
-  if (!parser_->is_done() && req.version() >= 11
-      && beast::iequals(req[http::field::expect], "100-continue"))
+  if (!parser_->is_done() && !admit_body())
+    return;
+  read_body_after_header();
+}
+
+// A body follows the headers: it must fit in the server's body budget, and
+// the route's gate may refuse it (credentials, size) before a byte of it is
+// read. False when the request was refused or waits for the gate.
+bool http_session::admit_body() {
+  auto& msg = parser_->get();
+  auto announced = parser_->content_length();
+  auto hold
+    = srv_.body_budget_.take(announced ? *announced : srv_.cfg_.max_body_bytes);
+  if (!hold) {
+    srv_.bodies_refused_.inc();
+    auto res = error_response(503, "server busy: too many request bodies in "
+                                   "flight; try again");
+    res.headers.emplace_back("Retry-After", "1");
+    reply_error(std::move(res));
+    return false;
+  }
+  body_hold_ = std::move(*hold);
+  auto head = request_of(msg);
+  auto found = srv_.router_.match(head.method, head.path);
+  if (found.check == nullptr)
+    return true;
+  head.params = std::move(found.params);
+  gate_verdict verdict;
+  try {
+    verdict = (*found.check)(head);
+  } catch (const std::exception& e) {
+    spdlog::error("http: gate of {} {} threw: {}", head.method, head.path,
+                  e.what());
+    verdict = gate_verdict::refused(error_response(500, "internal error"));
+  }
+  if (verdict.body_limit) {
+    parser_->body_limit(*verdict.body_limit);
+    if (announced && *announced > *verdict.body_limit)
+      verdict.refuse = error_response(
+        413, "request body too large (limit "
+               + std::to_string(*verdict.body_limit) + " bytes)");
+  }
+  if (verdict.refuse) {
+    reply_error(std::move(*verdict.refuse));
+    return false;
+  }
+  if (!verdict.later)
+    return true;
+  state_ = state::gating;
+  gate_id_ = srv_.next_request_id_.fetch_add(1);
+  self_ = shared_from_this(); // nothing else holds us while the gate decides
+  verdict.later(make_gate_decision());
+  return false;
+}
+
+void http_session::read_body_after_header() {
+  auto& msg = parser_->get();
+  if (!parser_->is_done() && msg.version() >= 11
+      && beast::iequals(msg[http::field::expect], "100-continue"))
     return do_continue();
   do_read_body();
+}
+
+gate_decision http_session::make_gate_decision() {
+  // Decides 503 if the gate drops the callback without calling it.
+  struct once {
+    std::weak_ptr<http_session> session;
+    std::shared_ptr<io_guard> guard;
+    uint64_t id = 0;
+    bool decided = false;
+
+    void decide(std::optional<http_response> refuse) {
+      decided = true;
+      std::shared_lock<std::shared_mutex> lock{guard->mtx};
+      if (!guard->open)
+        return;
+      auto self = session.lock();
+      if (!self)
+        return;
+      try {
+        post(std::move(self),
+             [id = id, refuse = std::move(refuse)](http_session& s) mutable {
+               s.on_gate(id, std::move(refuse));
+             });
+      } catch (const std::exception& e) {
+        spdlog::warn("http: cannot post a gate decision: {}", e.what());
+      }
+    }
+
+    ~once() {
+      if (!decided)
+        decide(error_response(503, "service unavailable"));
+    }
+  };
+  // Built in place: a temporary `once` would decide 503 as it dies.
+  auto state = std::make_shared<once>();
+  state->session = weak_from_this();
+  state->guard = srv_.guard_;
+  state->id = gate_id_;
+  return [state](std::optional<http_response> refuse) {
+    if (!state->decided)
+      state->decide(std::move(refuse));
+  };
+}
+
+void http_session::on_gate(uint64_t id, std::optional<http_response> refuse) {
+  if (state_ != state::gating || id != gate_id_)
+    return;
+  auto self = std::move(self_);
+  state_ = state::reading;
+  if (refuse)
+    return reply_error(std::move(*refuse));
+  read_body_after_header();
 }
 
 // The client waits for this before sending the body (curl does for
@@ -209,19 +320,8 @@ void http_session::handle_request() {
   begin_request(msg);
   if (slot_.refusal())
     keep_alive_ = false; // the health check of a refused connection
-  http_request req;
-  req.method = std::string{msg.method_string()};
-  auto target = msg.target();
-  auto q = target.find('?');
-  req.path = std::string{target.substr(0, q)};
-  if (q != beast::string_view::npos)
-    req.query = std::string{target.substr(q + 1)};
-  for (const auto& field : msg)
-    req.headers.emplace_back(to_lower(field.name_string()),
-                             std::string{field.value()});
+  auto req = request_of(msg);
   req.body = std::move(msg.body());
-  req.remote = remote_;
-  req.client = srv_.client_of(peer_, forwarded_for(req));
   if (log_requests())
     path_ = req.path;
   if (route_websocket(msg, req))
@@ -321,6 +421,23 @@ void http_session::upgrade(const http::request<http::string_body>& msg,
   } catch (const std::exception& e) {
     spdlog::warn("ws: cannot start a session: {}", e.what());
   }
+}
+
+http_request
+http_session::request_of(const http::request<http::string_body>& msg) const {
+  http_request req;
+  req.method = std::string{msg.method_string()};
+  auto target = msg.target();
+  auto q = target.find('?');
+  req.path = std::string{target.substr(0, q)};
+  if (q != beast::string_view::npos)
+    req.query = std::string{target.substr(q + 1)};
+  for (const auto& field : msg)
+    req.headers.emplace_back(to_lower(field.name_string()),
+                             std::string{field.value()});
+  req.remote = remote_;
+  req.client = srv_.client_of(peer_, forwarded_for(req));
+  return req;
 }
 
 void http_session::begin_request(const http::request<http::string_body>& head) {
@@ -445,6 +562,7 @@ void http_session::on_write(bool keep, bool drain, beast::error_code ec,
     spdlog::debug("http: {} {} {} {} {:.3f} ms", remote_, method_, path_,
                   status, seconds * 1000);
   response_ = {};
+  body_hold_ = body_hold{};
   if (ec)
     return fail(ec, "write");
   if (drain)

@@ -52,13 +52,26 @@ public:
   void force_close();
 
 private:
-  enum class state { idle, reading, handling, writing, draining, closed };
+  enum class state {
+    idle,
+    reading,
+    /// Headers read; the route's gate decides whether to read the body.
+    gating,
+    handling,
+    writing,
+    draining,
+    closed
+  };
 
   // -- reading
   void do_read();
   void on_first_bytes(beast::error_code ec, size_t n);
   void do_read_header();
   void on_header(beast::error_code ec, size_t);
+  bool admit_body();
+  void read_body_after_header();
+  gate_decision make_gate_decision();
+  void on_gate(uint64_t id, std::optional<http_response> refuse);
   void do_continue();
   void on_continue(beast::error_code ec, size_t);
   void do_read_body();
@@ -66,6 +79,8 @@ private:
 
   // -- handling
   void handle_request();
+  /// The request as handlers see it, without the body.
+  http_request request_of(const http::request<http::string_body>& msg) const;
   bool route_websocket(http::request<http::string_body>& msg,
                        http_request& req);
   void upgrade(const http::request<http::string_body>& msg, http_request req);
@@ -106,6 +121,12 @@ private:
   std::shared_ptr<http_session> self_;
   /// A response given synchronously from inside the handler.
   std::optional<http_response> sync_response_;
+
+  /// The request body's bytes in the server's budget, from its headers
+  /// until its response is written.
+  body_hold body_hold_;
+  /// Tells a gate's decision from one for an earlier request.
+  uint64_t gate_id_ = 0;
 
   // The request in progress.
   uint64_t request_id_ = 0;

@@ -63,10 +63,10 @@ int compare_specificity(const std::vector<std::string>& a,
 
 } // namespace
 
-void router::add(std::string method, std::string pattern, handler h) {
+void router::add(std::string method, std::string pattern, handler h, gate g) {
   auto segments = split_path<std::string>(pattern);
   routes_.push_back(route{std::move(method), std::move(pattern),
-                          std::move(segments), std::move(h)});
+                          std::move(segments), std::move(h), std::move(g)});
 }
 
 router::match_result router::match(const std::string& method,
@@ -107,6 +107,8 @@ router::match_result router::match(const std::string& method,
   }
   if (best != nullptr) {
     result.target = &best->h;
+    if (best->g)
+      result.check = &best->g;
     result.route = best->pattern;
     for (size_t i = 0; i < parts.size(); ++i)
       if (is_placeholder(best->segments[i]))

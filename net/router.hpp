@@ -12,13 +12,16 @@ namespace nod::net {
 class router {
 public:
   /// Adds a route. Later routes never shadow earlier ones with the same
-  /// pattern; literal segments win over placeholders.
-  void add(std::string method, std::string pattern, handler h);
+  /// pattern; literal segments win over placeholders. `g`, when set, sees
+  /// each request with a body before the body is read.
+  void add(std::string method, std::string pattern, handler h, gate g = {});
 
   /// What `match` found.
   struct match_result {
     /// Null when no route matched (404) or only other methods did (405).
     const handler* target = nullptr;
+    /// The route's gate; null when it has none (or no route matched).
+    const gate* check = nullptr;
     /// The matched pattern, used as the `route` label in metrics; for a
     /// 405 the most specific pattern of the path; empty when no pattern
     /// matched the path.
@@ -41,6 +44,7 @@ private:
     std::string pattern;
     std::vector<std::string> segments;
     handler h;
+    gate g;
   };
   std::vector<route> routes_;
 };

@@ -66,6 +66,7 @@ server_core::server_core(const config& cfg, metrics::registry& reg,
     trusted_proxies_(trusted_networks(cfg.trusted_proxies)),
     max_ws_queue_bytes_(2 * cfg.max_frame_bytes),
     limits_(cfg.max_connections, cfg.max_connections_per_ip, max_refusals),
+    body_budget_(std::max(cfg.max_body_memory, cfg.max_body_bytes)),
     connections_active_(
       reg.get_gauge("nod_http_connections_active", "Open HTTP connections.")),
     connections_total_(reg.get_counter("nod_http_connections_total",
@@ -74,6 +75,10 @@ server_core::server_core(const config& cfg, metrics::registry& reg,
       reg.get_counter("nod_http_connections_refused_total",
                       "Connections refused over max-connections or "
                       "max-connections-per-ip.")),
+    bodies_refused_(
+      reg.get_counter("nod_http_bodies_refused_total",
+                      "Requests answered 503 because their body did not fit in "
+                      "max-body-memory.")),
     ws_active_(reg.get_gauge("nod_ws_connections_active",
                              "Open WebSocket connections.")),
     ws_total_(reg.get_counter("nod_ws_connections_total",

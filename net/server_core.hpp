@@ -99,6 +99,8 @@ struct server_core {
   /// Open connections against `max-connections` and
   /// `max-connections-per-ip`.
   connection_limits limits_;
+  /// Request-body bytes in flight against `max-body-memory`.
+  body_budget body_budget_;
   /// Request ids are unique per server, so a stale responder never matches
   /// a later request, not even of a session at a reused address.
   std::atomic<uint64_t> next_request_id_{1};
@@ -106,6 +108,7 @@ struct server_core {
   metrics::gauge& connections_active_;
   metrics::counter& connections_total_;
   metrics::counter& connections_refused_;
+  metrics::counter& bodies_refused_;
   metrics::gauge& ws_active_;
   metrics::counter& ws_total_;
   metrics::counter& ws_frames_in_;

@@ -342,6 +342,12 @@ bool parse_status(const json::value& obj, agent_event& out,
     return true;
   // Bounded in depth by parse_object, so serializing it is safe.
   out.details_json = json::to_string(*details);
+  if (out.details_json->size() > event_limits::details) {
+    err.field = "details";
+    err.message = "details: at most " + std::to_string(event_limits::details)
+                  + " bytes as JSON";
+    return false;
+  }
   return true;
 }
 

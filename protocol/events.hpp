@@ -23,6 +23,8 @@ constexpr size_t option = 500;
 constexpr size_t options = 50;
 constexpr size_t status_text = 200;
 constexpr size_t id = 64;
+/// `details` of a status event, serialized.
+constexpr size_t details = 64 * 1024;
 /// Decoded image size (API.md A2: 5 MiB).
 constexpr size_t image_bytes = 5 * 1024 * 1024;
 /// `expires_in` bounds, seconds.

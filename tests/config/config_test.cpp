@@ -159,6 +159,10 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.max_body_bytes, 1024u * 1024u);
      }},
+    {"max-body-memory", "NOD_MAX_BODY_MEMORY", "64MiB",
+     [](const config& c) {
+       EXPECT_EQ(c.max_body_memory, 64u * 1024u * 1024u);
+     }},
     {"max-frame-bytes", "NOD_MAX_FRAME_BYTES", "2048",
      [](const config& c) {
        EXPECT_EQ(c.max_frame_bytes, 2048u);
@@ -254,6 +258,7 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(c.agent_burst, 2000u);
   EXPECT_EQ(c.max_body_bytes, 6u * 1024 * 1024);
   EXPECT_EQ(c.max_frame_bytes, 6u * 1024 * 1024);
+  EXPECT_EQ(c.max_body_memory, 128u * 1024 * 1024);
   EXPECT_EQ(c.http_timeout, d.http_timeout);
   EXPECT_EQ(c.idle_timeout, d.idle_timeout);
   EXPECT_EQ(c.shutdown_grace, d.shutdown_grace);
@@ -437,6 +442,7 @@ const std::vector<bad_case>& bad_cases() {
     {"max-body-bytes", "NOD_MAX_BODY_BYTES", "6MB", "\"6MB\" is not a size"},
     {"max-body-bytes", "NOD_MAX_BODY_BYTES", "1023",
      "\"1023\" is out of range 1KiB-1GiB"},
+    {"max-body-memory", "NOD_MAX_BODY_MEMORY", "2GiB", "out of range"},
     {"max-frame-bytes", "NOD_MAX_FRAME_BYTES", "2GiB", "out of range"},
     {"max-frame-bytes", "NOD_MAX_FRAME_BYTES", "99999999999999999999999",
      "out of range"},
