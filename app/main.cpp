@@ -364,13 +364,15 @@ int user_command(const std::vector<std::string>& args) {
 } // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals before any thread starts, so every thread
-  // inherits the mask and only `sigwait` below ever sees them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals the server handles before any thread starts, so
+  // every thread inherits the mask and only `sigwait` below ever sees them:
+  // SIGTERM and SIGINT stop, SIGHUP reloads the TLS certificate.
+  sigset_t handled_signals;
+  sigemptyset(&handled_signals);
+  sigaddset(&handled_signals, SIGTERM);
+  sigaddset(&handled_signals, SIGINT);
+  sigaddset(&handled_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   if (argc > 1 && std::string_view{argv[1]} == "user")
@@ -434,8 +436,9 @@ int main(int argc, char** argv) {
     // NOD_PUBLIC_URL it is the listen address (a port of 0 is not known
     // yet, so then links are relative).
     bool public_url_set = !cfg.public_url.empty();
+    const char* scheme = cfg.tls_cert.empty() ? "http://" : "https://";
     if (cfg.public_url.empty() && cfg.listen_port != 0)
-      cfg.public_url = "http://" + url_host(cfg.listen_host) + ":"
+      cfg.public_url = scheme + url_host(cfg.listen_host) + ":"
                        + std::to_string(cfg.listen_port);
     auto webhook_hosts = webhook_policy(cfg, server.address(), server.port());
     spdlog::info("webhooks may connect to: {} (webhook-allowed-hosts)",
@@ -560,14 +563,26 @@ int main(int argc, char** argv) {
       return exit_failure;
     }
     ready = true;
-    spdlog::info("nod-server {} listening on http://{}:{} (data in {}, {} "
+    spdlog::info("nod-server {} listening on {}{}:{} (data in {}, {} "
                  "io thread(s), {} worker thread(s))",
-                 NOD_VERSION_STRING, url_host(cfg.listen_host), server.port(),
-                 data_dir, cfg.io_threads,
+                 NOD_VERSION_STRING, scheme, url_host(cfg.listen_host),
+                 server.port(), data_dir, cfg.io_threads,
                  nod::effective_worker_threads(cfg.worker_threads));
 
     int received = 0;
-    sigwait(&stop_signals, &received);
+    for (;;) {
+      sigwait(&handled_signals, &received);
+      if (received != SIGHUP)
+        break;
+      if (!server.tls())
+        spdlog::info("received SIGHUP: nothing to reload (no tls-cert)");
+      else if (auto err = server.reload_tls())
+        spdlog::error("received SIGHUP: {}; the certificate in use stays",
+                      *err);
+      else
+        spdlog::info("received SIGHUP: reloaded {} and {}", cfg.tls_cert,
+                     cfg.tls_key);
+    }
     spdlog::info("received {}, shutting down", strsignal(received));
 
     // 4. Orderly stop: no new work, finish what is in flight, then the

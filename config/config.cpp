@@ -462,6 +462,24 @@ const std::vector<setting> settings = {
      c.admin_password = v;
      return std::nullopt;
    }},
+  {"tls-cert", "NOD_TLS_CERT", "PATH",
+   "PEM certificate chain: the listen port speaks HTTPS and WSS (with "
+   "tls-key; reloaded on SIGHUP).",
+   [](const config& c) -> std::string {
+     return c.tls_cert.empty() ? "(none: plain HTTP)" : c.tls_cert;
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.tls_cert = v;
+     return std::nullopt;
+   }},
+  {"tls-key", "NOD_TLS_KEY", "PATH", "PEM private key of tls-cert.",
+   [](const config& c) -> std::string {
+     return c.tls_key.empty() ? "(none)" : c.tls_key;
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.tls_key = v;
+     return std::nullopt;
+   }},
   {"metrics-token", "NOD_METRICS_TOKEN", "TOKEN",
    "Bearer token GET /metrics asks for (Authorization: Bearer TOKEN); "
    "unset, /metrics is open.",

@@ -55,6 +55,10 @@ struct config {
   std::chrono::milliseconds http_timeout{30000};
   /// Time an idle keep-alive connection stays open.
   std::chrono::milliseconds idle_timeout{60000};
+  /// PEM certificate chain and private key: with both, the listen port
+  /// speaks HTTPS and WSS only (reloaded on SIGHUP). Empty: plain HTTP.
+  std::string tls_cert;
+  std::string tls_key;
   /// Bearer token `GET /metrics` asks for; empty: open to anyone who can
   /// reach the port.
   std::string metrics_token;

@@ -75,10 +75,10 @@ std::string forwarded_for(const http_request& req) {
 
 } // namespace
 
-http_session::http_session(server_core& srv, tcp::socket&& socket,
+http_session::http_session(server_core& srv, flex_stream&& stream,
                            strand_type strand, connection_slot slot)
   : srv_(srv), strand_(std::move(strand)), slot_(std::move(slot)),
-    stream_(std::move(socket)) {
+    stream_(std::move(stream)) {
   beast::error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) {
@@ -94,8 +94,23 @@ http_session::~http_session() {
 }
 
 void http_session::run() {
-  asio::dispatch(strand_, beast::bind_front_handler(&http_session::do_read,
-                                                    shared_from_this()));
+  if (!stream_.tls())
+    return asio::dispatch(
+      strand_,
+      beast::bind_front_handler(&http_session::do_read, shared_from_this()));
+  // The TLS handshake counts as the start of the first request.
+  state_ = state::reading;
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    self->stream_.expires_after(self->srv_.cfg_.http_timeout);
+    self->stream_.async_handshake(
+      beast::bind_front_handler(&http_session::on_handshake, self));
+  });
+}
+
+void http_session::on_handshake(beast::error_code ec) {
+  if (ec)
+    return fail(ec, "tls handshake");
+  do_read();
 }
 
 void http_session::on_server_stop() {
@@ -415,7 +430,7 @@ void http_session::upgrade(const http::request<http::string_body>& msg,
   state_ = state::closed; // the socket is gone: do_close has nothing to do
   try {
     auto ws = std::make_shared<websocket_session>(
-      srv_, stream_.release_socket(), strand_, remote_, std::move(slot_));
+      srv_, std::move(stream_), strand_, remote_, std::move(slot_));
     srv_.add_ws_session(ws);
     ws->run(msg, std::move(req), route_, handler, std::move(early), started_);
   } catch (const std::exception& e) {

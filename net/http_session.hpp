@@ -5,6 +5,7 @@
 
 #include "net/beast_aliases.hpp"
 #include "net/connection_limits.hpp"
+#include "net/flex_stream.hpp"
 #include "net/http.hpp"
 
 #include <boost/asio/post.hpp>
@@ -27,7 +28,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 public:
   /// `slot` is the connection's place in the server's limits; a refusal
   /// slot makes a session that answers 503 (and /healthz) and closes.
-  http_session(server_core& srv, tcp::socket&& socket, strand_type strand,
+  http_session(server_core& srv, flex_stream&& stream, strand_type strand,
                connection_slot slot);
 
   ~http_session();
@@ -64,6 +65,7 @@ private:
   };
 
   // -- reading
+  void on_handshake(beast::error_code ec);
   void do_read();
   void on_first_bytes(beast::error_code ec, size_t n);
   void do_read_header();
@@ -109,7 +111,7 @@ private:
   server_core& srv_;
   strand_type strand_;
   connection_slot slot_;
-  beast::tcp_stream stream_;
+  flex_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;

@@ -143,7 +143,10 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket,
   }
   socket.set_option(tcp::no_delay(true), ec);
   try {
-    auto s = std::make_shared<http_session>(srv_, std::move(socket),
+    auto tls = srv_.tls_context();
+    auto stream = tls ? flex_stream{std::move(socket), std::move(tls)}
+                      : flex_stream{std::move(socket)};
+    auto s = std::make_shared<http_session>(srv_, std::move(stream),
                                             std::move(strand), std::move(slot));
     srv_.add_session(s);
     s->run();

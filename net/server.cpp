@@ -36,6 +36,14 @@ std::optional<std::string> server::start() {
   return impl_->start();
 }
 
+std::optional<std::string> server::reload_tls() {
+  return impl_->load_tls();
+}
+
+bool server::tls() const {
+  return impl_->tls_context() != nullptr;
+}
+
 uint16_t server::port() const {
   return impl_->port_;
 }

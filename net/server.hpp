@@ -58,6 +58,14 @@ public:
   /// Returns an error line as `listen` does on failure.
   std::optional<std::string> start();
 
+  /// Loads `tls-cert` and `tls-key` again (SIGHUP): connections accepted
+  /// from now on present the new certificate, open ones keep theirs.
+  /// Returns the error line on failure; the certificate in use stays.
+  std::optional<std::string> reload_tls();
+
+  /// True when the port speaks TLS (`tls-cert` is set).
+  bool tls() const;
+
   /// Port actually bound (useful with port 0); valid after `listen` or
   /// `start`.
   uint16_t port() const;

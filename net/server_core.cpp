@@ -133,6 +133,8 @@ std::optional<std::string> server_core::listen_locked() {
     return std::string{"the HTTP server was already started"};
   if (listener_)
     return std::nullopt; // listening already
+  if (auto error = load_tls())
+    return error;
   listener_.emplace(*this, *ioc_);
   if (auto error = listener_->open(cfg_.listen_host, cfg_.listen_port)) {
     listener_.reset();
@@ -245,6 +247,37 @@ void server_core::add_websocket(std::string pattern, ws_handler h) {
 
 bool server_core::no_sessions() const {
   return sessions_.empty() && ws_sessions_.empty();
+}
+
+std::optional<std::string> server_core::load_tls() {
+  if (cfg_.tls_cert.empty() != cfg_.tls_key.empty())
+    return std::string{"tls-cert and tls-key: set both (or neither)"};
+  if (cfg_.tls_cert.empty())
+    return std::nullopt;
+  namespace ssl = asio::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  beast::error_code ec;
+  // TLS 1.2 and 1.3 only.
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2
+                     | ssl::context::no_sslv3 | ssl::context::no_tlsv1
+                     | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use,
+                   ec);
+  ctx->use_certificate_chain_file(cfg_.tls_cert, ec);
+  if (ec)
+    return "tls-cert: cannot load " + cfg_.tls_cert + ": " + ec.message();
+  ctx->use_private_key_file(cfg_.tls_key, ssl::context::pem, ec);
+  if (ec)
+    return "tls-key: cannot load " + cfg_.tls_key + ": " + ec.message();
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    return "tls-key: " + cfg_.tls_key + " is not the key of " + cfg_.tls_cert;
+  std::lock_guard<std::mutex> lock{tls_mtx_};
+  tls_ = std::move(ctx);
+  return std::nullopt;
+}
+
+std::shared_ptr<asio::ssl::context> server_core::tls_context() const {
+  std::lock_guard<std::mutex> lock{tls_mtx_};
+  return tls_;
 }
 
 bool server_core::trusted_proxy(const ip_address& peer) const {

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -67,6 +68,15 @@ struct server_core {
   /// True when no session of either kind is left; under `sessions_mtx_`.
   bool no_sessions() const;
 
+  /// Loads `tls-cert` and `tls-key` into a new TLS context for the
+  /// connections accepted from now on; the error line (naming the file and
+  /// why) on failure, when the context in use stays. Nothing to do without
+  /// `tls-cert`.
+  std::optional<std::string> load_tls();
+
+  /// The TLS context for a new connection; null without `tls-cert`.
+  std::shared_ptr<asio::ssl::context> tls_context() const;
+
   /// True if `peer` is one of `trusted-proxies`.
   bool trusted_proxy(const ip_address& peer) const;
 
@@ -82,6 +92,8 @@ struct server_core {
   const config cfg_;
   metrics::registry& reg_;
   std::function<bool()> ready_;
+  mutable std::mutex tls_mtx_;
+  std::shared_ptr<asio::ssl::context> tls_;
   /// `trusted-proxies`, parsed.
   const std::vector<ip_network> trusted_proxies_;
   net::router router_;

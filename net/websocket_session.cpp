@@ -104,10 +104,10 @@ void websocket_session::post_self(F fn) {
   }
 }
 
-websocket_session::websocket_session(server_core& srv, tcp::socket&& socket,
+websocket_session::websocket_session(server_core& srv, flex_stream&& stream,
                                      strand_type strand, std::string remote,
                                      connection_slot slot)
-  : srv_(srv), strand_(std::move(strand)), ws_(std::move(socket)),
+  : srv_(srv), strand_(std::move(strand)), ws_(std::move(stream)),
     close_timer_(strand_), remote_(std::move(remote)), slot_(std::move(slot)) {
   // nop
 }

@@ -5,6 +5,7 @@
 
 #include "net/beast_aliases.hpp"
 #include "net/connection_limits.hpp"
+#include "net/flex_stream.hpp"
 #include "net/http.hpp"
 #include "net/websocket.hpp"
 
@@ -47,7 +48,7 @@ public:
     std::function<void(bool)> done;
   };
 
-  websocket_session(server_core& srv, tcp::socket&& socket, strand_type strand,
+  websocket_session(server_core& srv, flex_stream&& stream, strand_type strand,
                     std::string remote, connection_slot slot);
 
   ~websocket_session();
@@ -119,7 +120,7 @@ private:
 
   server_core& srv_;
   strand_type strand_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<flex_stream> ws_;
   asio::steady_timer close_timer_;
   std::string remote_;
   /// The connection's place in the server's limits, from the HTTP session.

@@ -185,9 +185,13 @@ std::string child_process::output() const {
 }
 
 std::optional<uint16_t> listening_port(const std::string& log) {
-  // "listening on http://HOST:PORT ..." with HOST possibly [v6].
-  static const std::string marker = "listening on http://";
-  auto at = log.find(marker);
+  // "listening on http://HOST:PORT ..." (or https://) with HOST possibly
+  // [v6].
+  auto at = log.find("listening on http");
+  if (at == std::string::npos)
+    return std::nullopt;
+  static const std::string marker = "://";
+  at = log.find(marker, at);
   if (at == std::string::npos)
     return std::nullopt;
   auto end = log.find_first_of(" \n", at + marker.size());
@@ -203,7 +207,7 @@ std::optional<uint16_t> listening_port(const std::string& log) {
 
 uint16_t wait_for_port(child_process& server) {
   auto out
-    = server.wait_for_output(" listening on http://", std::chrono::seconds{20});
+    = server.wait_for_output(" listening on http", std::chrono::seconds{20});
   if (!out)
     return 0;
   // Wait for the rest of the line, then parse the port.

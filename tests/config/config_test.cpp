@@ -233,6 +233,14 @@ std::vector<good_case> good_cases() {
        EXPECT_EQ(c.webhook_allowed_hosts,
                  "loopback, 10.1.0.0/16, *.example.com");
      }},
+    {"tls-cert", "NOD_TLS_CERT", "/etc/nod/cert.pem",
+     [](const config& c) {
+       EXPECT_EQ(c.tls_cert, "/etc/nod/cert.pem");
+     }},
+    {"tls-key", "NOD_TLS_KEY", "/etc/nod/key.pem",
+     [](const config& c) {
+       EXPECT_EQ(c.tls_key, "/etc/nod/key.pem");
+     }},
     {"trusted-proxies", "NOD_TRUSTED_PROXIES", "127.0.0.1, FD00::/8",
      [](const config& c) {
        EXPECT_EQ(c.trusted_proxies, "127.0.0.1/32, fd00::/8");
