@@ -15,28 +15,6 @@ namespace {
 
 using self_ptr = agent_session_actor::stateful_pointer<agent_session_state>;
 
-/// `request_id` of a frame as JSON text (a string is quoted), if any.
-std::optional<std::string> request_id_of(const json::document& doc) {
-  if (!doc.IsObject())
-    return std::nullopt;
-  auto i = doc.FindMember("request_id");
-  // A request id is a string or a number (A3 says any string; numbers are
-  // a courtesy); other values are not echoed.
-  if (i == doc.MemberEnd() || !(i->value.IsString() || i->value.IsNumber()))
-    return std::nullopt;
-  return json::to_string(i->value);
-}
-
-/// `{"type":"result","request_id":…, …reply fields}`.
-std::string result_frame(const std::optional<std::string>& request_id,
-                         const std::string& reply) {
-  std::string out = R"({"type":"result",)";
-  if (request_id)
-    out += "\"request_id\":" + *request_id + ",";
-  out += reply.substr(1); // the reply's fields and closing brace
-  return out;
-}
-
 bool take_token(self_ptr self) {
   return self->state.limit.take(self->clock().now()) == 0;
 }

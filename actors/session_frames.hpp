@@ -1,10 +1,11 @@
 #pragma once
 
-// What app and agent sessions share: the close codes (from protocol/),
-// frames, and the way a session sends to and closes its client.
+// What app and agent sessions share: the close codes and frames (from
+// protocol/), and the way a session sends to and closes its client.
 
 #include "actors/actors.hpp"
 #include "protocol/close_codes.hpp"
+#include "protocol/frames.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -12,11 +13,6 @@
 #include <string_view>
 
 namespace nod {
-
-/// `{"type":"error","request_id":…,"detail":…}`; `request_id` is JSON text
-/// and left out when absent.
-std::string error_frame(const std::optional<std::string>& request_id,
-                        std::string_view detail);
 
 /// Sends `frame` to the session's client. A client that fell too far
 /// behind has been closed by the network layer (it reloads or resumes when

@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "protocol/address_policy.hpp"
+#include "protocol/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -73,31 +74,6 @@ std::string quote(const std::string& s) {
     out += c;
   }
   out += '"';
-  return out;
-}
-
-// Error messages are promised to be one line; values from flags and the
-// environment may contain control characters, so escape them here.
-std::string one_line(const std::string& s) {
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 0xf];
-    } else {
-      out += c;
-    }
-  }
   return out;
 }
 
@@ -797,7 +773,9 @@ reason parse_file(const std::string& path, const std::string& origin,
 config_result fail_with(std::string message) {
   config_result r;
   r.what = config_result::outcome::error;
-  r.message = one_line(message);
+  // Error messages are promised to be one line; values from flags and the
+  // environment may contain control characters.
+  r.message = text::one_line(message);
   return r;
 }
 
@@ -848,7 +826,7 @@ config_result load(const std::vector<std::string>& args,
 }
 
 std::string data_dir_error(const std::string& what) {
-  return one_line("invalid value for data-dir: " + what);
+  return text::one_line("invalid value for data-dir: " + what);
 }
 
 // Creates and removes a file in `dir` to prove it is writable.

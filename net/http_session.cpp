@@ -1,5 +1,6 @@
 #include "net/http_session.hpp"
 
+#include "net/beast_request.hpp"
 #include "net/server_core.hpp"
 #include "net/websocket_session.hpp"
 
@@ -15,9 +16,6 @@
 namespace nod::net::detail {
 
 namespace {
-
-/// Largest accepted request header block.
-constexpr uint32_t header_limit = 16 * 1024;
 
 /// Bytes asked for by one plain read.
 constexpr size_t read_chunk = 4096;
@@ -37,14 +35,6 @@ constexpr char continue_line[] = "HTTP/1.1 100 Continue\r\n\r\n";
 /// called from inside the handler skips the post.
 thread_local http_session* current_handler = nullptr;
 
-std::string to_lower(beast::string_view s) {
-  std::string out{s};
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z')
-      c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
-
 // Header names a handler may not set: the server owns framing.
 bool reserved_header(const std::string& name) {
   return beast::iequals(name, "content-length")
@@ -61,16 +51,6 @@ bool safe_header(const std::string& name, const std::string& value) {
 const beast::error_category& http_category() {
   static const auto& cat = make_error_code(http::error::bad_target).category();
   return cat;
-}
-
-/// Every `X-Forwarded-For` of `req` as one list, in order: a proxy may add
-/// its own header instead of extending the client's.
-std::string forwarded_for(const http_request& req) {
-  std::string out;
-  for (auto& [name, value] : req.headers)
-    if (name == "x-forwarded-for")
-      out += (out.empty() ? "" : ",") + value;
-  return out;
 }
 
 } // namespace
@@ -153,7 +133,7 @@ void http_session::on_first_bytes(beast::error_code ec, size_t n) {
 void http_session::do_read_header() {
   state_ = state::reading;
   parser_.emplace();
-  parser_->header_limit(header_limit);
+  parser_->header_limit(request_header_limit);
   parser_->body_limit(srv_.cfg_.max_body_bytes);
   stream_.expires_after(slot_.refusal() ? refusal_timeout
                                         : srv_.cfg_.http_timeout);
@@ -440,16 +420,7 @@ void http_session::upgrade(const http::request<http::string_body>& msg,
 
 http_request
 http_session::request_of(const http::request<http::string_body>& msg) const {
-  http_request req;
-  req.method = std::string{msg.method_string()};
-  auto target = msg.target();
-  auto q = target.find('?');
-  req.path = std::string{target.substr(0, q)};
-  if (q != beast::string_view::npos)
-    req.query = std::string{target.substr(q + 1)};
-  for (const auto& field : msg)
-    req.headers.emplace_back(to_lower(field.name_string()),
-                             std::string{field.value()});
+  auto req = to_http_request(msg);
   req.remote = remote_;
   req.client = srv_.client_of(peer_, forwarded_for(req));
   return req;

@@ -1,6 +1,7 @@
 #include "net/websocket_session.hpp"
 
 #include "net/server_core.hpp"
+#include "protocol/text.hpp"
 
 #include <boost/beast/websocket.hpp>
 #include <chrono>
@@ -298,6 +299,11 @@ void websocket_session::on_read(beast::error_code ec, size_t) {
   buffer_.consume(buffer_.size());
   if (buffer_.capacity() > ws_keep_buffer)
     buffer_.shrink_to_fit();
+  // Beast checks the UTF-8 of text frames as they arrive, but lets a
+  // message through whose last sequence is cut short when its final frame
+  // is empty (found by fuzz/ws_frame_fuzz.cpp). RFC 6455 8.1: fail it.
+  if (text && !text::valid_utf8(payload) && !requested_code())
+    request_close(ws_close::invalid_payload, "invalid UTF-8");
   // After close() the owner is done with the connection: it hears only
   // `on_closed`.
   if (!finished_ && !requested_code()) {

@@ -240,8 +240,9 @@ const char* const what_is_allowed
   = "expected external, private, loopback, *, a host name, a glob such as "
     "*.example.com, or a CIDR such as 10.0.0.0/8";
 
+// Errors are one line, whatever the entry held.
 std::string quoted(std::string_view s) {
-  return "\"" + std::string{s} + "\"";
+  return "\"" + text::one_line(s) + "\"";
 }
 
 // Parses "base/prefix" or a bare address into `out`; returns why not.
@@ -255,7 +256,7 @@ std::optional<std::string> parse_network(std::string_view entry,
         && parse_v4_host(base_text))
       return std::string{"write IPv4 addresses as four decimal numbers "
                          "without leading zeros, e.g. 127.0.0.1"};
-    return "\"" + std::string{base_text} + "\" is not an IP address";
+    return quoted(base_text) + " is not an IP address";
   }
   auto max = width(base->family);
   unsigned prefix = static_cast<unsigned>(max);
@@ -264,7 +265,7 @@ std::optional<std::string> parse_network(std::string_view entry,
     auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), prefix);
     if (p.empty() || p.size() > 3 || ec != std::errc{}
         || end != p.data() + p.size())
-      return "prefix length \"" + std::string{p} + "\" is not a number";
+      return "prefix length " + quoted(p) + " is not a number";
     if (prefix > max)
       return "prefix length " + std::to_string(prefix) + " is out of range 0-"
              + std::to_string(max);
@@ -288,7 +289,11 @@ std::optional<std::string> check_name(std::string_view name) {
   for (char c : name)
     if (!is_name_char(c))
       return std::string{what_is_allowed};
-  if (name.front() == '.' || name.find("..") != std::string_view::npos)
+  // One trailing dot (the root) is gone already; a second is an empty
+  // label ("example.com.." would print as "example.com.", which reads back
+  // as another name).
+  if (name.front() == '.' || name.back() == '.'
+      || name.find("..") != std::string_view::npos)
     return std::string{"empty label in host name"};
   bool pattern = name.find_first_not_of("0123456789.*") == std::string::npos;
   if (ends_in_number(name) || pattern)
@@ -626,8 +631,9 @@ ip_address forwarded_client(const ip_address& peer,
       comma == std::string_view::npos ? rest : rest.substr(comma + 1));
     rest = comma == std::string_view::npos ? std::string_view{}
                                            : rest.substr(0, comma);
-    if (!hop.empty() && hop.front() == '[')
-      hop = hop.substr(1, hop.find(']') - 1);
+    // "[::1]" as some proxies write it; "[::1" is not an address.
+    if (!hop.empty() && hop.front() == '[' && hop.back() == ']')
+      hop = hop.substr(1, hop.size() - 2);
     auto address = parse_list_address(hop);
     if (!address)
       return client;

@@ -1,5 +1,6 @@
 #include "protocol/json.hpp"
 
+#include <cmath>
 #include <rapidjson/error/en.h>
 #include <utility>
 
@@ -9,6 +10,10 @@ namespace {
 
 // Iterative parsing keeps deeply nested bodies ("[[[[...") from exhausting
 // the call stack; encoding validation rejects invalid UTF-8 in strings.
+// Not kParseFullPrecisionFlag: in RapidJSON 1.1 it reads a zero with many
+// decimals (`0.0000000000000000000000000`) as garbage such as
+// -1.37e-194 (found by fuzz/json_fuzz.cpp). The default path may be off by
+// one unit in the last place (1e-25 writes back as 9.999999999999999e-26).
 constexpr unsigned parse_flags
   = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
 
@@ -30,12 +35,14 @@ bool has_surrogate(const value& v) {
 }
 
 /// What the walk over a parsed document found wrong, if anything.
-enum class walk_result { ok, surrogate, too_deep };
+enum class walk_result { ok, surrogate, too_deep, infinite };
 
 // Walks every value with an explicit stack (see parse_flags): strings and
-// keys must be valid UTF-8, and arrays and objects may nest at most
-// `max_depth` deep, so that serializing the document later (RapidJSON's
-// writer recurses) cannot exhaust the stack.
+// keys must be valid UTF-8, arrays and objects may nest at most `max_depth`
+// deep, so that serializing the document later (RapidJSON's writer
+// recurses) cannot exhaust the stack, and numbers must be finite:
+// RapidJSON refuses `1e309` but reads a long mantissa with a large exponent
+// (`99999999999999999999e300`) as infinity, which its writer cannot write.
 walk_result check_values(const value& root) {
   std::vector<std::pair<const value*, size_t>> todo{{&root, 1}};
   while (!todo.empty()) {
@@ -44,6 +51,9 @@ walk_result check_values(const value& root) {
     if (v->IsString()) {
       if (has_surrogate(*v))
         return walk_result::surrogate;
+    } else if (v->IsDouble()) {
+      if (!std::isfinite(v->GetDouble()))
+        return walk_result::infinite;
     } else if (v->IsObject() || v->IsArray()) {
       if (depth > max_depth)
         return walk_result::too_deep;
@@ -99,6 +109,22 @@ bool parse_value(std::string_view body, document& doc, field_error& err) {
       = "body: invalid JSON at offset " + std::to_string(nul) + " (NUL byte)";
     return false;
   }
+  // RapidJSON skips a byte order mark one byte at a time, so it would
+  // also skip a stray 0xEF, 0xBB or 0xBF (not UTF-8) before the value. A
+  // whole mark is fine (RFC 8259 lets a parser ignore it); part of one is
+  // not.
+  auto unsigned_at = [&](size_t i) {
+    return i < body.size() ? static_cast<unsigned char>(body[i]) : 0u;
+  };
+  bool bom = unsigned_at(0) == 0xEF && unsigned_at(1) == 0xBB
+             && unsigned_at(2) == 0xBF;
+  if (!bom
+      && (unsigned_at(0) == 0xEF || unsigned_at(0) == 0xBB
+          || unsigned_at(0) == 0xBF)) {
+    err.field.clear();
+    err.message = "body: invalid JSON at offset 0 (not UTF-8)";
+    return false;
+  }
   doc.Parse<parse_flags>(body.data(), body.size());
   if (doc.HasParseError()) {
     err.field.clear();
@@ -112,6 +138,10 @@ bool parse_value(std::string_view body, document& doc, field_error& err) {
     case walk_result::surrogate:
       err.field.clear();
       err.message = "body: invalid JSON (unpaired UTF-16 surrogate escape)";
+      return false;
+    case walk_result::infinite:
+      err.field.clear();
+      err.message = "body: invalid JSON (number too big)";
       return false;
     case walk_result::too_deep:
       err.field.clear();

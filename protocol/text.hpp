@@ -32,4 +32,12 @@ enum class plus : bool { literal, space };
 /// malformed escape is kept as it is.
 std::string percent_decode(std::string_view in, plus p);
 
+/// True if `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+/// surrogates, nothing above U+10FFFF, no sequence cut short).
+bool valid_utf8(std::string_view s);
+
+/// `s` with control characters escaped (`\n`, `\r`, `\t`, `\x1b`), so a
+/// message that quotes user input stays on one line.
+std::string one_line(std::string_view s);
+
 } // namespace nod::text

@@ -17,6 +17,8 @@ packages=(
   # The browser app: Node runs its unit tests, and Playwright drives
   # Debian's Chromium in the end-to-end tests. (npm: see below.)
   nodejs chromium
+  # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer's runtime.
+  clang libclang-rt-14-dev
   wrk hyperfine
   # The README's examples: curl and jq, and the agent script's websockets.
   curl jq python3-websockets

@@ -330,6 +330,34 @@ TEST_F(websocket_test, protocol_violation_is_1002) {
   EXPECT_TRUE(p->texts.empty());
 }
 
+// Found by fuzz/ws_frame_fuzz.cpp: Beast passes a text message on whose
+// last UTF-8 sequence is cut short when its final frame is empty. The
+// handler must never see it, and the client gets 1007 (RFC 6455 8.1).
+TEST_F(websocket_test, text_cut_inside_a_utf8_sequence_is_1007) {
+  cfg.idle_timeout = 300ms;
+  start();
+  // "h" then the first byte of "é" (C3 A9) in a text frame without FIN, then
+  // an empty final continuation frame; all masked with 0.
+  std::string frames{"\x01\x82\0\0\0\0h\xC3\x80\x80\0\0\0\0", 14};
+  auto raw
+    = raw_exchange(port, "GET /ws/echo HTTP/1.1\r\nHost: x\r\n"
+                         "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+                         "Sec-WebSocket-Version: 13\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                         "\r\n"
+                           + frames);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 101", 0), 0u) << raw;
+  // A close frame with code 1007 (03 EF), and no echo.
+  EXPECT_NE(raw.find("\r\n\r\n\x88"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("\x03\xEF"), std::string::npos) << raw;
+  auto p = nth_probe(1);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE(p->wait_closed());
+  EXPECT_EQ(p->closed_codes(),
+            std::vector<uint16_t>{ws_close::invalid_payload});
+  EXPECT_TRUE(p->texts.empty());
+}
+
 TEST_F(websocket_test, send_from_another_thread) {
   start();
   ws_client client;

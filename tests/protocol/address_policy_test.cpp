@@ -544,6 +544,9 @@ TEST(address_policy, bad_entries_are_rejected_with_a_message) {
          {"http://example.com", "entry \"http://example.com\""},
          {"a..b", "entry \"a..b\": empty label"},
          {".example.com", "entry \".example.com\": empty label"},
+         // Found by fuzz/address_policy_fuzz.cpp.
+         {"example.com..", "entry \"example.com..\": empty label"},
+         {"a.0..", "entry \"a.0..\": empty label"},
          {"10.1.2.3/16", "entry \"10.1.2.3/16\": host bits are set (did you "
                          "mean 10.1.0.0/16?)"},
          {"fd00::1/8", "host bits are set (did you mean fd00::/8?)"},
@@ -567,6 +570,10 @@ TEST(address_policy, bad_entries_are_rejected_with_a_message) {
          {"foo.123", "entry \"foo.123\": an IP address or address pattern"},
          {"foo.0x1f", "an IP address or address pattern"},
          {"external, nope!", "entry \"nope!\""},
+         // Found by fuzz/address_policy_fuzz.cpp: control characters in an
+         // entry broke the one-line error.
+         {"ext\nernal", "entry \"ext\\nernal\""},
+         {"\x01loopback", "entry \"\\x01loopback\""},
        }) {
     SCOPED_TRACE(b.list);
     auto msg = parse_error(b.list);
@@ -684,6 +691,10 @@ TEST(forwarded_client, believes_only_trusted_proxies) {
   // Garbage ends the walk at the last hop a proxy vouched for.
   EXPECT_EQ(client("127.0.0.1", "1.2.3.4, unknown"), "127.0.0.1");
   EXPECT_EQ(client("127.0.0.1", "unknown, 10.1.1.1"), "10.1.1.1");
+  // Found by fuzz/address_policy_fuzz.cpp: an unclosed bracket was read as
+  // the address inside it.
+  EXPECT_EQ(client("127.0.0.1", "[2001:db8::5"), "127.0.0.1");
+  EXPECT_EQ(client("127.0.0.1", "2001:db8::5]"), "127.0.0.1");
 }
 
 TEST(address_bucket, counts_an_ipv6_client_by_its_64) {

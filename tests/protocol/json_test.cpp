@@ -54,6 +54,54 @@ TEST(json_parse, rejects_invalid_json_with_offset) {
   }
 }
 
+// Found by fuzz/json_fuzz.cpp: RapidJSON reads these as infinity (it only
+// refuses a plain 1e309), and its writer cannot write infinity back, so a
+// request id echoed in a reply frame came out as `"request_id":,`.
+TEST(json_parse, rejects_numbers_too_big_for_a_double) {
+  for (auto text : {"{\"a\":92233720368576931348623157e308}",
+                    "{\"a\":[-1234567890123456789012345e300]}",
+                    "{\"request_id\":99999999999999999999e299}"}) {
+    document doc;
+    field_error err;
+    EXPECT_FALSE(parse_object(text, doc, err)) << text;
+    EXPECT_EQ(err.message, "body: invalid JSON (number too big)") << text;
+  }
+  document doc;
+  field_error err;
+  EXPECT_TRUE(
+    parse_object("{\"a\":1.7976931348623157e308,\"b\":-1e-400}", doc, err))
+    << err.message;
+}
+
+// Found by fuzz/json_fuzz.cpp: RapidJSON's full-precision mode reads these
+// zeros as garbage (-1.37e-194); the parser must not use it.
+TEST(json_parse, long_zeros_are_zero) {
+  for (auto text :
+       {"[0.0000000000000000000000000]", "[-0.00000000000000000000000000e-5]",
+        "[0.00000000000000000000000000000000000000000000000000e10]"}) {
+    document doc;
+    field_error err;
+    ASSERT_TRUE(parse_value(text, doc, err)) << text << ": " << err.message;
+    EXPECT_EQ(doc[0].GetDouble(), 0.0) << text;
+  }
+}
+
+// Found by fuzz/json_fuzz.cpp: RapidJSON skips each byte of a byte order
+// mark on its own, so "\xEF\xBB{}" passed as {} though it is not UTF-8.
+TEST(json_parse, a_whole_byte_order_mark_only) {
+  for (auto text : {"\xEF{}", "\xBB{}", "\xBF{}", "\xEF\xBB{}", "\xEF\xBF{}",
+                    "\xBB\xBF{}", "\xEF\xBB\xBF\xBF{}"}) {
+    document doc;
+    field_error err;
+    EXPECT_FALSE(parse_object(text, doc, err)) << text;
+    EXPECT_EQ(err.message.rfind("body: invalid JSON at offset", 0), 0u)
+      << err.message;
+  }
+  document doc;
+  field_error err;
+  EXPECT_TRUE(parse_object("\xEF\xBB\xBF{\"a\":1}", doc, err)) << err.message;
+}
+
 TEST(json_parse, rejects_non_objects) {
   for (auto text : {"[]", "[1,2]", "\"s\"", "42", "-1.5", "true", "null"}) {
     document doc;

@@ -38,5 +38,21 @@ TEST(text, plus_is_a_space_only_in_form_encoding) {
   EXPECT_EQ(text::percent_decode("a+b", text::plus::literal), "a+b");
 }
 
+TEST(text, valid_utf8) {
+  for (std::string_view ok :
+       {"", "plain", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80",
+        "\xF4\x8F\xBF\xBF", "\xEF\xBB\xBF"})
+    EXPECT_TRUE(text::valid_utf8(ok)) << ok;
+  for (std::string_view bad :
+       {"\xC3", "h\xC3", "\xE2\x82", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\x80", "\xFF", "\xC3\x28"})
+    EXPECT_FALSE(text::valid_utf8(bad)) << bad;
+}
+
+TEST(text, one_line_escapes_control_characters) {
+  EXPECT_EQ(text::one_line("a\nb\r\tc\x01\x7f\xC3\xA9"),
+            "a\\nb\\r\\tc\\x01\\x7f\xC3\xA9");
+}
+
 } // namespace
 } // namespace nod
