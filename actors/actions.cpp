@@ -71,6 +71,13 @@ void resolve_stored(self_ptr self, uint64_t owner, uint64_t decision,
       return;
   }
   outbound o;
+  std::optional<task_record> task;
+  if (r.status == "approved"
+      && member(out.decision_json, "kind") == std::string{"task_proposal"})
+    task
+      = proposed_task(out.decision_json, self->state.public_url, at, o.write);
+  if (task)
+    add_created_task(out, format_id64("tsk_", task->id));
   o.agent = out.agent;
   o.owner = owner;
   o.event_id = event_id;
@@ -83,11 +90,6 @@ void resolve_stored(self_ptr self, uint64_t owner, uint64_t decision,
   o.write.deletes.push_back(storage::id_key(table::expiries, decision));
   o.write.deletes.push_back(
     storage::pair_key(table::pending_decisions, out.agent, decision));
-  std::optional<task_record> task;
-  if (r.status == "approved"
-      && member(out.decision_json, "kind") == std::string{"task_proposal"})
-    task
-      = proposed_task(out.decision_json, self->state.public_url, at, o.write);
   o.frames.push_back(
     app_frame("decision_resolved", "decision", out.decision_json));
   add_activity(o, "decision_resolved",

@@ -245,29 +245,65 @@ std::string idempotency_key(uint64_t agent, const std::string& key) {
   return k;
 }
 
-std::string idempotency_value(int64_t at, const std::string& reply) {
-  return std::to_string(at) + "\n" + reply;
+/// A key's record: when it was first used, what the request was (the
+/// SHA-256 of its event as compact JSON) and the first reply, one per line.
+/// Records written before the request hash was kept have two lines.
+std::string idempotency_value(int64_t at, const std::string& request_hash,
+                              const std::string& reply) {
+  return std::to_string(at) + "\n" + request_hash + "\n" + reply;
 }
 
-/// The stored reply if `value` is a fresh idempotency record.
-std::optional<std::string> fresh_reply(const std::string& value) {
+/// A stored idempotency record, read back.
+struct idempotency_record {
+  int64_t at = 0;
+  /// Empty for records without it.
+  std::string request_hash;
+  std::string reply;
+
+  bool fresh() const {
+    return now_ms() - at <= idempotency_ttl_ms;
+  }
+};
+
+idempotency_record read_idempotency(const std::string& value) {
+  idempotency_record r;
   auto nl = value.find('\n');
   if (nl == std::string::npos)
-    return std::nullopt;
-  int64_t at = 0;
+    return r;
   for (size_t i = 0; i < nl; ++i)
-    at = at * 10 + (value[i] - '0');
-  if (now_ms() - at > idempotency_ttl_ms)
-    return std::nullopt;
-  return value.substr(nl + 1);
+    r.at = r.at * 10 + (value[i] - '0');
+  auto rest = std::string_view{value}.substr(nl + 1);
+  // A reply is a JSON object; a request hash is 64 hex digits.
+  if (rest.size() > 65 && rest[64] == '\n' && rest.front() != '{') {
+    r.request_hash = std::string{rest.substr(0, 64)};
+    rest.remove_prefix(65);
+  }
+  r.reply = std::string{rest};
+  return r;
 }
 
-/// The request's `Idempotency-Key` (empty: none) and, when the key was used
-/// more than 24 h ago, the expired record it replaces.
+/// The request's `Idempotency-Key` (empty: none), the hash of its event,
+/// and, when the key was used more than 24 h ago, the expired record it
+/// replaces.
 struct idempotency {
   std::string key;
+  std::string request_hash;
   std::optional<std::string> expired;
 };
+
+/// The answer to a repeated key: the first reply, or 422 when the key came
+/// with another request (a client bug that would otherwise lose the new
+/// event silently).
+void answer_repeat(ingest_reply& rp, const idempotency_record& first,
+                   const std::string& request_hash) {
+  if (!first.request_hash.empty() && first.request_hash != request_hash) {
+    rp.deliver(make_error(ec::unprocessable,
+                          "Idempotency-Key was already used with a different "
+                          "request body; use a new key for a new request"));
+    return;
+  }
+  rp.deliver(first.reply);
+}
 
 /// Writes `out`, then answers and tells the app. With an idempotency key
 /// the first reply is stored in the same batch, by compare-and-set against
@@ -278,7 +314,8 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
             uint64_t new_conversation = 0) {
   if (!idem.key.empty()) {
     auto key = idempotency_key(agent.id, idem.key);
-    out.write.puts.emplace_back(key, idempotency_value(now_ms(), out.reply));
+    out.write.puts.emplace_back(
+      key, idempotency_value(now_ms(), idem.request_hash, out.reply));
     out.write.expects.push_back(
       {key, idem.expired.has_value(), idem.expired.value_or("")});
   }
@@ -308,9 +345,8 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
           ->request(self->state.journal, caf::infinite, get_atom::value,
                     idempotency_key(agent_id, idem.key))
           .then(
-            [rp](std::string& value) mutable {
-              auto r = fresh_reply(value);
-              rp.deliver(r ? *r : value.substr(value.find('\n') + 1));
+            [rp, hash = idem.request_hash](std::string& value) mutable {
+              answer_repeat(rp, read_idempotency(value), hash);
             },
             [rp](caf::error& e) mutable {
               rp.deliver(e);
@@ -450,19 +486,21 @@ void on_event(self_ptr self, const agent_record& agent, const std::string& body,
     return;
   }
   // A repeated key within 24 h gets the first reply and creates nothing.
+  auto hash = sha256_hex(json::to_string(doc));
   self
     ->request(self->state.journal, caf::infinite, get_atom::value,
               idempotency_key(agent.id, idem))
     .then(
-      [self, agent, e, idem, rp](std::string& value) mutable {
-        if (auto reply = fresh_reply(value))
-          rp.deliver(*reply);
+      [self, agent, e, idem, hash, rp](std::string& value) mutable {
+        auto first = read_idempotency(value);
+        if (first.fresh())
+          answer_repeat(rp, first, hash);
         else // expired: the key is new again, and replaces the old record
-          handle(self, agent, std::move(e), {idem, std::move(value)}, rp);
+          handle(self, agent, std::move(e), {idem, hash, std::move(value)}, rp);
       },
-      [self, agent, e, idem, rp](caf::error& err) mutable {
+      [self, agent, e, idem, hash, rp](caf::error& err) mutable {
         if (code_of(err) == ec::not_found)
-          handle(self, agent, std::move(e), {idem, std::nullopt}, rp);
+          handle(self, agent, std::move(e), {idem, hash, std::nullopt}, rp);
         else
           rp.deliver(err);
       });

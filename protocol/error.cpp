@@ -13,6 +13,7 @@ std::string to_string(ec x) {
     case ec::rate_limited: return "rate_limited";
     case ec::storage_error: return "storage_error";
     case ec::shutting_down: return "shutting_down";
+    case ec::unprocessable: return "unprocessable";
   }
   return "unknown";
 }
@@ -28,6 +29,7 @@ unsigned http_status(ec x) {
     case ec::rate_limited: return 429;
     case ec::storage_error: return 503;
     case ec::shutting_down: return 503;
+    case ec::unprocessable: return 422;
   }
   return 500;
 }

@@ -26,6 +26,9 @@ enum class ec : uint8_t {
   storage_error,
   /// The server is shutting down (HTTP 503).
   shutting_down,
+  /// Well-formed but at odds with an earlier request, e.g. an
+  /// `Idempotency-Key` reused with another body (HTTP 422).
+  unprocessable,
 };
 
 /// Name of `x`, e.g. "storage_error".

@@ -97,21 +97,25 @@ resolve_refusal resolve_decision(std::string_view decision_json,
     return resolve_refusal::invalid;
   }
   std::optional<std::string> pattern;
-  if (always && r.always_allow_pattern) {
-    // The pattern must be one the agent offered, when it offered some.
+  if (always) {
+    // When the agent offered patterns, the person picks one of them: an
+    // "always allow" without one would leave the agent guessing the scope.
     auto offered = doc.FindMember("always_allow_options");
-    bool any = false;
-    bool found = false;
-    if (offered != doc.MemberEnd() && offered->value.IsArray()) {
-      for (auto& o : offered->value.GetArray()) {
-        if (!o.IsObject())
-          continue;
-        any = true;
-        if (string_member(o, "pattern") == r.always_allow_pattern)
-          found = true;
-      }
+    std::vector<std::string> patterns;
+    if (offered != doc.MemberEnd() && offered->value.IsArray())
+      for (auto& o : offered->value.GetArray())
+        if (auto p = o.IsObject() ? string_member(o, "pattern") : std::nullopt)
+          patterns.push_back(std::move(*p));
+    bool found
+      = r.always_allow_pattern
+        && std::find(patterns.begin(), patterns.end(), *r.always_allow_pattern)
+             != patterns.end();
+    if (!patterns.empty() && !r.always_allow_pattern) {
+      detail = "always_allow_pattern: is required when the decision offers "
+               "always_allow_options (one of their patterns)";
+      return resolve_refusal::invalid;
     }
-    if (any && !found) {
+    if (!patterns.empty() && !found) {
       detail = "always_allow_pattern: not one of the decision's "
                "always_allow_options";
       return resolve_refusal::invalid;
@@ -210,6 +214,17 @@ render_user_message(uint64_t message_id, uint64_t conversation_id,
   w.end_object();
   out.event_json = w.str();
   return out;
+}
+
+void add_created_task(resolved_decision& out, std::string_view task_id) {
+  for (auto* text : {&out.decision_json, &out.event_json}) {
+    json::document doc;
+    json::field_error err;
+    if (!json::parse_object(*text, doc, err))
+      continue;
+    set_string(doc, "task_id", std::string{task_id});
+    *text = json::to_string(doc);
+  }
 }
 
 std::string with_seq(std::string_view event_json, uint64_t seq) {

@@ -58,6 +58,10 @@ resolve_refusal resolve_decision(std::string_view decision_json,
                                  int64_t now_ms, bool by_server,
                                  resolved_decision& out, std::string& detail);
 
+/// Records in `out` (the decision and its `decision_resolved`) the task an
+/// approved task proposal created, as `task_id`.
+void add_created_task(resolved_decision& out, std::string_view task_id);
+
 /// `POST /api/agents/{id}/messages`.
 struct user_message_input {
   std::string text;

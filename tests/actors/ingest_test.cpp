@@ -164,6 +164,37 @@ TEST_F(ingest_test, a_repeated_idempotency_key_returns_the_first_reply) {
   EXPECT_NE(*other, *first);
 }
 
+TEST_F(ingest_test, a_key_reused_with_another_body_is_422) {
+  auto first = post(R"({"type":"message","text":"deploy v1"})", "key-1");
+  ASSERT_TRUE(first);
+  // The same event with other spacing is the same request.
+  auto same
+    = post("{ \"type\" : \"message\",\n \"text\":\"deploy v1\" }", "key-1");
+  ASSERT_TRUE(same);
+  EXPECT_EQ(*same, *first);
+  auto other = post(R"({"type":"message","text":"deploy v2"})", "key-1");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(code_of(other.error()), ec::unprocessable);
+  EXPECT_NE(detail_of(other.error()).find("different request body"),
+            std::string::npos);
+  EXPECT_EQ(
+    scan(storage::id_key(table::messages, default_conversation(agent.id)))
+      .size(),
+    1u);
+}
+
+TEST_F(ingest_test, a_record_without_a_request_hash_still_answers) {
+  // As a key's first use left it before the request hash was kept.
+  journal_write w;
+  auto key
+    = storage::id_key(table::idempotency, agent.id) + sha256_hex("legacy");
+  w.puts.emplace_back(key, std::to_string(now_ms()) + "\n{\"status\":\"ok\"}");
+  ASSERT_TRUE(call<journal_written>(journal, append_atom::value, w));
+  auto reply = post(R"({"type":"message","text":"anything"})", "legacy");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(*reply, R"({"status":"ok"})");
+}
+
 TEST_F(ingest_test, a_key_older_than_24_h_is_new_again) {
   // A record written 25 h ago, as the first use of "old-key" left it.
   journal_write w;

@@ -235,6 +235,22 @@ TEST_F(agent_api_test, idempotency_key_repeats_the_first_reply) {
   EXPECT_EQ(msgs.Size(), 1u);
 }
 
+TEST_F(agent_api_test, idempotency_key_with_another_body_is_422) {
+  auto first = event(R"({"type":"message","text":"v1"})",
+                     {{"Idempotency-Key", "deploy-42"}});
+  ASSERT_EQ(first.status, 200u) << first.body;
+  auto second = event(R"({"type":"message","text":"v2"})",
+                      {{"Idempotency-Key", "deploy-42"}});
+  EXPECT_EQ(second.status, 422u) << second.body;
+  EXPECT_NE(second.body.find("different request body"), std::string::npos)
+    << second.body;
+  auto conv = str(parse(first.body), "conversation_id");
+  auto msgs
+    = parse(app("GET", "/api/conversations/" + conv + "/messages").body);
+  ASSERT_TRUE(msgs.IsArray());
+  EXPECT_EQ(msgs.Size(), 1u);
+}
+
 TEST_F(agent_api_test, images_are_served_to_their_owner_only) {
   std::string png("\x89PNG\r\n\x1a\n", 8);
   png += "pixels";

@@ -781,6 +781,17 @@ TEST_F(tasks_e2e, approving_a_task_proposal_creates_a_working_task) {
   auto task_id = str(t, "id");
   auto path = path_of(str(t, "trigger_url"));
   ASSERT_FALSE(path.empty()) << json_text(t);
+  // The decision and the agent's decision_resolved name the new task.
+  EXPECT_EQ(str(parse(ok.body), "task_id"), task_id) << ok.body;
+  auto inbox = agent_call(a, "GET", "/api/agent/inbox");
+  ASSERT_EQ(inbox.status, 200u) << inbox.body;
+  auto events = parse(inbox.body);
+  auto* resolved = find_in(events, "decision_id", approved);
+  ASSERT_NE(resolved, nullptr) << inbox.body;
+  EXPECT_EQ(str(*resolved, "task_id"), task_id) << inbox.body;
+  auto* declined = find_in(events, "decision_id", rejected);
+  ASSERT_NE(declined, nullptr) << inbox.body;
+  EXPECT_FALSE(declined->HasMember("task_id")) << inbox.body;
 
   auto ws = connect_agent(a, false);
   auto called = fire(path, R"({"deploy":"v1.2.3"})");

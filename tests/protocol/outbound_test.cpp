@@ -43,6 +43,14 @@ TEST(outbound, status_must_fit_the_kind) {
      resolve_refusal::none},
     {"permission", "approved", std::nullopt, true, "rm *",
      resolve_refusal::invalid},
+    // Patterns were offered: "always" must name one (issue #15).
+    {"permission",
+     "approved",
+     std::nullopt,
+     true,
+     {},
+     resolve_refusal::invalid},
+    {"permission", "approved", std::nullopt, false, {}, resolve_refusal::none},
     {"permission",
      "rejected",
      std::nullopt,
@@ -98,6 +106,26 @@ TEST(outbound, resolved_decision_and_its_event) {
   EXPECT_TRUE(e["always_allow"].GetBool());
   EXPECT_STREQ(e["always_allow_pattern"].GetString(), "git *");
   EXPECT_FALSE(e.HasMember("seq"));
+}
+
+TEST(outbound, always_allow_needs_one_of_the_offered_patterns) {
+  resolution r{"approved", std::nullopt, true, std::nullopt};
+  resolved_decision out;
+  std::string detail;
+  EXPECT_EQ(
+    resolve_decision(decision("permission"), r, "evt_1", 0, false, out, detail),
+    resolve_refusal::invalid);
+  EXPECT_EQ(detail, "always_allow_pattern: is required when the decision "
+                    "offers always_allow_options (one of their patterns)");
+  // Without offered patterns, "always" alone is fine (the agent decides
+  // the scope).
+  std::string bare = decision("permission");
+  bare.replace(bare.find(R"([{"pattern":"git *","label":"git"}])"),
+               std::string{R"([{"pattern":"git *","label":"git"}])"}.size(),
+               "[]");
+  EXPECT_EQ(resolve_decision(bare, r, "evt_1", 0, false, out, detail),
+            resolve_refusal::none)
+    << detail;
 }
 
 TEST(outbound, a_resolved_decision_cannot_be_resolved_again) {
