@@ -813,6 +813,10 @@ struct trigger_call {
   int64_t received_ms = 0;
   /// The call's `X-Nod-Hops` (0 without one).
   unsigned hops = 0;
+  /// The call's headers as a JSON object (`trigger_headers_json`) and its
+  /// `Content-Type` (empty: none).
+  std::string headers_json;
+  std::string content_type;
 };
 
 /// Reply to a clock's `fire`: when the task fires next (0: not again),

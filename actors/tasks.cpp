@@ -261,6 +261,8 @@ void start_run(self_ptr self, const task_record& t, const agent_record& a,
   auto run = new_run(t, next_time_id(), origin, event_id, now);
   if (call) {
     run.payload_json = call->payload_json;
+    run.headers_json = call->headers_json;
+    run.content_type = call->content_type;
     run.received_ms = call->received_ms;
   }
   outbound o;
@@ -353,6 +355,7 @@ caf::result<std::string> run_done(self_ptr self, const task_caller& caller,
         r->status = c.status;
         r->result_json = c.result_json;
         r->error_json = c.error_json;
+        r->summary = c.summary;
         r->completed_ms = self->state.opts.now();
         journal_write w;
         // Completing twice at once: one wins, the other gets the 409.

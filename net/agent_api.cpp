@@ -672,7 +672,13 @@ void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
              + std::to_string(max_webhook_hops - 1) + " are followed"));
     return;
   }
-  trigger_call call{id, trigger_payload(req.body), now_ms(), *hops};
+  trigger_call call;
+  call.trigger_id = id;
+  call.payload_json = trigger_payload(req.body);
+  call.headers_json = trigger_headers_json(req.headers);
+  call.content_type = req.header("content-type");
+  call.received_ms = now_ms();
+  call.hops = *hops;
   ask<std::string>(
     *ctx->api.sys, ctx->api.tasks,
     [respond](caf::expected<std::string> reply) {

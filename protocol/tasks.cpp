@@ -292,6 +292,20 @@ const char* to_string(run_origin o) {
   return "schedule";
 }
 
+namespace {
+
+// `headers_json` / `content_type` of an event run, as its events show them.
+void trigger_details(json::writer& w, const run_record& r) {
+  raw_or_null(w, "headers", r.headers_json);
+  w.key("content_type");
+  if (r.content_type.empty())
+    w.null();
+  else
+    w.string(r.content_type);
+}
+
+} // namespace
+
 std::string to_json(const run_record& r) {
   json::writer w;
   w.start_object();
@@ -313,8 +327,14 @@ std::string to_json(const run_record& r) {
     w.string(r.event_id);
   raw_or_null(w, "payload", r.payload_json);
   time_or_null(w, "received_at", r.received_ms);
+  trigger_details(w, r);
   raw_or_null(w, "result", r.result_json);
   raw_or_null(w, "error", r.error_json);
+  w.key("summary");
+  if (r.summary)
+    w.string(*r.summary);
+  else
+    w.null();
   w.field("created_at", iso8601(r.created_ms));
   time_or_null(w, "completed_at", r.completed_ms);
   w.end_object();
@@ -346,8 +366,11 @@ std::optional<run_record> run_from_json(std::string_view text) {
   r.event_id = json::string_member(doc, "event_id").value_or("");
   r.payload_json = raw_member(doc, "payload");
   r.received_ms = time_member(doc, "received_at");
+  r.headers_json = raw_member(doc, "headers");
+  r.content_type = json::string_member(doc, "content_type").value_or("");
   r.result_json = raw_member(doc, "result");
   r.error_json = raw_member(doc, "error");
+  r.summary = json::string_member(doc, "summary");
   r.created_ms = time_member(doc, "created_at");
   r.completed_ms = time_member(doc, "completed_at");
   return r;
@@ -398,6 +421,7 @@ std::string task_trigger_event(const run_record& r) {
   w.field("task_name", r.task_name);
   w.field("task_prompt", r.task_prompt);
   raw_or_null(w, "payload", r.payload_json);
+  trigger_details(w, r);
   w.field("received_at", iso8601(r.received_ms));
   w.end_object();
   return w.str();
@@ -425,6 +449,7 @@ std::string pending_trigger_json(const run_record& r) {
   w.field("task_name", r.task_name);
   w.field("task_prompt", r.task_prompt);
   raw_or_null(w, "payload", r.payload_json);
+  trigger_details(w, r);
   w.field("run_id", format_id64("run_", r.id));
   w.field("received_at", iso8601(r.received_ms));
   w.end_object();
@@ -441,6 +466,8 @@ bool parse_run_completion(const json::value& body, run_completion& out,
   out.status = std::move(status);
   return get_any(body, "result", task_limits::result, out.result_json, err)
          && get_any(body, "error", task_limits::result, out.error_json, err)
+         && json::get_string(body, "summary", task_limits::summary, out.summary,
+                             err)
          && json::get_string(body, "run_id", 80, out.run_id, err);
 }
 
@@ -451,6 +478,30 @@ std::string trigger_payload(std::string_view body) {
     return json::to_string(doc);
   json::writer w;
   w.string(valid_utf8(body));
+  return w.str();
+}
+
+std::string trigger_headers_json(
+  const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::vector<std::pair<std::string, std::string>> kept;
+  for (auto& header : headers) {
+    auto& name = header.first;
+    if (name == "authorization" || name == "cookie"
+        || name == "proxy-authorization")
+      continue;
+    auto same = std::find_if(kept.begin(), kept.end(), [&](auto& k) {
+      return k.first == name;
+    });
+    if (same != kept.end())
+      same->second += ", " + header.second;
+    else
+      kept.push_back(header);
+  }
+  json::writer w;
+  w.start_object();
+  for (auto& [name, value] : kept)
+    w.field(valid_utf8(name), valid_utf8(value));
+  w.end_object();
   return w.str();
 }
 

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace nod {
 
@@ -22,6 +24,8 @@ constexpr size_t schedule = 200;
 constexpr size_t timezone = 64;
 /// A run's `result` or `error`, serialized.
 constexpr size_t result = 256 * 1024;
+/// A run's `summary`: a line or a paragraph for the person.
+constexpr size_t summary = 16 * 1024;
 /// An inbound trigger's body (A5).
 constexpr size_t trigger_body = 1024 * 1024;
 } // namespace task_limits
@@ -122,9 +126,15 @@ struct run_record {
   /// JSON), and when it came.
   std::string payload_json;
   int64_t received_ms = 0;
+  /// Event runs: the call's headers as a JSON object (empty: none) and its
+  /// `Content-Type` (empty: none).
+  std::string headers_json;
+  std::string content_type;
   /// `result` and `error` as JSON values (empty: null).
   std::string result_json;
   std::string error_json;
+  /// What the agent said it did, for the person (absent: null).
+  std::optional<std::string> summary;
   int64_t created_ms = 0;
   int64_t completed_ms = 0;
 };
@@ -149,12 +159,13 @@ std::string due_item_json(const run_record& r);
 /// An item of `GET /api/agent/tasks/triggers/pending`.
 std::string pending_trigger_json(const run_record& r);
 
-/// A run's completion: `{status: completed|failed, result?, error?}`;
-/// `run_id` is read too (the task-path variant needs it).
+/// A run's completion: `{status: completed|failed, result?, error?,
+/// summary?}`; `run_id` is read too (the task-path variant needs it).
 struct run_completion {
   std::string status;
   std::string result_json;
   std::string error_json;
+  std::optional<std::string> summary;
   std::optional<std::string> run_id;
 };
 
@@ -164,5 +175,12 @@ bool parse_run_completion(const json::value& body, run_completion& out,
 /// An inbound trigger's body as the `payload` JSON value: the body itself
 /// when it is JSON, else a JSON string of it (invalid UTF-8 replaced).
 std::string trigger_payload(std::string_view body);
+
+/// An inbound trigger's headers (names in lower case, as received) as the
+/// JSON object `task_trigger` carries: credentials (`authorization`,
+/// `cookie`, `proxy-authorization`) left out, a repeated name's values
+/// joined with ", " (RFC 9110 5.3), invalid UTF-8 replaced.
+std::string trigger_headers_json(
+  const std::vector<std::pair<std::string, std::string>>& headers);
 
 } // namespace nod

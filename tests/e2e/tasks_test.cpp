@@ -255,9 +255,15 @@ TEST_F(tasks_e2e, a_once_task_reaches_the_online_agent_and_completes_once) {
                  R"({"status":"completed","run_id":")" + run_id + R"("})");
   EXPECT_EQ(wrong.status, 404u) << wrong.body;
 
+  auto bad_summary
+    = agent_call(a, "POST", "/api/agent/tasks/runs/" + run_id + "/complete",
+                 R"({"status":"completed","summary":["not","text"]})");
+  EXPECT_EQ(bad_summary.status, 400u) << bad_summary.body;
+  EXPECT_NE(bad_summary.body.find("summary"), std::string::npos);
   auto done = agent_call(
     a, "POST", "/api/agent/tasks/runs/" + run_id + "/complete",
-    R"({"status":"completed","result":{"summary":"all quiet","items":3}})");
+    R"({"status":"completed","result":{"summary":"all quiet","items":3},)"
+    R"("summary":"Checked 3 services: all quiet."})");
   ASSERT_EQ(done.status, 200u) << done.body;
   EXPECT_EQ(done.body, R"({"status":"ok"})");
   auto again
@@ -277,6 +283,8 @@ TEST_F(tasks_e2e, a_once_task_reaches_the_online_agent_and_completes_once) {
     << json_text(run);
   EXPECT_EQ(str(run["result"], "summary"), "all quiet") << json_text(run);
   EXPECT_EQ(num(run["result"], "items"), 3) << json_text(run);
+  EXPECT_EQ(str(run, "summary"), "Checked 3 services: all quiet.")
+    << json_text(run);
   EXPECT_TRUE(is_null_or_absent(run, "error")) << "the 409 changed the run";
   ASSERT_TRUE(run.HasMember("items") && run["items"].IsArray())
     << json_text(run);
@@ -312,6 +320,48 @@ TEST_F(tasks_e2e, a_once_task_with_milliseconds_in_run_at_fires) {
 
 // -- 2. Inbound triggers while the agent is offline
 // --------------------------
+
+TEST_F(tasks_e2e, a_trigger_keeps_the_callers_headers_but_no_credentials) {
+  auto a = create_agent("hooked");
+  auto [task_id, trigger_url] = new_agent_task(
+    a, R"({"name":"on push","prompt":"p","schedule":"event"})");
+  auto path = path_of(trigger_url);
+  auto r
+    = test::http_call(port, "POST", path, "ref=main",
+                      {{"Content-Type", "application/x-www-form-urlencoded"},
+                       {"X-GitHub-Event", "push"},
+                       {"X-GitHub-Delivery", "72d3162e"},
+                       {"Authorization", "Bearer do-not-keep"},
+                       {"Cookie", "session=do-not-keep"},
+                       {"Proxy-Authorization", "Basic do-not-keep"},
+                       {"X-Tag", "a"},
+                       {"X-Tag", "b"}});
+  ASSERT_EQ(r.status, 202u) << r.body;
+  auto check = [&](const rapidjson::Value& e, const std::string& where) {
+    EXPECT_EQ(str(e, "content_type"), "application/x-www-form-urlencoded")
+      << where;
+    ASSERT_TRUE(e.HasMember("headers") && e["headers"].IsObject()) << where;
+    auto& h = e["headers"];
+    EXPECT_EQ(str(h, "x-github-event"), "push") << where;
+    EXPECT_EQ(str(h, "x-github-delivery"), "72d3162e") << where;
+    EXPECT_EQ(str(h, "x-tag"), "a, b") << where;
+    EXPECT_FALSE(h.HasMember("authorization")) << where;
+    EXPECT_FALSE(h.HasMember("cookie")) << where;
+    EXPECT_FALSE(h.HasMember("proxy-authorization")) << where;
+    EXPECT_EQ(where.find("do-not-keep"), std::string::npos);
+  };
+  auto listed = agent_call(a, "GET", "/api/agent/tasks/triggers/pending");
+  auto pending = parse(listed.body);
+  ASSERT_TRUE(pending.IsArray() && pending.Size() == 1) << listed.body;
+  check(pending[0], listed.body);
+  auto ws = connect_agent(a, false);
+  auto frame = next_of(*ws, "task_trigger");
+  ASSERT_FALSE(frame.empty());
+  check(parse(frame), frame);
+  auto list = runs(task_id);
+  ASSERT_EQ(items(list), 1) << json_text(list);
+  check(list[0], json_text(list));
+}
 
 TEST_F(tasks_e2e, triggers_wait_for_an_offline_agent_and_are_replayed) {
   auto a = create_agent("offline");

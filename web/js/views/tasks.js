@@ -163,6 +163,7 @@ export function openTaskForm({ task = null, agentId = null, onSaved }) {
 
 function runRow(run) {
   const blocks = [];
+  if (typeof run.summary === 'string' && run.summary) blocks.push(['Summary', run.summary]);
   if (run.payload !== null && run.payload !== undefined) blocks.push(['Payload', run.payload]);
   if (run.result !== null && run.result !== undefined) blocks.push(['Result', run.result]);
   if (run.error !== null && run.error !== undefined) blocks.push(['Error', run.error]);
@@ -176,7 +177,9 @@ function runRow(run) {
       el('span', { class: 'mono muted small', text: run.id })),
     blocks.map(([label, value]) => el('div', { class: `run-block ${label.toLowerCase()}` },
       el('span', { class: 'small-heading', text: label }),
-      el('pre', { class: 'mono', testid: `run-${label.toLowerCase()}`, text: prettyJSON(value) }))),
+      label === 'Summary'
+        ? el('p', { testid: 'run-summary', text: value })
+        : el('pre', { class: 'mono', testid: `run-${label.toLowerCase()}`, text: prettyJSON(value) }))),
     items.length ? el('p', { class: 'muted small', text: `Items: ${items.map((i) => `${i.type} ${i.id}`).join(', ')}` }) : null);
 }
 
