@@ -22,6 +22,14 @@ namespace {
 using namespace std::chrono_literals;
 using test::http_call;
 using test::raw_exchange;
+
+/// A valid upgrade to /ws/echo (RFC 6455's sample key), for raw exchanges.
+const std::string upgrade_request
+  = "GET /ws/echo HTTP/1.1\r\nHost: x\r\n"
+    "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+    "Sec-WebSocket-Version: 13\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "\r\n";
 using test::ws_client;
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -230,12 +238,7 @@ TEST_F(websocket_test, request_reaches_the_handler) {
 TEST_F(websocket_test, server_header_on_the_handshake) {
   cfg.idle_timeout = 300ms; // ends the exchange: nobody answers the ping
   start();
-  auto raw
-    = raw_exchange(port, "GET /ws/echo HTTP/1.1\r\nHost: x\r\n"
-                         "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-                         "Sec-WebSocket-Version: 13\r\n"
-                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "\r\n");
+  auto raw = raw_exchange(port, upgrade_request);
   EXPECT_EQ(raw.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << raw;
   EXPECT_NE(raw.find("Server: nod-server\r\n"), std::string::npos) << raw;
   EXPECT_NE(raw.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
@@ -286,13 +289,7 @@ TEST_F(websocket_test, frames_sent_before_the_101_are_kept) {
   std::string frame = "\x81\x82\x01\x02\x03\x04";
   frame += static_cast<char>('h' ^ 1);
   frame += static_cast<char>('i' ^ 2);
-  auto raw
-    = raw_exchange(port, "GET /ws/echo HTTP/1.1\r\nHost: x\r\n"
-                         "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-                         "Sec-WebSocket-Version: 13\r\n"
-                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "\r\n"
-                           + frame);
+  auto raw = raw_exchange(port, upgrade_request + frame);
   EXPECT_EQ(raw.rfind("HTTP/1.1 101", 0), 0u) << raw;
   EXPECT_NE(raw.find("\r\n\r\n\x81\x02hi"), std::string::npos) << raw;
 }
@@ -316,12 +313,7 @@ TEST_F(websocket_test, protocol_violation_is_1002) {
   cfg.idle_timeout = 300ms;
   start();
   // An unmasked client frame breaks RFC 6455 5.1.
-  auto raw
-    = raw_exchange(port, "GET /ws/echo HTTP/1.1\r\nHost: x\r\n"
-                         "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-                         "Sec-WebSocket-Version: 13\r\n"
-                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "\r\n\x81\x02hi");
+  auto raw = raw_exchange(port, upgrade_request + "\x81\x02hi");
   EXPECT_NE(raw.find("\r\n\r\n\x88\x02\x03\xEA"), std::string::npos) << raw;
   auto p = nth_probe(1);
   ASSERT_TRUE(p);
@@ -339,13 +331,7 @@ TEST_F(websocket_test, text_cut_inside_a_utf8_sequence_is_1007) {
   // "h" then the first byte of "é" (C3 A9) in a text frame without FIN, then
   // an empty final continuation frame; all masked with 0.
   std::string frames{"\x01\x82\0\0\0\0h\xC3\x80\x80\0\0\0\0", 14};
-  auto raw
-    = raw_exchange(port, "GET /ws/echo HTTP/1.1\r\nHost: x\r\n"
-                         "Connection: Upgrade\r\nUpgrade: websocket\r\n"
-                         "Sec-WebSocket-Version: 13\r\n"
-                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                         "\r\n"
-                           + frames);
+  auto raw = raw_exchange(port, upgrade_request + frames);
   EXPECT_EQ(raw.rfind("HTTP/1.1 101", 0), 0u) << raw;
   // A close frame with code 1007 (03 EF), and no echo.
   EXPECT_NE(raw.find("\r\n\r\n\x88"), std::string::npos) << raw;

@@ -60,7 +60,7 @@ std::string next(std::string_view expr, std::string_view after,
   return r ? iso8601(*r) : "none";
 }
 
-// tests/data/cron_cases.json, the cases the web app's evaluator is tested
+// tests/fixtures/cron_cases.json, the cases the web app's evaluator is tested
 // on too.
 const rapidjson::Document& shared_cases() {
   static const rapidjson::Document doc = [] {
@@ -217,7 +217,7 @@ TEST(CronParse, shorthands) {
   }
 }
 
-// The errors shared with the web app (tests/data/cron_cases.json).
+// The errors shared with the web app (tests/fixtures/cron_cases.json).
 TEST(CronParse, errors) {
   const auto& errors = shared_cases()["errors"];
   ASSERT_GT(errors.Size(), 50u);
@@ -273,7 +273,7 @@ TEST(CronParse, days_that_fit_some_month_are_valid) {
 
 // ---- next_after in UTC -----------------------------------------------------
 
-// The firings shared with the web app (tests/data/cron_cases.json), in UTC
+// The firings shared with the web app (tests/fixtures/cron_cases.json), in UTC
 // and in time zones across their transitions.
 TEST(CronNext, shared_table) {
   const auto& runs = shared_cases()["runs"];

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse, nextRuns, nextAfter, zoneOffset, CronError } from '../../web/js/cron.js';
 
 // The cases the server's evaluator is tested on too (tests/protocol/cron_test.cpp).
-const CASES = JSON.parse(readFileSync(new URL('../data/cron_cases.json', import.meta.url), 'utf8'));
+const CASES = JSON.parse(readFileSync(new URL('../fixtures/cron_cases.json', import.meta.url), 'utf8'));
 const shared = (cases) => cases.filter((c) => c.only !== 'server');
 
 const at = (iso) => Date.parse(iso);
