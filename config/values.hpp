@@ -1,0 +1,51 @@
+#pragma once
+
+// The values settings take, as text and back: sizes, durations, counts,
+// booleans, listen addresses, URLs and address lists. Internal to config/.
+
+#include "config/config.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+namespace nod::config_values {
+
+/// Why a value is bad (one line), or nothing when it is fine.
+using reason = std::optional<std::string>;
+
+std::string trim(const std::string& s);
+
+bool starts_with(const std::string& s, const std::string& prefix);
+
+std::string quote(const std::string& s);
+
+std::string range_text(long long lo, long long hi);
+
+reason parse_count(const std::string& v, long long lo, long long hi,
+                   size_t& out);
+
+std::string format_size(size_t n);
+
+reason parse_size(const std::string& v, size_t& out);
+
+std::string format_duration(std::chrono::milliseconds d);
+
+reason parse_duration(const std::string& v, std::chrono::milliseconds& out);
+
+reason parse_bool(const std::string& v, bool& out);
+
+reason parse_listen(const std::string& v, config& cfg);
+
+std::string format_listen(const config& cfg);
+
+reason parse_log_level(const std::string& v, std::string& out);
+
+reason parse_public_url(const std::string& v, std::string& out);
+
+reason parse_trusted_proxies(const std::string& v, std::string& out);
+
+reason parse_allowed_hosts(const std::string& v, std::string& out);
+
+} // namespace nod::config_values
