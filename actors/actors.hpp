@@ -480,8 +480,16 @@ struct page_query {
   std::optional<uint64_t> before;
 };
 
+/// Whose objects a read may see: a person's (`agent` 0: those of all of
+/// their agents), or one agent's own (`user` is its owner).
+struct read_scope {
+  uint64_t user = 0;
+  uint64_t agent = 0;
+};
+
 /// Narrows a list: by `status` and by `agent_id` (the `agt_…` text), each
-/// ignored when empty and where the list has no such field.
+/// ignored when empty and where the list has no such field. A decision's
+/// status also matches "resolved" (approved, denied or responded).
 struct list_filter {
   std::string status;
   std::string agent_id;
@@ -502,6 +510,7 @@ struct agent_decision {
 } // namespace nod
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::page_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::read_scope)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::list_filter)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::media_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_decision)
@@ -513,14 +522,14 @@ namespace nod {
 /// the API's JSON; errors `not_found` (with the API's detail) and
 /// `storage_error`.
 using reader_actor = caf::typed_actor<
-  // user, agent, page → the agent's conversations.
-  caf::replies_to<conversations_atom, uint64_t, uint64_t,
+  // scope, agent, page → the agent's conversations.
+  caf::replies_to<conversations_atom, read_scope, uint64_t,
                   page_query>::with<std::string>,
-  // user, conversation, page → its messages.
-  caf::replies_to<messages_atom, uint64_t, uint64_t,
+  // scope, conversation, page → its messages.
+  caf::replies_to<messages_atom, read_scope, uint64_t,
                   page_query>::with<std::string>,
-  // user, page, filter (status, agent_id) → the person's decisions.
-  caf::replies_to<decisions_atom, uint64_t, page_query,
+  // scope, page, filter (status, agent_id) → the decisions in scope.
+  caf::replies_to<decisions_atom, read_scope, page_query,
                   list_filter>::with<std::string>,
   // user, page, filter (agent_id) → the person's activity entries.
   caf::replies_to<activity_atom, uint64_t, page_query,
@@ -533,8 +542,8 @@ using reader_actor = caf::typed_actor<
   // agent, decision → the agent's own decision.
   caf::replies_to<agent_decision_atom, uint64_t,
                   uint64_t>::with<agent_decision>,
-  // user, media → an image of one of the person's agents.
-  caf::replies_to<media_atom, uint64_t, uint64_t>::with<media_item>,
+  // scope, media → an image of an agent in scope.
+  caf::replies_to<media_atom, read_scope, uint64_t>::with<media_item>,
   // agents → the number of pending decisions of each (at most
   // `max_pending_counted`), in the order asked.
   caf::replies_to<pending_count_atom,
@@ -686,11 +695,11 @@ using webhook_listener_actor
 using delivery_actor = webhook_listener_actor::extend<
   // New events, or deliveries resumed after a restart; in seq order.
   caf::reacts_to<enqueue_atom, std::vector<lane_item>>,
-  // A socket authenticated: its pending events (seq order), the seq the
-  // agent says it has up to (0: none), the session. The lane pushes to it
-  // once the session sends `attach`.
-  caf::reacts_to<replay_atom, std::vector<lane_item>, uint64_t,
-                 agent_session_actor>,
+  // A socket authenticated: the seq the agent says it has up to (0:
+  // none), the session → how many pending events the lane read for it
+  // (read once the lane's own parked events are written, so none is
+  // missed). The lane pushes to it once the session sends `attach`.
+  caf::replies_to<replay_atom, uint64_t, agent_session_actor>::with<uint64_t>,
   // From a session after its `auth_ok`: its link, whether it acks.
   caf::reacts_to<attach_atom, client_link, bool>,
   // From a session: the agent acknowledged everything up to seq.

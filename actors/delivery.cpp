@@ -45,7 +45,8 @@ std::string delivery_frame(const delivery_record& r) {
 
 bool is_idle(const delivery_state& st) {
   return st.queue.empty() && st.sent.empty() && st.sockets.empty() && !st.hooked
-         && !st.loading && !st.saving && st.dirty.empty();
+         && !st.loading && !st.saving && st.dirty.empty() && st.replays.empty()
+         && !st.replay_reading;
 }
 
 /// Tells the outbox what changed since the last report: counts once their
@@ -68,6 +69,8 @@ void report(self_ptr self) {
 }
 
 // -- records ----------------------------------------------------------------
+
+void read_replay(self_ptr self);
 
 /// Writes the changed records (and their marks) in one journal write; one
 /// write at a time, so a record's states land in order.
@@ -116,6 +119,7 @@ void flush(self_ptr self) {
         if (parked)
           self->send(st.deps.notifier, notify_atom::value, inbox_key(st.agent));
         flush(self);
+        read_replay(self);
         report(self);
       },
       [self](caf::error& err) {
@@ -125,6 +129,7 @@ void flush(self_ptr self) {
                       detail_of(err));
         st.saving = false;
         flush(self);
+        read_replay(self);
         report(self);
       });
 }
@@ -450,6 +455,52 @@ void on_webhook_attempt(self_ptr self, webhook_attempt& a) {
   save(self, item);
 }
 
+/// The pending events read for the oldest waiting socket join the queue
+/// (as replays: only sockets are tried for them), and its session learns
+/// how many.
+void replayed(self_ptr self, std::vector<stream_event>& events) {
+  auto& st = self->state;
+  st.replay_reading = false;
+  auto wait = std::move(st.replays.front());
+  st.replays.pop_front();
+  for (auto& e : events) {
+    lane_item item;
+    item.seq = e.seq;
+    item.event_json = std::move(e.payload);
+    item.replay = true;
+    insert(self, std::move(item));
+  }
+  wait.rp.deliver(static_cast<uint64_t>(events.size()));
+  read_replay(self);
+  pump(self);
+  report(self);
+}
+
+/// Reads the pending events of the oldest socket waiting for them, once
+/// the lane's own record writes have landed: an event it just parked is
+/// then in the read, not lost between the read and the socket.
+void read_replay(self_ptr self) {
+  auto& st = self->state;
+  if (st.replays.empty() || st.replay_reading || st.saving || !st.dirty.empty())
+    return;
+  st.replay_reading = true;
+  self
+    ->request(st.deps.journal, caf::infinite, inbox_atom::value, st.agent,
+              st.replays.front().resume_from, st.opts.max_replay)
+    .then(
+      [self](std::vector<stream_event>& events) {
+        replayed(self, events);
+      },
+      [self](caf::error& err) {
+        // The socket is served all the same: what cannot be read now waits
+        // for the next poll or socket.
+        spdlog::error("cannot read pending events of agent {}: {}",
+                      self->state.agent, detail_of(err));
+        std::vector<stream_event> none;
+        replayed(self, none);
+      });
+}
+
 /// Hands the queue's head to the webhook, or parks it when the agent has
 /// none.
 void start_webhook(self_ptr self) {
@@ -581,8 +632,8 @@ delivery_actor::behavior_type delivery(self_ptr self, uint64_t agent,
       pump(self);
       report(self);
     },
-    [self](replay_atom, std::vector<lane_item>& items, uint64_t resume_from,
-           agent_session_actor& session) {
+    [self](replay_atom, uint64_t resume_from,
+           agent_session_actor& session) -> caf::result<uint64_t> {
       auto& st = self->state;
       st.progress.received += 1;
       // The agent says it has everything up to `resume_from`: what the
@@ -616,13 +667,15 @@ delivery_actor::behavior_type delivery(self_ptr self, uint64_t agent,
             st.sent_on = 0;
         }
       }
-      for (auto& item : items)
-        insert(self, std::move(item));
       self->monitor(session);
       st.sockets.push_back(
         {std::move(session), std::nullopt, false, st.next_socket++});
+      auto rp = self->make_response_promise<uint64_t>();
+      st.replays.push_back({resume_from, rp});
+      read_replay(self);
       pump(self);
       report(self);
+      return rp;
     },
     [self](attach_atom, client_link& link, bool acks) {
       auto& st = self->state;

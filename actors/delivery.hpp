@@ -33,6 +33,8 @@ struct delivery_options {
   /// Events pushed to one socket and not yet confirmed (acked, or for a
   /// socket without acks, written) at most; more wait their turn.
   uint32_t ack_window = 1000;
+  /// Most pending events one authentication replays.
+  uint32_t max_replay = 10000;
 };
 
 /// State of one agent's delivery lane.
@@ -80,6 +82,15 @@ struct delivery_state {
   /// Record changes to write, by seq; one write at a time.
   std::map<uint64_t, change> dirty;
   bool saving = false;
+  /// Sockets that authenticated, waiting for the lane's record writes to
+  /// land before their pending events are read (oldest first), and
+  /// whether a read is under way.
+  struct replay_wait {
+    uint64_t resume_from = 0;
+    caf::typed_response_promise<uint64_t> rp;
+  };
+  std::deque<replay_wait> replays;
+  bool replay_reading = false;
   /// Progress since the last report to the outbox.
   lane_progress progress;
   bool reported_idle = false;

@@ -226,45 +226,31 @@ caf::result<replay_result> replay(self_ptr self, uint64_t agent, uint64_t owner,
                                   uint64_t resume_from,
                                   agent_session_actor session) {
   auto rp = self->make_response_promise<replay_result>();
-  // The session attaches to its lane whatever the journal says: pending
-  // events it cannot read now wait for the next poll or socket.
-  auto hand_over = [self, agent, owner, resume_from, rp,
-                    session](std::vector<lane_item> items) mutable {
+  // The lane reads the pending events for the socket: it alone knows when
+  // the events it parked are written.
+  auto hand_over = [self, agent, owner, resume_from, rp, session]() mutable {
     auto& lane = lane_of(self, agent, owner);
     lane.forwarded += 1;
-    auto n = static_cast<uint64_t>(items.size());
-    self->send(lane.actor, replay_atom::value, std::move(items), resume_from,
-               std::move(session));
-    rp.deliver(replay_result{n, lane.actor});
-  };
-  auto read_pending = [self, agent, resume_from, hand_over]() mutable {
+    auto actor = lane.actor;
     self
-      ->request(self->state.deps.journal, caf::infinite, inbox_atom::value,
-                agent, resume_from, self->state.opts.max_replay)
+      ->request(actor, caf::infinite, replay_atom::value, resume_from,
+                std::move(session))
       .then(
-        [hand_over](std::vector<stream_event>& events) mutable {
-          std::vector<lane_item> items(events.size());
-          for (size_t i = 0; i < events.size(); ++i) {
-            items[i].seq = events[i].seq;
-            items[i].event_json = std::move(events[i].payload);
-            items[i].replay = true;
-          }
-          hand_over(std::move(items));
+        [rp, actor](uint64_t n) mutable {
+          rp.deliver(replay_result{n, actor});
         },
-        [self, agent, hand_over](caf::error& err) mutable {
-          spdlog::error("cannot read pending events of agent {}: {}", agent,
-                        detail_of(err));
-          hand_over({});
+        [rp](caf::error& err) mutable {
+          rp.deliver(std::move(err));
         });
   };
   if (resume_from == 0) {
-    read_pending();
+    hand_over();
     return rp;
   }
   // The agent says it has everything up to `resume_from`.
   mark_delivered(self, agent, owner, resume_from, "resume",
-                 [read_pending](caf::expected<uint64_t>) mutable {
-                   read_pending();
+                 [hand_over](caf::expected<uint64_t>) mutable {
+                   hand_over();
                  });
   return rp;
 }

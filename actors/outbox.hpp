@@ -14,8 +14,6 @@ namespace nod {
 
 /// Settings of the outbox.
 struct outbox_options {
-  /// Most pending events one authentication replays.
-  uint32_t max_replay = 10000;
   /// Settings of each agent's delivery lane.
   delivery_options lane;
 };

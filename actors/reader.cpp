@@ -114,6 +114,18 @@ bool has_string(const json::document& doc, const char* name,
          && want == i->value.GetString();
 }
 
+/// True if the object's `status` is `want`; "resolved" is any status
+/// but pending and expired.
+bool status_matches(const json::document& doc, const std::string& want) {
+  if (want != "resolved")
+    return has_string(doc, "status", want);
+  auto i = doc.FindMember("status");
+  if (i == doc.MemberEnd() || !i->value.IsString())
+    return false;
+  std::string_view status = i->value.GetString();
+  return status != "pending" && status != "expired";
+}
+
 /// The stored objects whose fields match `filter` (empty fields match
 /// all).
 auto matching(list_filter filter) {
@@ -124,7 +136,7 @@ auto matching(list_filter filter) {
     json::document doc;
     json::field_error err;
     if (!json::parse_object(e.value, doc, err)
-        || (!filter.status.empty() && !has_string(doc, "status", filter.status))
+        || (!filter.status.empty() && !status_matches(doc, filter.status))
         || (!filter.agent_id.empty()
             && !has_string(doc, "agent_id", filter.agent_id)))
       return std::nullopt;
@@ -132,15 +144,25 @@ auto matching(list_filter filter) {
   };
 }
 
-/// Runs `next()` if `agent` is the person's; otherwise answers `rp` with
-/// the accounts' error, or with `not_found(detail)` when `detail` is set
-/// (so a hidden agent does not show through another object).
+/// Runs `next()` if `agent` is in `scope`: the scope's own agent, or one
+/// of the person's; otherwise answers `rp` with the accounts' error, or
+/// with `not_found(detail)` when `detail` is set (so a hidden agent does
+/// not show through another object).
 template <class Promise, class F>
-void if_owned(self_ptr self, uint64_t user, uint64_t agent, Promise rp,
-              const char* detail, F next) {
+void if_owned(self_ptr self, const read_scope& scope, uint64_t agent,
+              Promise rp, const char* detail, F next) {
+  if (scope.agent != 0) {
+    // The agent itself, authenticated: no need to ask accounts.
+    if (agent == scope.agent)
+      next();
+    else
+      rp.deliver(make_error(ec::not_found,
+                            detail != nullptr ? detail : "agent not found"));
+    return;
+  }
   self
-    ->request(self->state.accounts, caf::infinite, agent_get_atom::value, user,
-              agent)
+    ->request(self->state.accounts, caf::infinite, agent_get_atom::value,
+              scope.user, agent)
     .then(
       [next](agent_record&) mutable {
         next();
@@ -173,32 +195,32 @@ std::optional<uint64_t> agent_of(const std::string& stored,
   return parse_id64("agt_", doc["agent_id"].GetString());
 }
 
-text_promise conversations(self_ptr self, uint64_t user, uint64_t agent,
-                           page_query page) {
+text_promise conversations(self_ptr self, const read_scope& scope,
+                           uint64_t agent, page_query page) {
   auto rp = self->make_response_promise<std::string>();
-  if_owned(self, user, agent, rp, nullptr, [self, agent, page, rp] {
+  if_owned(self, scope, agent, rp, nullptr, [self, agent, page, rp] {
     list_newest_first(self, storage::id_key(table::agent_conversations, agent),
                       page, any, rp);
   });
   return rp;
 }
 
-text_promise messages(self_ptr self, uint64_t user, uint64_t conversation,
-                      page_query page) {
+text_promise messages(self_ptr self, const read_scope& scope,
+                      uint64_t conversation, page_query page) {
   auto rp = self->make_response_promise<std::string>();
   // The conversation names its agent; the agent must be the caller's.
   self
     ->request(self->state.journal, caf::infinite, get_atom::value,
               storage::id_key(table::conversations, conversation))
     .then(
-      [self, user, conversation, page, rp](std::string& stored) mutable {
+      [self, scope, conversation, page, rp](std::string& stored) mutable {
         json::document doc;
         auto agent = agent_of(stored, doc);
         if (!agent) {
           rp.deliver(make_error(ec::not_found, "conversation not found"));
           return;
         }
-        if_owned(self, user, *agent, rp, "conversation not found",
+        if_owned(self, scope, *agent, rp, "conversation not found",
                  [self, conversation, page, rp] {
                    list_newest_first(
                      self, storage::id_key(table::messages, conversation), page,
@@ -214,7 +236,7 @@ text_promise messages(self_ptr self, uint64_t user, uint64_t conversation,
 text_promise deliveries(self_ptr self, uint64_t user, uint64_t agent,
                         page_query page, list_filter filter) {
   auto rp = self->make_response_promise<std::string>();
-  if_owned(self, user, agent, rp, nullptr,
+  if_owned(self, read_scope{user, 0}, agent, rp, nullptr,
            [self, agent, page, status = filter.status, rp] {
              auto pick
                = [status](const kv_entry& e) -> std::optional<std::string> {
@@ -272,21 +294,21 @@ decision_of_agent(self_ptr self, uint64_t agent, uint64_t id) {
   return rp;
 }
 
-caf::typed_response_promise<media_item> media(self_ptr self, uint64_t user,
-                                              uint64_t id) {
+caf::typed_response_promise<media_item>
+media(self_ptr self, const read_scope& scope, uint64_t id) {
   auto rp = self->make_response_promise<media_item>();
   self
     ->request(self->state.journal, caf::infinite, get_atom::value,
               storage::id_key(table::media, id))
     .then(
-      [self, user, rp](std::string& stored) mutable {
+      [self, scope, rp](std::string& stored) mutable {
         auto item = std::make_shared<media_item>();
         uint64_t agent = 0;
         if (!decode_media(stored, *item, agent)) {
           rp.deliver(make_error(ec::not_found, "not found"));
           return;
         }
-        if_owned(self, user, agent, rp, "not found", [item, rp]() mutable {
+        if_owned(self, scope, agent, rp, "not found", [item, rp]() mutable {
           rp.deliver(std::move(*item));
         });
       },
@@ -358,18 +380,22 @@ reader_actor::behavior_type reader(self_ptr self, journal_actor journal,
   self->state.journal = std::move(journal);
   self->state.accounts = std::move(accounts);
   return {
-    [self](conversations_atom, uint64_t user, uint64_t agent, page_query page) {
-      return conversations(self, user, agent, page);
-    },
-    [self](messages_atom, uint64_t user, uint64_t conversation,
+    [self](conversations_atom, const read_scope& scope, uint64_t agent,
            page_query page) {
-      return messages(self, user, conversation, page);
+      return conversations(self, scope, agent, page);
     },
-    [self](decisions_atom, uint64_t user, page_query page,
+    [self](messages_atom, const read_scope& scope, uint64_t conversation,
+           page_query page) {
+      return messages(self, scope, conversation, page);
+    },
+    [self](decisions_atom, const read_scope& scope, page_query page,
            list_filter& filter) {
-      return list_newest_first(self,
-                               storage::id_key(table::user_decisions, user),
-                               page, matching(std::move(filter)));
+      // An agent's own are its person's, of that agent.
+      if (scope.agent != 0)
+        filter.agent_id = format_id64("agt_", scope.agent);
+      return list_newest_first(
+        self, storage::id_key(table::user_decisions, scope.user), page,
+        matching(std::move(filter)));
     },
     [self](activity_atom, uint64_t user, page_query page, list_filter& filter) {
       filter.status.clear(); // activity entries have no status to filter by
@@ -387,8 +413,8 @@ reader_actor::behavior_type reader(self_ptr self, journal_actor journal,
     [self](agent_decision_atom, uint64_t agent, uint64_t id) {
       return decision_of_agent(self, agent, id);
     },
-    [self](media_atom, uint64_t user, uint64_t id) {
-      return media(self, user, id);
+    [self](media_atom, const read_scope& scope, uint64_t id) {
+      return media(self, scope, id);
     },
     [self](pending_count_atom, std::vector<uint64_t>& agents) {
       auto rp = self->make_response_promise<std::vector<int64_t>>();

@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "actors/notifier.hpp"
 #include "metrics/metrics.hpp"
+#include "net/agent_handlers.hpp"
 #include "net/api_util.hpp"
 #include "net/ask.hpp"
 #include "net/server.hpp"
@@ -25,100 +26,7 @@
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
-namespace nod::net {
-
-namespace {
-
-/// Per-agent token buckets for the REST path. It lives at the network
-/// edge, like a proxy's request limit, so a flood is refused before it
-/// costs an actor hop.
-class rate_limiter {
-public:
-  rate_limiter(double rate, double burst) : rate_(rate), burst_(burst) {}
-
-  /// Takes a token for `agent`; 0 when allowed, else the seconds to wait.
-  int64_t take(uint64_t agent) {
-    auto now = std::chrono::steady_clock::now();
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = buckets_.try_emplace(agent, rate_, burst_, now).first;
-    return i->second.take(now);
-  }
-
-private:
-  double rate_;
-  double burst_;
-  std::mutex mtx_;
-  std::unordered_map<uint64_t, token_bucket> buckets_;
-};
-
-/// Agents whose credentials checked out, for every agent REST call: a hit
-/// spares the round trip to accounts (and, for events, the short-lived
-/// actor too).
-/// Every entry is valid only while the accounts actor's agent epoch has not
-/// moved (any agent changed: rotated, edited, deleted), so a rotated
-/// secret stops working at once, as through accounts.
-class auth_cache {
-public:
-  explicit auth_cache(std::shared_ptr<const std::atomic<uint64_t>> epoch)
-    : epoch_(std::move(epoch)) {}
-
-  /// The epoch now; read before asking accounts, stored with the answer.
-  uint64_t epoch() const {
-    return epoch_ ? epoch_->load(std::memory_order_acquire) : 0;
-  }
-
-  /// The agent if `secret` is its secret and the entry is current.
-  std::optional<agent_record> find(uint64_t id, const std::string& secret) {
-    if (!epoch_)
-      return std::nullopt;
-    auto now = epoch();
-    auto presented = sha256_hex(secret); // outside the lock
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = entries_.find(id);
-    if (i == entries_.end() || i->second.epoch != now)
-      return std::nullopt;
-    // A wrong secret goes the slow way, which answers 401.
-    if (!constant_time_equal(presented, i->second.agent.secret_hash))
-      return std::nullopt;
-    return i->second.agent;
-  }
-
-  /// Remembers `agent`, authenticated by accounts at `epoch`.
-  void put(const agent_record& agent, uint64_t epoch) {
-    if (!epoch_)
-      return;
-    std::lock_guard<std::mutex> guard{mtx_};
-    // Bounded: a flood of distinct agents cannot grow it without limit.
-    if (entries_.size() >= max_entries)
-      entries_.clear();
-    entries_[agent.id] = {agent, epoch};
-  }
-
-private:
-  static constexpr size_t max_entries = 100000;
-  struct entry {
-    agent_record agent;
-    uint64_t epoch = 0;
-  };
-  std::shared_ptr<const std::atomic<uint64_t>> epoch_;
-  std::mutex mtx_;
-  std::unordered_map<uint64_t, entry> entries_;
-};
-
-struct context {
-  context(agent_api_context ctx)
-    : api(std::move(ctx)), limiter(api.sessions.rate, api.sessions.burst),
-      agents(api.agents_epoch),
-      trigger_limiter(api.trigger_rate, api.trigger_burst) {}
-
-  agent_api_context api;
-  rate_limiter limiter;
-  auth_cache agents;
-  /// Per inbound trigger URL, keyed by a hash of its id.
-  rate_limiter trigger_limiter;
-};
-
-using ctx_ptr = std::shared_ptr<context>;
+namespace nod::net::agent {
 
 /// Answers 429 with `Retry-After` when `key` is over its request rate.
 bool over_limit(rate_limiter& limiter, uint64_t key, const responder& respond) {
@@ -131,15 +39,10 @@ bool over_limit(rate_limiter& limiter, uint64_t key, const responder& respond) {
   return true;
 }
 
+namespace {
+
 /// What a poll may wait at most (A6: 60 s).
 constexpr int64_t max_wait_s = 60;
-
-/// Runs `next(self, agent)` in a short-lived actor once the request's
-/// agent credentials check out; answers 401 otherwise (A1: missing, wrong
-/// or unknown credentials are all the same 401), 429 over the agent's
-/// request rate. (State comes as spawn arguments: see ask_actor.)
-using agent_step
-  = std::function<void(caf::event_based_actor*, const agent_record&)>;
 
 void agent_call_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
                       std::string secret, std::string client, agent_step next,
@@ -195,6 +98,8 @@ void agent_step_actor(caf::event_based_actor* self, agent_step next,
   next(self, agent);
 }
 
+} // namespace
+
 void with_agent(const ctx_ptr& ctx, const http_request& req,
                 const responder& respond, agent_step next) {
   auto id = parse_id64("agt_", req.header("x-nod-agent-id"));
@@ -211,6 +116,8 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
     ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, req.client,
                         std::move(next), respond);
 }
+
+namespace {
 
 /// The request's agent when this edge has checked the same credentials
 /// before and they are still current; nothing otherwise.
@@ -286,8 +193,8 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
     });
 }
 
-/// Reads integer query parameter `name` in [min, max] into `out` (kept
-/// when absent); answers 400 and returns false when malformed.
+} // namespace
+
 bool query_int(const http_request& req, const responder& respond,
                const char* name, int64_t min, int64_t max, int64_t& out) {
   std::string text;
@@ -305,6 +212,8 @@ bool query_int(const http_request& req, const responder& respond,
   out = n;
   return true;
 }
+
+namespace {
 
 std::string events_array(const std::vector<stream_event>& events) {
   std::string out = "[";
@@ -466,230 +375,6 @@ void get_decision(const ctx_ptr& ctx, const http_request& req,
     });
 }
 
-// -- tasks (A5) ---------------------------------------------------------------
-
-/// As `with_agent`, for the task endpoints: approval-only agents have no
-/// tasks (403).
-void with_task_agent(const ctx_ptr& ctx, const http_request& req,
-                     const responder& respond, agent_step next) {
-  with_agent(
-    ctx, req, respond,
-    [next, respond](caf::event_based_actor* self, const agent_record& agent) {
-      if (agent.type == "approval_only") {
-        respond(error_response(403, "approval-only agents have no tasks"));
-        return;
-      }
-      next(self, agent);
-    });
-}
-
-/// Sends `msg...` to the tasks actor from `self` and answers with
-/// `render(reply)`, or the error.
-template <class Render, class... Ts>
-void ask_tasks(caf::event_based_actor* self, const ctx_ptr& ctx,
-               const responder& respond, Render render, Ts&&... msg) {
-  self->request(ctx->api.tasks, ask_timeout, std::forward<Ts>(msg)...)
-    .then(
-      [respond, render](std::string& reply) {
-        respond(json_response(200, render(reply)));
-      },
-      [respond](caf::error& err) {
-        respond(from_error(err));
-      });
-}
-
-std::string as_is(std::string& reply) {
-  return std::move(reply);
-}
-
-/// `{"status":"ok"}` plus string members of `obj` named in `names` (those
-/// that are there and not null).
-std::string ok_with(const std::string& obj,
-                    std::initializer_list<const char*> names) {
-  json::document doc;
-  json::field_error err;
-  json::writer w;
-  w.start_object();
-  w.field("status", "ok");
-  if (json::parse_object(obj, doc, err))
-    for (auto name : names)
-      if (auto value = json::string_member(doc, name))
-        w.field(name, *value);
-  w.end_object();
-  return w.str();
-}
-
-// POST /api/agent/tasks
-void create_agent_task(const ctx_ptr& ctx, const http_request& req,
-                       responder respond) {
-  task_input in;
-  if (!read_input(req, respond, [&](auto& doc, auto& err) {
-        return parse_task_input(doc, false, in, err);
-      }))
-    return;
-  with_task_agent(ctx, req, respond,
-                  [ctx, in, respond](caf::event_based_actor* self,
-                                     const agent_record& agent) {
-                    ask_tasks(
-                      self, ctx, respond,
-                      [](std::string& task) {
-                        return ok_with(task, {"task_id", "trigger_url"});
-                      },
-                      task_new_atom::value, task_caller{0, agent.id}, agent.id,
-                      in);
-                  });
-}
-
-// GET /api/agent/tasks
-void list_agent_tasks(const ctx_ptr& ctx, const http_request& req,
-                      responder respond) {
-  with_task_agent(
-    ctx, req, respond,
-    [ctx, respond](caf::event_based_actor* self, const agent_record& agent) {
-      ask_tasks(self, ctx, respond, as_is, task_list_atom::value,
-                std::vector<uint64_t>{agent.id}, uint64_t{0}, uint32_t{10000});
-    });
-}
-
-/// GET /api/agent/tasks/due and /api/agent/tasks/triggers/pending.
-template <class Atom>
-void agent_open_runs(const ctx_ptr& ctx, const http_request& req,
-                     responder respond) {
-  with_task_agent(
-    ctx, req, respond,
-    [ctx, respond](caf::event_based_actor* self, const agent_record& agent) {
-      ask_tasks(self, ctx, respond, as_is, Atom::value, agent.id);
-    });
-}
-
-// POST /api/agent/tasks/{task_id}/run/start → {"status":"ok","run_id"}
-void start_run(const ctx_ptr& ctx, const http_request& req, responder respond) {
-  auto task = parse_id64("tsk_", req.param("task_id"));
-  with_task_agent(ctx, req, respond,
-                  [ctx, task, respond](caf::event_based_actor* self,
-                                       const agent_record& agent) {
-                    if (!task) {
-                      respond(error_response(404, "task not found"));
-                      return;
-                    }
-                    ask_tasks(
-                      self, ctx, respond,
-                      [](std::string& run) {
-                        return ok_with(run, {"run_id"});
-                      },
-                      run_start_atom::value, task_caller{0, agent.id}, *task);
-                  });
-}
-
-// POST /api/agent/tasks/runs/{run_id}/complete, and
-// POST /api/agent/tasks/{task_id}/run/complete with `run_id` in the body.
-void complete_run(const ctx_ptr& ctx, const http_request& req,
-                  responder respond) {
-  run_completion c;
-  if (!read_input(req, respond, [&](auto& doc, auto& err) {
-        return parse_run_completion(doc, c, err);
-      }))
-    return;
-  auto in_path = req.param("run_id");
-  if (in_path.empty() && !c.run_id) {
-    respond(error_response(400, "run_id: is required"));
-    return;
-  }
-  auto run = parse_id64("run_", in_path.empty() ? *c.run_id : in_path);
-  // Named through its task, the run must be that task's.
-  uint64_t task = 0;
-  if (in_path.empty()) {
-    auto in_task = parse_id64("tsk_", req.param("task_id"));
-    if (!in_task) {
-      respond(error_response(404, "task not found"));
-      return;
-    }
-    task = *in_task;
-  }
-  with_task_agent(ctx, req, respond,
-                  [ctx, run, task, c, respond](caf::event_based_actor* self,
-                                               const agent_record& agent) {
-                    if (!run) {
-                      respond(error_response(404, "run not found"));
-                      return;
-                    }
-                    ask_tasks(
-                      self, ctx, respond,
-                      [](std::string&) {
-                        return std::string{R"({"status":"ok"})"};
-                      },
-                      run_done_atom::value, task_caller{0, agent.id}, *run,
-                      task, c);
-                  });
-}
-
-/// Malformed trigger ids are unknown ones: nothing to look up.
-bool plausible_trigger_id(const std::string& id) {
-  return id.size() >= 36 && id.size() <= 80 && id.compare(0, 4, "trg_") == 0;
-}
-
-/// A trigger call's body is at most 1 MiB, and is not read for an id that
-/// cannot exist.
-gate_verdict check_trigger_early(const http_request& head) {
-  if (!plausible_trigger_id(head.param("trigger_id")))
-    return gate_verdict::refused(error_response(404, "trigger not found"));
-  gate_verdict verdict;
-  verdict.body_limit = task_limits::trigger_body;
-  return verdict;
-}
-
-// POST /webhook/{trigger_id} (A5): no credentials; the unguessable id is
-// the credential. Any body up to 1 MiB, kept as the payload.
-void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
-                     responder respond) {
-  auto& id = req.param("trigger_id");
-  if (!plausible_trigger_id(id)) {
-    respond(error_response(404, "trigger not found"));
-    return;
-  }
-  if (req.body.size() > task_limits::trigger_body) {
-    respond(error_response(413, "body: at most 1 MiB"));
-    return;
-  }
-  if (over_limit(ctx->trigger_limiter, std::hash<std::string>{}(id), respond))
-    return;
-  auto hops = parse_hops(req.header("x-nod-hops"));
-  if (!hops) {
-    respond(error_response(400, "X-Nod-Hops: must be a whole number"));
-    return;
-  }
-  // A chain of webhooks and triggers (agents, or servers, feeding each
-  // other) ends here instead of running forever.
-  if (*hops >= max_webhook_hops) {
-    if (auto* loops = ctx->api.trigger_loops)
-      loops->inc();
-    spdlog::warn("trigger {}…: refused a call {} webhooks deep (X-Nod-Hops): "
-                 "a loop of webhooks and trigger URLs?",
-                 id.substr(0, 12), *hops);
-    respond(error_response(
-      508, "loop detected: this call has passed through "
-             + std::to_string(*hops) + " webhooks (X-Nod-Hops); at most "
-             + std::to_string(max_webhook_hops - 1) + " are followed"));
-    return;
-  }
-  trigger_call call;
-  call.trigger_id = id;
-  call.payload_json = trigger_payload(req.body);
-  call.headers_json = trigger_headers_json(req.headers);
-  call.content_type = req.header("content-type");
-  call.received_ms = now_ms();
-  call.hops = *hops;
-  ask<std::string>(
-    *ctx->api.sys, ctx->api.tasks,
-    [respond](caf::expected<std::string> reply) {
-      if (!reply)
-        respond(from_error(reply.error()));
-      else
-        respond(json_response(202, std::move(*reply)));
-    },
-    trigger_atom::value, std::move(call));
-}
-
 ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
                                std::shared_ptr<ws_connection> conn) {
   auto session = ctx->api.sys->spawn(agent_session, link_to(conn, req.client),
@@ -700,8 +385,12 @@ ws_callbacks open_agent_socket(const ctx_ptr& ctx, const http_request& req,
 }
 
 } // namespace
+} // namespace nod::net::agent
+
+namespace nod::net {
 
 void add_agent_api(server& srv, agent_api_context api) {
+  using namespace agent;
   auto ctx = std::make_shared<context>(std::move(api));
   auto bind
     = [ctx](void (*fn)(const ctx_ptr&, const http_request&, responder)) {
@@ -720,11 +409,18 @@ void add_agent_api(server& srv, agent_api_context api) {
   add("GET", "/api/agent/inbox", bind(get_inbox));
   add("POST", "/api/agent/inbox/ack", bind(ack_inbox));
   add("GET", "/api/agent/decisions/{id}", bind(get_decision));
-  add("POST", "/api/agent/tasks", bind(create_agent_task));
-  add("GET", "/api/agent/tasks", bind(list_agent_tasks));
-  add("GET", "/api/agent/tasks/due", bind(agent_open_runs<due_atom>));
-  add("GET", "/api/agent/tasks/triggers/pending",
-      bind(agent_open_runs<triggers_atom>));
+  add("GET", "/api/agent/me", bind(get_me));
+  add("GET", "/api/agent/decisions", bind(list_decisions));
+  add("GET", "/api/agent/conversations", bind(list_conversations));
+  add("GET", "/api/agent/conversations/{id}/messages", bind(list_messages));
+  add("POST", "/api/agent/tasks", bind(create_task));
+  add("GET", "/api/agent/tasks", bind(list_tasks));
+  add("GET", "/api/agent/tasks/due", bind(list_due_runs));
+  add("GET", "/api/agent/tasks/triggers/pending", bind(list_pending_triggers));
+  add("GET", "/api/agent/tasks/{task_id}", bind(get_task));
+  add("PATCH", "/api/agent/tasks/{task_id}", bind(patch_task));
+  add("DELETE", "/api/agent/tasks/{task_id}", bind(delete_task));
+  add("GET", "/api/agent/tasks/{task_id}/runs", bind(list_runs));
   add("POST", "/api/agent/tasks/{task_id}/run/start", bind(start_run));
   add("POST", "/api/agent/tasks/runs/{run_id}/complete", bind(complete_run));
   add("POST", "/api/agent/tasks/{task_id}/run/complete", bind(complete_run));

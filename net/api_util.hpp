@@ -2,10 +2,15 @@
 
 // Helpers shared by the REST handlers of the app and agent APIs.
 
+#include "actors/actors.hpp"
 #include "net/http.hpp"
 #include "protocol/json.hpp"
 
 #include <caf/fwd.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 namespace nod::net {
 
@@ -36,5 +41,24 @@ bool read_input(const http_request& req, const responder& respond,
   }
   return true;
 }
+
+/// Reads `limit` (1-200) into `out`, kept when absent; 400 otherwise.
+bool read_limit(const http_request& req, const responder& respond,
+                uint32_t& out);
+
+/// Reads `limit` (1-200, default 50) and `before` (an id with `prefix`).
+bool read_page(const http_request& req, const responder& respond,
+               std::string_view prefix, page_query& out);
+
+/// The id with `prefix` in path parameter `param`, or a 404.
+std::optional<uint64_t> path_id(const http_request& req, const char* param,
+                                std::string_view prefix,
+                                const responder& respond);
+
+/// Reads the `status` filter of a decision list into `out`: pending,
+/// resolved (any answer), expired, or one answer (approved, denied,
+/// responded); 400 for anything else.
+bool read_decision_status(const http_request& req, const responder& respond,
+                          std::string& out);
 
 } // namespace nod::net

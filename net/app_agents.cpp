@@ -1,6 +1,7 @@
 // A person's agents: create, list, edit, delete, rotate secrets, and
 // send them messages (API.md B2).
 
+#include "net/agent_live.hpp"
 #include "net/app_handlers.hpp"
 #include "protocol/address_policy.hpp"
 #include "protocol/validate.hpp"
@@ -26,64 +27,18 @@ std::string agent_json(const agent_record& agent, const agent_live& live,
   return w.str();
 }
 
-/// Fills `pending_decisions` of `live`, then answers with `render`.
-template <class Render>
-void count_pending(const ctx_ptr& ctx, std::vector<agent_record> agents,
-                   std::vector<agent_live> live, responder respond,
-                   Render render) {
-  if (!ctx->reader) {
-    respond(render(agents, live));
-    return;
-  }
-  std::vector<uint64_t> ids;
-  for (auto& a : agents)
-    ids.push_back(a.id);
-  ask<std::vector<int64_t>>(
-    *ctx->sys, ctx->reader,
-    [agents = std::move(agents), live = std::move(live), respond,
-     render](caf::expected<std::vector<int64_t>> counts) {
-      auto counted = live;
-      if (counts && counts->size() == counted.size())
-        for (size_t i = 0; i < counted.size(); ++i)
-          counted[i].pending_decisions = (*counts)[i];
-      respond(render(agents, counted));
-    },
-    pending_count_atom::value, std::move(ids));
-}
-
 /// Adds the live fields (online, processing, pending decisions,
 /// undelivered events) to `agents` and answers with `render`.
 template <class Render>
 void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
                responder respond, Render render) {
-  std::vector<uint64_t> ids;
-  for (auto& a : agents)
-    ids.push_back(a.id);
-  ask<std::vector<agent_live>>(
-    *ctx->sys, ctx->directory,
-    [ctx, ids, agents = std::move(agents), respond,
-     render](caf::expected<std::vector<agent_live>> live) {
-      // Without the directory the agents are still listed, as offline.
-      if (!live || live->size() != agents.size())
-        live = std::vector<agent_live>(agents.size());
-      if (!ctx->outbox) {
-        count_pending(ctx, agents, *live, respond, render);
-        return;
-      }
-      ask<std::vector<uint64_t>>(
-        *ctx->sys, ctx->outbox,
-        [ctx, agents, live = *live, respond,
-         render](caf::expected<std::vector<uint64_t>> counts) {
-          auto with_counts = live;
-          if (counts && counts->size() == live.size())
-            for (size_t i = 0; i < live.size(); ++i)
-              with_counts[i].undelivered_events
-                = static_cast<int64_t>((*counts)[i]);
-          count_pending(ctx, agents, std::move(with_counts), respond, render);
-        },
-        undelivered_atom::value, ids);
-    },
-    online_atom::value, ids);
+  net::with_live(
+    live_sources{ctx->sys, ctx->directory, ctx->outbox, ctx->reader},
+    std::move(agents),
+    [respond, render](const std::vector<agent_record>& agents,
+                      const std::vector<agent_live>& live) {
+      respond(render(agents, live));
+    });
 }
 
 /// Answers with one agent (and its webhook secret) after `msg` to accounts.

@@ -8,7 +8,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <charconv>
 #include <memory>
 
 namespace nod::net {
@@ -77,50 +76,6 @@ bool same_origin(const app_api_context& ctx, const http_request& req) {
   auto& host = req.header("host");
   return origin == "http://" + host || origin == "https://" + host
          || (!ctx.public_url.empty() && origin == url_origin(ctx.public_url));
-}
-
-/// Reads `limit` (1-200) into `out`, kept when absent.
-bool read_limit(const http_request& req, const responder& respond,
-                uint32_t& out) {
-  std::string text;
-  if (req.query_param("limit", text)) {
-    int64_t n = 0;
-    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc{} || ptr != text.data() + text.size() || n < 1
-        || n > 200) {
-      respond(error_response(400, "limit: must be an integer from 1 to 200"));
-      return false;
-    }
-    out = static_cast<uint32_t>(n);
-  }
-  return true;
-}
-
-/// Reads `limit` (1-200, default 50) and `before` (an id with `prefix`).
-bool read_page(const http_request& req, const responder& respond,
-               std::string_view prefix, page_query& out) {
-  if (!read_limit(req, respond, out.limit))
-    return false;
-  std::string text;
-  if (req.query_param("before", text) && !text.empty()) {
-    out.before = parse_id64(prefix, text);
-    if (!out.before) {
-      respond(error_response(400, "before: must be an id like "
-                                    + std::string{prefix} + "…"));
-      return false;
-    }
-  }
-  return true;
-}
-
-/// The agent id in the path, or a 404.
-std::optional<uint64_t> path_id(const http_request& req, const char* param,
-                                std::string_view prefix,
-                                const responder& respond) {
-  auto id = parse_id64(prefix, req.param(param));
-  if (!id)
-    respond(error_response(404, "not found"));
-  return id;
 }
 
 namespace {
@@ -217,7 +172,14 @@ void add_app_api(server& srv, app_api_context context) {
   r.add("DELETE", "/api/tasks/{id}", bind(delete_task));
   r.add("POST", "/api/tasks/{id}/run", bind(run_task));
   r.add("GET", "/api/tasks/{id}/runs", bind(list_runs));
-  r.add("GET", "/media/{id}", bind(get_media));
+  // Media answers a person's session or an agent's credentials, and takes
+  // no body.
+  srv.routes().add("GET", "/media/{id}", bind(get_media),
+                   [](const http_request&) {
+                     gate_verdict verdict;
+                     verdict.body_limit = 0;
+                     return verdict;
+                   });
   srv.add_websocket("/ws/app", [ctx](const http_request& req,
                                      std::shared_ptr<ws_connection> conn) {
     return open_app_socket(ctx, req, std::move(conn));

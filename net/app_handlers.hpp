@@ -46,19 +46,6 @@ bool is_safe_method(const std::string& method);
 // Origin header must be this server's origin (API.md B1).
 bool same_origin(const app_api_context& ctx, const http_request& req);
 
-/// Reads `limit` (1-200) into `out`, kept when absent.
-bool read_limit(const http_request& req, const responder& respond,
-                uint32_t& out);
-
-/// Reads `limit` (1-200, default 50) and `before` (an id with `prefix`).
-bool read_page(const http_request& req, const responder& respond,
-               std::string_view prefix, page_query& out);
-
-/// The id with `prefix` in path parameter `param`, or a 404.
-std::optional<uint64_t> path_id(const http_request& req, const char* param,
-                                std::string_view prefix,
-                                const responder& respond);
-
 /// Runs `next(user)` for an authenticated caller, else answers 401/403.
 template <class F>
 void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,

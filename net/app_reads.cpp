@@ -2,6 +2,7 @@
 // decisions (and resolving them), activity, deliveries and media; the
 // reading itself is the `reader` actor's (actors/reader).
 
+#include "actors/error.hpp"
 #include "net/app_handlers.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/validate.hpp"
@@ -39,8 +40,8 @@ void list_conversations(const ctx_ptr& ctx, const http_request& req,
     return;
   with_user(ctx, req, std::move(respond),
             [ctx, id = *id, p](user_record user, responder respond) {
-              read_call(ctx, respond, conversations_atom::value, user.id, id,
-                        p);
+              read_call(ctx, respond, conversations_atom::value,
+                        read_scope{user.id, 0}, id, p);
             });
 }
 
@@ -52,7 +53,8 @@ void list_messages(const ctx_ptr& ctx, const http_request& req,
     return;
   with_user(ctx, req, std::move(respond),
             [ctx, id = *id, p](user_record user, responder respond) {
-              read_call(ctx, respond, messages_atom::value, user.id, id, p);
+              read_call(ctx, respond, messages_atom::value,
+                        read_scope{user.id, 0}, id, p);
             });
 }
 
@@ -62,12 +64,13 @@ void list_decisions(const ctx_ptr& ctx, const http_request& req,
   if (!read_page(req, respond, "dec_", p))
     return;
   list_filter filter;
-  req.query_param("status", filter.status);
+  if (!read_decision_status(req, respond, filter.status))
+    return;
   req.query_param("agent_id", filter.agent_id);
   with_user(ctx, req, std::move(respond),
             [ctx, p, filter](user_record user, responder respond) {
-              read_call(ctx, respond, decisions_atom::value, user.id, p,
-                        filter);
+              read_call(ctx, respond, decisions_atom::value,
+                        read_scope{user.id, 0}, p, filter);
             });
 }
 
@@ -173,27 +176,56 @@ media_headers(uint64_t id, const std::string& content_type) {
 
 } // namespace
 
+// GET /media/{id}: with a person's session, media of their agents; with
+// agent credentials (`X-Nod-Agent-Id`, `X-Nod-Secret`), the agent's own.
 void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
   auto id = path_id(req, "id", "med_", respond);
   if (!id)
     return;
-  with_user(ctx, req, std::move(respond),
-            [ctx, id = *id](user_record user, responder respond) {
-              ask<media_item>(
-                *ctx->sys, ctx->reader,
-                [respond, id](caf::expected<media_item> item) {
-                  if (!item) {
-                    respond(from_error(item.error()));
-                    return;
-                  }
-                  http_response res;
-                  res.headers = media_headers(id, item->content_type);
-                  res.content_type = std::move(item->content_type);
-                  res.body = std::move(item->bytes);
-                  respond(std::move(res));
-                },
-                media_atom::value, user.id, id);
-            });
+  auto read = [ctx, id = *id](read_scope scope, const responder& respond) {
+    ask<media_item>(
+      *ctx->sys, ctx->reader,
+      [respond, id](caf::expected<media_item> item) {
+        if (!item) {
+          respond(from_error(item.error()));
+          return;
+        }
+        http_response res;
+        res.headers = media_headers(id, item->content_type);
+        res.content_type = std::move(item->content_type);
+        res.body = std::move(item->bytes);
+        respond(std::move(res));
+      },
+      media_atom::value, scope, id);
+  };
+  auto& agent_header = req.header("x-nod-agent-id");
+  if (agent_header.empty()) {
+    with_user(ctx, req, std::move(respond),
+              [read](const user_record& user, const responder& respond) {
+                read(read_scope{user.id, 0}, respond);
+              });
+    return;
+  }
+  auto agent = parse_id64("agt_", agent_header);
+  auto& secret = req.header("x-nod-secret");
+  if (!agent || secret.empty()) {
+    respond(error_response(401, "missing or invalid agent credentials"));
+    return;
+  }
+  ask<agent_record>(
+    *ctx->sys, ctx->accounts,
+    [read, respond](caf::expected<agent_record> a) {
+      if (a) {
+        read(read_scope{a->owner, a->id}, respond);
+        return;
+      }
+      auto code = code_of(a.error());
+      if (code == ec::not_found || code == ec::unauthenticated)
+        respond(error_response(401, "missing or invalid agent credentials"));
+      else
+        respond(from_error(a.error()));
+    },
+    agent_auth_atom::value, *agent, secret, req.client);
 }
 
 } // namespace nod::net::app

@@ -86,18 +86,19 @@ TEST_F(reader_test, messages_page_newest_first) {
       post(agent, R"({"type":"message","text":"m)" + std::to_string(i) + "\"}",
            "message_id"));
   auto conv = default_conversation(agent.id);
-  auto first = fields(
-    call<std::string>(read, messages_atom::value, owner.id, conv, page(2)),
-    "id");
-  EXPECT_EQ(first, (std::vector<std::string>{ids[4], ids[3]}));
-  auto next
-    = fields(call<std::string>(read, messages_atom::value, owner.id, conv,
-                               page(2, parse_id64("msg_", ids[3]))),
-             "id");
-  EXPECT_EQ(next, (std::vector<std::string>{ids[2], ids[1]}));
-  auto convs = fields(call<std::string>(read, conversations_atom::value,
-                                        owner.id, agent.id, page(50)),
+  auto first = fields(call<std::string>(read, messages_atom::value,
+                                        read_scope{owner.id, 0}, conv, page(2)),
                       "id");
+  EXPECT_EQ(first, (std::vector<std::string>{ids[4], ids[3]}));
+  auto next = fields(call<std::string>(read, messages_atom::value,
+                                       read_scope{owner.id, 0}, conv,
+                                       page(2, parse_id64("msg_", ids[3]))),
+                     "id");
+  EXPECT_EQ(next, (std::vector<std::string>{ids[2], ids[1]}));
+  auto convs
+    = fields(call<std::string>(read, conversations_atom::value,
+                               read_scope{owner.id, 0}, agent.id, page(50)),
+             "id");
   EXPECT_EQ(convs, (std::vector<std::string>{format_id64("conv_", conv)}));
 }
 
@@ -107,13 +108,14 @@ TEST_F(reader_test, another_persons_objects_are_not_found) {
     = post(agent, R"({"type":"decision","title":"ok?","kind":"approval"})",
            "decision_id");
   auto conv = default_conversation(agent.id);
-  auto msgs = call<std::string>(read, messages_atom::value, stranger.id, conv,
-                                page(50));
+  auto msgs = call<std::string>(read, messages_atom::value,
+                                read_scope{stranger.id, 0}, conv, page(50));
   ASSERT_FALSE(msgs);
   EXPECT_EQ(code_of(msgs.error()), ec::not_found);
   EXPECT_EQ(detail_of(msgs.error()), "conversation not found");
-  auto convs = call<std::string>(read, conversations_atom::value, stranger.id,
-                                 agent.id, page(50));
+  auto convs
+    = call<std::string>(read, conversations_atom::value,
+                        read_scope{stranger.id, 0}, agent.id, page(50));
   ASSERT_FALSE(convs);
   EXPECT_EQ(code_of(convs.error()), ec::not_found);
   auto d = call<std::string>(read, decision_atom::value, stranger.id,
@@ -126,8 +128,9 @@ TEST_F(reader_test, another_persons_objects_are_not_found) {
   ASSERT_FALSE(theirs);
   EXPECT_EQ(detail_of(theirs.error()), "decision not found");
   // The stranger's own lists are empty, not an error.
-  auto mine = fields(call<std::string>(read, decisions_atom::value, stranger.id,
-                                       page(50), list_filter{}),
+  auto mine = fields(call<std::string>(read, decisions_atom::value,
+                                       read_scope{stranger.id, 0}, page(50),
+                                       list_filter{}),
                      "id");
   EXPECT_TRUE(mine.empty());
 }
@@ -140,19 +143,20 @@ TEST_F(reader_test, decisions_filter_by_status_and_agent) {
   auto theirs
     = post(second, R"({"type":"decision","title":"b","kind":"approval"})",
            "decision_id");
-  auto all = fields(call<std::string>(read, decisions_atom::value, owner.id,
-                                      page(50), list_filter{}),
+  auto all = fields(call<std::string>(read, decisions_atom::value,
+                                      read_scope{owner.id, 0}, page(50),
+                                      list_filter{}),
                     "id");
   EXPECT_EQ(all, (std::vector<std::string>{theirs, mine}));
-  auto of_first
-    = fields(call<std::string>(read, decisions_atom::value, owner.id, page(50),
-                               list_filter{"", agent_id_text(agent.id)}),
-             "id");
+  auto of_first = fields(
+    call<std::string>(read, decisions_atom::value, read_scope{owner.id, 0},
+                      page(50), list_filter{"", agent_id_text(agent.id)}),
+    "id");
   EXPECT_EQ(of_first, (std::vector<std::string>{mine}));
-  auto resolved
-    = fields(call<std::string>(read, decisions_atom::value, owner.id, page(50),
-                               list_filter{"resolved", ""}),
-             "id");
+  auto resolved = fields(call<std::string>(read, decisions_atom::value,
+                                           read_scope{owner.id, 0}, page(50),
+                                           list_filter{"resolved", ""}),
+                         "id");
   EXPECT_TRUE(resolved.empty());
   auto one = call<std::string>(read, decision_atom::value, owner.id,
                                *parse_id64("dec_", mine));
@@ -190,21 +194,25 @@ TEST_F(reader_test, media_only_for_the_owner_of_its_agent) {
   post(agent,
        R"({"type":"message","image_base64":")" + base64_encode(png) + "\"}",
        "message_id");
-  auto msgs = call<std::string>(read, messages_atom::value, owner.id,
-                                default_conversation(agent.id), page(1));
+  auto msgs
+    = call<std::string>(read, messages_atom::value, read_scope{owner.id, 0},
+                        default_conversation(agent.id), page(1));
   ASSERT_TRUE(msgs);
   auto at = msgs->find("/media/med_");
   ASSERT_NE(at, std::string::npos);
   auto id = parse_id64("med_", msgs->substr(at + 7, 20));
   ASSERT_TRUE(id);
-  auto item = call<media_item>(read, media_atom::value, owner.id, *id);
+  auto item
+    = call<media_item>(read, media_atom::value, read_scope{owner.id, 0}, *id);
   ASSERT_TRUE(item) << caf::to_string(item.error());
   EXPECT_EQ(item->content_type, "image/png");
   EXPECT_EQ(item->bytes, png);
-  auto hidden = call<media_item>(read, media_atom::value, stranger.id, *id);
+  auto hidden = call<media_item>(read, media_atom::value,
+                                 read_scope{stranger.id, 0}, *id);
   ASSERT_FALSE(hidden);
   EXPECT_EQ(code_of(hidden.error()), ec::not_found);
-  auto missing = call<media_item>(read, media_atom::value, owner.id, *id + 1);
+  auto missing = call<media_item>(read, media_atom::value,
+                                  read_scope{owner.id, 0}, *id + 1);
   ASSERT_FALSE(missing);
   EXPECT_EQ(code_of(missing.error()), ec::not_found);
 }

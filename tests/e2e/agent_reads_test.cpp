@@ -1,0 +1,239 @@
+// What an agent reads back with its own credentials (issue "The agent's
+// side of the API"): itself, its decisions, its conversations and their
+// messages, its media and its tasks with their runs; another agent's or
+// person's ids are 404s, as everywhere.
+
+#include "protocol/credentials.hpp"
+#include "tests/e2e/http_client.hpp"
+#include "tests/e2e/json_util.hpp"
+#include "tests/e2e/server_fixture.hpp"
+#include "tests/support/match.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <string>
+#include <vector>
+
+namespace nod {
+namespace {
+
+using test::agent_info;
+using test::num;
+using test::parse;
+using test::str;
+
+class agent_reads_e2e : public test::server_fixture {
+protected:
+  /// The `name` member of each item of the JSON array `body`.
+  static std::vector<std::string> column(const std::string& body,
+                                         const char* name) {
+    auto doc = parse(body);
+    std::vector<std::string> out;
+    if (!doc.IsArray())
+      return {"(not an array: " + body + ")"};
+    for (auto& item : doc.GetArray())
+      out.push_back(str(item, name));
+    return out;
+  }
+
+  /// The reply to `GET target` as `a`, which must be 200.
+  std::string read_as(const agent_info& a, const std::string& target) {
+    auto r = agent_call(a, "GET", target);
+    EXPECT_EQ(r.status, 200u) << target << ": " << r.body;
+    return r.body;
+  }
+
+  /// `a` sends a chat message; the reply.
+  rapidjson::Document tell(const agent_info& a, const std::string& body) {
+    auto r = agent_call(a, "POST", "/api/agent/events", body);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    return parse(r.body);
+  }
+};
+
+TEST_F(agent_reads_e2e, me_is_the_agent_as_the_app_shows_it_without_secrets) {
+  auto a = create_agent("reader", "https://hooks.example.com/nod");
+  auto body = read_as(a, "/api/agent/me");
+  auto me = parse(body);
+  EXPECT_EQ(str(me, "agent_id"), a.id);
+  EXPECT_EQ(str(me, "name"), "reader");
+  EXPECT_EQ(str(me, "webhook_url"), "https://hooks.example.com/nod");
+  EXPECT_FALSE(me.HasMember("secret")) << body;
+  EXPECT_FALSE(me.HasMember("webhook_secret")) << body;
+  EXPECT_EQ(body.find(a.secret), std::string::npos);
+  EXPECT_EQ(body.find(a.webhook_secret), std::string::npos);
+  // The app's view of the same agent has the same fields but the secret.
+  auto app_view = parse(app("GET", "/api/agents/" + a.id).body);
+  for (auto& m : app_view.GetObject()) {
+    std::string name = m.name.GetString();
+    EXPECT_TRUE(name == "webhook_secret" || me.HasMember(m.name))
+      << "missing " << name << ": " << body;
+  }
+  // Online while its socket is open.
+  auto ws = connect_agent(a, false);
+  EXPECT_TRUE(parse(read_as(a, "/api/agent/me"))["online"].GetBool());
+
+  agent_info wrong = a;
+  wrong.secret = "nope";
+  EXPECT_EQ(agent_call(wrong, "GET", "/api/agent/me").status, 401u);
+}
+
+TEST_F(agent_reads_e2e, decisions_are_the_agents_own_newest_first_paged) {
+  auto a = create_agent("asker");
+  auto b = create_agent("other");
+  auto d1 = ask_decision(a, "First?");
+  auto d2 = ask_decision(a, "Second?");
+  auto d3 = ask_decision(a, "Third?");
+  ask_decision(b, "Not yours?");
+  ASSERT_EQ(resolve(d2, R"({"status":"approved"})").status, 200u);
+
+  auto all = read_as(a, "/api/agent/decisions");
+  EXPECT_EQ(column(all, "id"), (std::vector<std::string>{d3, d2, d1}));
+  EXPECT_EQ(column(all, "agent_id"),
+            (std::vector<std::string>{a.id, a.id, a.id}));
+  EXPECT_EQ(column(read_as(a, "/api/agent/decisions?status=pending"), "id"),
+            (std::vector<std::string>{d3, d1}));
+  EXPECT_EQ(column(read_as(a, "/api/agent/decisions?status=resolved"), "id"),
+            (std::vector<std::string>{d2}));
+  EXPECT_EQ(column(read_as(a, "/api/agent/decisions?status=expired"), "id"),
+            std::vector<std::string>{});
+  EXPECT_EQ(column(read_as(a, "/api/agent/decisions?limit=2"), "id"),
+            (std::vector<std::string>{d3, d2}));
+  EXPECT_EQ(
+    column(read_as(a, "/api/agent/decisions?limit=2&before=" + d2), "id"),
+    (std::vector<std::string>{d1}));
+  // The resolved one says how; its exact status filters too.
+  auto resolved = parse(read_as(a, "/api/agent/decisions?status=resolved"));
+  EXPECT_EQ(str(resolved[0], "status"), "approved");
+  EXPECT_EQ(column(read_as(a, "/api/agent/decisions?status=approved"), "id"),
+            (std::vector<std::string>{d2}));
+
+  auto bad = agent_call(a, "GET", "/api/agent/decisions?status=done");
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("status: "), std::string::npos) << bad.body;
+  EXPECT_EQ(agent_call(a, "GET", "/api/agent/decisions?limit=0").status, 400u);
+  // The person's list reads the same statuses.
+  EXPECT_EQ(app("GET", "/api/decisions?status=done").status, 400u);
+  EXPECT_EQ(column(app("GET", "/api/decisions?status=resolved").body, "id"),
+            (std::vector<std::string>{d2}));
+  EXPECT_EQ(agent_call(a, "GET", "/api/agent/decisions?before=x").status, 400u);
+}
+
+TEST_F(agent_reads_e2e, conversations_and_messages_rebuild_the_history) {
+  auto a = create_agent("chatty");
+  auto b = create_agent("nosy");
+  auto first = tell(a, R"({"type":"message","text":"hello from the agent"})");
+  auto conv = str(first, "conversation_id");
+  say(a, "hello from the person");
+  tell(a, R"({"type":"message","text":"second from the agent"})");
+
+  auto convs = read_as(a, "/api/agent/conversations");
+  EXPECT_EQ(column(convs, "id"), std::vector<std::string>{conv});
+  // The app's lists have the same shape.
+  EXPECT_EQ(convs, app("GET", "/api/agents/" + a.id + "/conversations").body);
+
+  auto path = "/api/agent/conversations/" + conv + "/messages";
+  auto msgs = read_as(a, path);
+  EXPECT_EQ(column(msgs, "role"),
+            (std::vector<std::string>{"agent", "user", "agent"}));
+  EXPECT_EQ(
+    column(msgs, "text"),
+    (std::vector<std::string>{"second from the agent", "hello from the person",
+                              "hello from the agent"}));
+  EXPECT_EQ(msgs, app("GET", "/api/conversations/" + conv + "/messages").body);
+  auto ids = column(msgs, "id");
+  EXPECT_EQ(column(read_as(a, path + "?limit=1&before=" + ids[0]), "text"),
+            std::vector<std::string>{"hello from the person"});
+
+  // Another agent sees neither the conversation nor its messages.
+  EXPECT_EQ(column(read_as(b, "/api/agent/conversations"), "id"),
+            std::vector<std::string>{});
+  EXPECT_EQ(agent_call(b, "GET", path).status, 404u);
+  EXPECT_EQ(
+    agent_call(a, "GET",
+               "/api/agent/conversations/conv_0000000000000001/messages")
+      .status,
+    404u);
+  EXPECT_EQ(
+    agent_call(a, "GET", "/api/agent/conversations/xyz/messages").status, 404u);
+}
+
+TEST_F(agent_reads_e2e, media_of_its_own_conversations_with_agent_credentials) {
+  auto a = create_agent("painter");
+  auto b = create_agent("viewer");
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  png += "pixels";
+  auto sent = tell(a, R"({"type":"message","image_base64":")"
+                        + base64_encode(png) + "\"}");
+  auto conv = str(sent, "conversation_id");
+  auto msgs
+    = parse(read_as(a, "/api/agent/conversations/" + conv + "/messages"));
+  auto url = str(msgs[0], "image_url");
+  auto path = url.substr(url.find("/media/"));
+  auto img = agent_call(a, "GET", path);
+  EXPECT_EQ(img.status, 200u);
+  EXPECT_EQ(img.header("Content-Type"), "image/png");
+  EXPECT_EQ(img.header("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(img.body, png);
+  EXPECT_EQ(agent_call(b, "GET", path).status, 404u);
+  agent_info wrong = a;
+  wrong.secret = "nope";
+  EXPECT_EQ(agent_call(wrong, "GET", path).status, 401u);
+  // The person still reads it with a session.
+  EXPECT_EQ(app("GET", path).status, 200u);
+}
+
+TEST_F(agent_reads_e2e, an_agent_reads_edits_and_deletes_its_own_tasks) {
+  auto a = create_agent("worker");
+  auto b = create_agent("stranger");
+  auto created = agent_call(a, "POST", "/api/agent/tasks",
+                            R"({"name":"nightly","prompt":"tidy up",)"
+                            R"("schedule":"0 3 * * *"})");
+  ASSERT_EQ(created.status, 200u) << created.body;
+  auto task = str(parse(created.body), "task_id");
+  auto path = "/api/agent/tasks/" + task;
+
+  auto got = parse(read_as(a, path));
+  EXPECT_EQ(str(got, "id"), task);
+  EXPECT_EQ(str(got, "name"), "nightly");
+  // The same object the person reads.
+  EXPECT_EQ(read_as(a, path), app("GET", "/api/tasks/" + task).body);
+
+  auto patched = agent_call(a, "PATCH", path,
+                            R"({"name":"nightly tidy","enabled":false})");
+  ASSERT_EQ(patched.status, 200u) << patched.body;
+  EXPECT_EQ(str(parse(patched.body), "name"), "nightly tidy");
+  EXPECT_FALSE(parse(read_as(a, path))["enabled"].GetBool());
+  auto invalid = agent_call(a, "PATCH", path, R"({"schedule":"61 * * * *"})");
+  EXPECT_EQ(invalid.status, 400u);
+  EXPECT_NE(invalid.body.find("schedule"), std::string::npos) << invalid.body;
+
+  // Runs: one started and completed by the agent.
+  auto run = agent_call(a, "POST", path + "/run/start");
+  ASSERT_EQ(run.status, 200u) << run.body;
+  auto run_id = str(parse(run.body), "run_id");
+  ASSERT_EQ(agent_call(a, "POST",
+                       "/api/agent/tasks/runs/" + run_id + "/complete",
+                       R"({"status":"completed","summary":"done"})")
+              .status,
+            200u);
+  auto runs = read_as(a, path + "/runs");
+  EXPECT_EQ(column(runs, "id"), std::vector<std::string>{run_id});
+  EXPECT_EQ(column(runs, "summary"), std::vector<std::string>{"done"});
+  EXPECT_EQ(agent_call(a, "GET", path + "/runs?limit=500").status, 400u);
+
+  // Another agent: 404 for all of it, and nothing changes.
+  EXPECT_EQ(agent_call(b, "GET", path).status, 404u);
+  EXPECT_EQ(agent_call(b, "PATCH", path, R"({"name":"mine"})").status, 404u);
+  EXPECT_EQ(agent_call(b, "DELETE", path).status, 404u);
+  EXPECT_EQ(agent_call(b, "GET", path + "/runs").status, 404u);
+  EXPECT_EQ(str(parse(read_as(a, path)), "name"), "nightly tidy");
+
+  EXPECT_EQ(agent_call(a, "DELETE", path).status, 204u);
+  EXPECT_EQ(agent_call(a, "GET", path).status, 404u);
+  EXPECT_EQ(app("GET", "/api/tasks/" + task).status, 404u);
+  EXPECT_EQ(agent_call(a, "GET", "/api/agent/tasks/tsk_zz").status, 404u);
+}
+
+} // namespace
+} // namespace nod
