@@ -826,6 +826,10 @@ struct trigger_call {
   /// `Content-Type` (empty: none).
   std::string headers_json;
   std::string content_type;
+  /// The body as it came, and its `X-Hub-Signature-256` (empty: none):
+  /// checked when the task has a trigger secret.
+  std::string body;
+  std::string signature;
 };
 
 /// Reply to a clock's `fire`: when the task fires next (0: not again),

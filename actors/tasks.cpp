@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/time.hpp"
+#include "protocol/webhook.hpp"
 #include "storage/keys.hpp"
 
 #include <algorithm>
@@ -25,6 +26,22 @@ std::string task_key(uint64_t id) {
 
 std::string trigger_key(const std::string& trigger_id) {
   return storage::text_key(table::triggers, trigger_id);
+}
+
+std::string trigger_secret_key(uint64_t task) {
+  return storage::id_key(table::trigger_secrets, task);
+}
+
+/// Adds a change of `in`'s trigger secret to `w` and to `t`.
+void apply_trigger_secret(const task_input& in, task_record& t,
+                          journal_write& w) {
+  if (in.trigger_secret) {
+    t.trigger_secret_set = true;
+    w.puts.emplace_back(trigger_secret_key(t.id), *in.trigger_secret);
+  } else if (in.trigger_secret_cleared) {
+    t.trigger_secret_set = false;
+    w.deletes.push_back(trigger_secret_key(t.id));
+  }
 }
 
 /// Runs `next(agent)` when `caller` may act on `agent`'s tasks: its owner,
@@ -152,6 +169,7 @@ caf::result<std::string> create(self_ptr self, const task_caller& caller,
     t.updated_ms = now;
     apply_schedule(self, t, s, now);
     journal_write w;
+    apply_trigger_secret(in, t, w);
     put_task(w, t);
     commit_task(self, std::move(w), t, to_json(t), rp);
   });
@@ -199,6 +217,7 @@ caf::result<std::string> update(self_ptr self, const task_caller& caller,
               w.expects.push_back({task_key(t.id), true, stored});
               if (!old.trigger_id.empty() && old.trigger_id != t.trigger_id)
                 w.deletes.push_back(trigger_key(old.trigger_id));
+              apply_trigger_secret(in, t, w);
               put_task(w, t);
               commit_task(self, std::move(w), t, to_json(t), rp);
             });
@@ -218,6 +237,8 @@ caf::result<bool> remove(self_ptr self, const task_caller& caller,
       w.deletes.push_back(storage::pair_key(table::agent_tasks, t.agent, t.id));
       if (!t.trigger_id.empty())
         w.deletes.push_back(trigger_key(t.trigger_id));
+      if (t.trigger_secret_set)
+        w.deletes.push_back(trigger_secret_key(t.id));
       self
         ->request(self->state.journal, caf::infinite, append_atom::value,
                   std::move(w))
@@ -558,6 +579,26 @@ caf::result<std::string> open_runs(self_ptr self, uint64_t agent, Keep keep,
   return rp;
 }
 
+/// Starts the run of a trigger call to task `t` and answers `rp` (202's
+/// body).
+void run_triggered(self_ptr self, promise<std::string> rp, task_record t,
+                   const agent_record& a, const trigger_call& call) {
+  start_run(self, t, a, run_origin::event, &call, {},
+            [rp](caf::expected<run_record> r) mutable {
+              if (!r) {
+                rp.deliver(std::move(r.error()));
+                return;
+              }
+              json::writer w;
+              w.start_object();
+              w.field("status", "accepted");
+              w.field("event_id", r->event_id);
+              w.field("run_id", format_id64("run_", r->id));
+              w.end_object();
+              rp.deliver(w.str());
+            });
+}
+
 caf::result<std::string> trigger(self_ptr self, const trigger_call& call) {
   auto rp = self->make_response_promise<std::string>();
   auto not_found = [rp](caf::error& err) mutable {
@@ -574,28 +615,46 @@ caf::result<std::string> trigger(self_ptr self, const trigger_call& call) {
           rp.deliver(make_error(ec::storage_error, "trigger unreadable"));
           return;
         }
-        with_task(self, task_caller{}, storage::get_u64(value), rp,
-                  [self, rp, call](task_record t, const std::string&,
-                                   const agent_record& a) mutable {
-                    if (!t.enabled) {
-                      rp.deliver(make_error(ec::conflict, "task is disabled"));
-                      return;
-                    }
-                    start_run(self, t, a, run_origin::event, &call, {},
-                              [rp](caf::expected<run_record> r) mutable {
-                                if (!r) {
-                                  rp.deliver(std::move(r.error()));
-                                  return;
-                                }
-                                json::writer w;
-                                w.start_object();
-                                w.field("status", "accepted");
-                                w.field("event_id", r->event_id);
-                                w.field("run_id", format_id64("run_", r->id));
-                                w.end_object();
-                                rp.deliver(w.str());
-                              });
-                  });
+        with_task(
+          self, task_caller{}, storage::get_u64(value), rp,
+          [self, rp, call](task_record t, const std::string&,
+                           const agent_record& a) mutable {
+            if (!t.enabled) {
+              rp.deliver(make_error(ec::conflict, "task is disabled"));
+              return;
+            }
+            if (!t.trigger_secret_set) {
+              run_triggered(self, rp, std::move(t), a, call);
+              return;
+            }
+            // A signed trigger: the call proves it knows the secret.
+            self
+              ->request(self->state.journal, caf::infinite, get_atom::value,
+                        trigger_secret_key(t.id))
+              .then(
+                [self, rp, t, a, call](std::string& secret) mutable {
+                  if (call.signature.empty()) {
+                    rp.deliver(make_error(
+                      ec::unauthenticated,
+                      "X-Hub-Signature-256: required by this trigger "
+                      "(sha256= and the hex HMAC-SHA256 of the body)"));
+                    return;
+                  }
+                  if (!valid_hub_signature(secret, call.body, call.signature)) {
+                    rp.deliver(make_error(ec::unauthenticated,
+                                          "X-Hub-Signature-256: does not "
+                                          "match the body and the trigger "
+                                          "secret"));
+                    return;
+                  }
+                  run_triggered(self, rp, std::move(t), a, call);
+                },
+                [rp](caf::error& err) mutable {
+                  rp.deliver(code_of(err) == ec::not_found ? make_error(
+                               ec::storage_error, "trigger secret unreadable")
+                                                           : std::move(err));
+                });
+          });
       },
       not_found);
   return rp;

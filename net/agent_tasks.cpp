@@ -304,6 +304,10 @@ void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
   call.payload_json = trigger_payload(req.body);
   call.headers_json = trigger_headers_json(req.headers);
   call.content_type = req.header("content-type");
+  // The raw body only matters to check a signature.
+  call.signature = req.header("x-hub-signature-256");
+  if (!call.signature.empty())
+    call.body = req.body;
   call.received_ms = now_ms();
   call.hops = *hops;
   ask<std::string>(

@@ -144,10 +144,17 @@ bool parse_task_input(const json::value& body, bool patch, task_input& out,
     out.schedule = std::move(schedule);
   }
   out.timezone_cleared = json::is_null(body, "timezone");
-  return get_time(body, "run_at", out.run_at_ms, err)
-         && json::get_string(body, "timezone", task_limits::timezone,
-                             out.timezone, err)
-         && json::get_bool(body, "enabled", out.enabled, err);
+  out.trigger_secret_cleared = patch && json::is_null(body, "trigger_secret");
+  if (!get_time(body, "run_at", out.run_at_ms, err)
+      || !json::get_string(body, "timezone", task_limits::timezone,
+                           out.timezone, err)
+      || !json::get_bool(body, "enabled", out.enabled, err)
+      || !json::get_string(body, "trigger_secret", task_limits::trigger_secret,
+                           out.trigger_secret, err))
+    return false;
+  if (out.trigger_secret && out.trigger_secret->empty())
+    return fail(err, "trigger_secret", "must not be empty (null removes it)");
+  return true;
 }
 
 const char* to_string(trigger_type t) {
@@ -218,6 +225,7 @@ std::string to_json(const task_record& t) {
     w.string(t.trigger_url);
   if (!t.trigger_id.empty())
     w.field("trigger_id", t.trigger_id);
+  w.field("trigger_secret_set", t.trigger_secret_set);
   time_or_null(w, "next_run_at", t.next_run_ms);
   time_or_null(w, "last_run_at", t.last_run_ms);
   w.field("created_at", iso8601(t.created_ms));
@@ -253,6 +261,9 @@ std::optional<task_record> task_from_json(std::string_view text) {
   t.timezone = json::string_member(doc, "timezone").value_or("");
   t.trigger_id = json::string_member(doc, "trigger_id").value_or("");
   t.trigger_url = json::string_member(doc, "trigger_url").value_or("");
+  t.trigger_secret_set = doc.HasMember("trigger_secret_set")
+                         && doc["trigger_secret_set"].IsBool()
+                         && doc["trigger_secret_set"].GetBool();
   t.next_run_ms = time_member(doc, "next_run_at");
   t.last_run_ms = time_member(doc, "last_run_at");
   t.created_ms = time_member(doc, "created_at");

@@ -28,10 +28,13 @@ constexpr size_t result = 256 * 1024;
 constexpr size_t summary = 16 * 1024;
 /// An inbound trigger's body (A5).
 constexpr size_t trigger_body = 1024 * 1024;
+/// A trigger URL's signing secret.
+constexpr size_t trigger_secret = 256;
 } // namespace task_limits
 
 /// A create or patch request: `{name, prompt, schedule, run_at?,
-/// timezone?, enabled?}`. Absent members stay absent (a patch keeps them).
+/// timezone?, enabled?, trigger_secret?}`. Absent members stay absent (a
+/// patch keeps them).
 struct task_input {
   std::optional<std::string> name;
   std::optional<std::string> prompt;
@@ -42,6 +45,10 @@ struct task_input {
   std::optional<std::string> timezone;
   bool timezone_cleared = false;
   std::optional<bool> enabled;
+  /// Calls of the trigger URL must be signed with it (GitHub's
+  /// `X-Hub-Signature-256`); present and null in a patch: no more.
+  std::optional<std::string> trigger_secret;
+  bool trigger_secret_cleared = false;
 };
 
 /// Reads a create (`patch` false: name, prompt, schedule required) or a
@@ -86,6 +93,8 @@ struct task_record {
   /// Event tasks: the unguessable id of the trigger URL, and the URL.
   std::string trigger_id;
   std::string trigger_url;
+  /// Calls of the trigger URL must be signed (the secret is kept apart).
+  bool trigger_secret_set = false;
   /// When the clock fires it next (0: not scheduled).
   int64_t next_run_ms = 0;
   int64_t last_run_ms = 0;

@@ -235,6 +235,20 @@ std::string nod_signature(std::string_view key, int64_t timestamp_s,
   return "sha256=" + to_hex(hmac_sha256(key, signed_text));
 }
 
+bool valid_hub_signature(std::string_view secret, std::string_view body,
+                         std::string_view header) {
+  constexpr std::string_view scheme = "sha256=";
+  if (header.size() != scheme.size() + 64
+      || header.substr(0, scheme.size()) != scheme)
+    return false;
+  std::string presented{header.substr(scheme.size())};
+  for (auto& c : presented)
+    if (c >= 'A' && c <= 'F')
+      c = static_cast<char>(c - 'A' + 'a');
+  auto expected = to_hex(hmac_sha256(secret, body));
+  return !expected.empty() && constant_time_equal(presented, expected);
+}
+
 std::string standard_webhooks_signature(std::string_view key,
                                         std::string_view webhook_id,
                                         int64_t timestamp_s,

@@ -81,6 +81,12 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 std::string nod_signature(std::string_view key, int64_t timestamp_s,
                           std::string_view body);
 
+/// True if `header` (GitHub's `X-Hub-Signature-256`: "sha256=" + hex
+/// HMAC-SHA256 of the body, hex in either case) signs `body` with
+/// `secret`. Compared in constant time.
+bool valid_hub_signature(std::string_view secret, std::string_view body,
+                         std::string_view header);
+
 /// Standard Webhooks v1 `webhook-signature`: "v1," + base64 HMAC-SHA256 of
 /// "{webhook_id}.{timestamp}.{body}".
 std::string standard_webhooks_signature(std::string_view key,

@@ -74,6 +74,9 @@ enum class table : uint8_t {
   /// Decisions still pending, per agent (the agent list's counts):
   /// agent (8) + decision (8) → "".
   pending_decisions = 0x58,
+  /// Secrets of trigger URLs (`X-Hub-Signature-256`): task (8) → secret.
+  /// Apart from the task, whose stored object is what the APIs show.
+  trigger_secrets = 0x59,
   /// First prefix free for the tables of later features.
   next_free = 0x60,
 };

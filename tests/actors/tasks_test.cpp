@@ -613,7 +613,7 @@ TEST_F(tasks_test, inbound_trigger_queues_a_run_until_completed) {
   EXPECT_EQ(clock_entries(), 0u);
   auto r = call<std::string>(
     tsk, trigger_atom::value,
-    trigger_call{t.trigger_id, R"({"order":42})", wall(), 0, "{}", ""});
+    trigger_call{t.trigger_id, R"({"order":42})", wall(), 0, "{}", "", "", ""});
   ASSERT_TRUE(r) << caf::to_string(r.error());
   EXPECT_EQ(member(*r, "status"), "accepted");
   auto run = parse_id64("run_", member(*r, "run_id")).value_or(0);
@@ -641,17 +641,18 @@ TEST_F(tasks_test, inbound_trigger_queues_a_run_until_completed) {
   EXPECT_TRUE(items(*pending).empty());
 
   // Unknown trigger: 404; disabled task: 409, and no run.
-  auto unknown = call<std::string>(
-    tsk, trigger_atom::value,
-    trigger_call{"trg_" + std::string(32, '0'), "{}", wall(), 0, "{}", ""});
+  auto unknown
+    = call<std::string>(tsk, trigger_atom::value,
+                        trigger_call{"trg_" + std::string(32, '0'), "{}",
+                                     wall(), 0, "{}", "", "", ""});
   ASSERT_FALSE(unknown);
   EXPECT_EQ(code_of(unknown.error()), ec::not_found);
   task_input off;
   off.enabled = false;
   ASSERT_TRUE(patch(id, off));
-  auto disabled
-    = call<std::string>(tsk, trigger_atom::value,
-                        trigger_call{t.trigger_id, "{}", wall(), 0, "{}", ""});
+  auto disabled = call<std::string>(
+    tsk, trigger_atom::value,
+    trigger_call{t.trigger_id, "{}", wall(), 0, "{}", "", "", ""});
   ASSERT_FALSE(disabled);
   EXPECT_EQ(code_of(disabled.error()), ec::conflict);
   EXPECT_EQ(runs(id).size(), 1u);

@@ -8,6 +8,7 @@
 #include "tests/e2e/server_fixture.hpp"
 #include "tests/support/match.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <functional>
@@ -361,6 +362,71 @@ TEST_F(tasks_e2e, a_trigger_keeps_the_callers_headers_but_no_credentials) {
   auto list = runs(task_id);
   ASSERT_EQ(items(list), 1) << json_text(list);
   check(list[0], json_text(list));
+}
+
+TEST_F(tasks_e2e, a_trigger_with_a_secret_takes_only_signed_calls) {
+  auto a = create_agent("signed");
+  // GitHub's documented example: this secret and body give this signature.
+  const std::string secret = "It's a Secret to Everybody";
+  const std::string body = "Hello, World!";
+  const std::string signature = "sha256=757107ea0eb2509fc211221cce984b8a3757"
+                                "0b6d7586c22c46f4379c8b043e17";
+  auto [task_id, trigger_url]
+    = new_agent_task(a, R"({"name":"on push","prompt":"p","schedule":"event",)"
+                        R"("trigger_secret":")"
+                          + secret + R"("})");
+  auto path = path_of(trigger_url);
+  auto shown = agent_call(a, "GET", "/api/agent/tasks/" + task_id);
+  EXPECT_TRUE(parse(shown.body)["trigger_secret_set"].GetBool()) << shown.body;
+  EXPECT_EQ(shown.body.find(secret), std::string::npos) << shown.body;
+  EXPECT_EQ(app("GET", "/api/tasks").body.find(secret), std::string::npos);
+
+  auto call = [&](const std::string& sig) {
+    testkit::header_list h{{"Content-Type", "text/plain"}};
+    if (!sig.empty())
+      h.emplace_back("X-Hub-Signature-256", sig);
+    return test::http_call(port, "POST", path, body, h);
+  };
+  auto unsigned_call = call("");
+  EXPECT_EQ(unsigned_call.status, 401u) << unsigned_call.body;
+  EXPECT_NE(unsigned_call.body.find("X-Hub-Signature-256"), std::string::npos)
+    << unsigned_call.body;
+  auto wrong = call("sha256=" + std::string(64, '0'));
+  EXPECT_EQ(wrong.status, 401u) << wrong.body;
+  EXPECT_EQ(call("sha1=757107ea0eb2509fc211221cce984b8a37570b6d").status, 401u);
+  EXPECT_EQ(call(signature).status, 202u);
+  std::string upper = signature;
+  for (size_t i = 7; i < upper.size(); ++i)
+    upper[i] = static_cast<char>(std::toupper(upper[i]));
+  EXPECT_EQ(call(upper).status, 202u);
+  // Another body under the same signature is refused.
+  EXPECT_EQ(test::http_call(port, "POST", path, "Hello, World?",
+                            {{"X-Hub-Signature-256", signature}})
+              .status,
+            401u);
+  auto pending
+    = parse(agent_call(a, "GET", "/api/agent/tasks/triggers/pending").body);
+  EXPECT_EQ(items(pending), 2) << json_text(pending);
+
+  // An empty secret is refused; null removes it, and unsigned calls pass.
+  auto empty = agent_call(a, "PATCH", "/api/agent/tasks/" + task_id,
+                          R"({"trigger_secret":""})");
+  EXPECT_EQ(empty.status, 400u) << empty.body;
+  EXPECT_NE(empty.body.find("trigger_secret"), std::string::npos);
+  auto cleared = agent_call(a, "PATCH", "/api/agent/tasks/" + task_id,
+                            R"({"trigger_secret":null})");
+  ASSERT_EQ(cleared.status, 200u) << cleared.body;
+  EXPECT_FALSE(parse(cleared.body)["trigger_secret_set"].GetBool());
+  EXPECT_EQ(call("").status, 202u);
+  // Set again by the person, and kept across a restart.
+  ASSERT_EQ(app("PATCH", "/api/tasks/" + task_id,
+                R"({"trigger_secret":"It's a Secret to Everybody"})")
+              .status,
+            200u);
+  stop();
+  start();
+  EXPECT_EQ(call("").status, 401u);
+  EXPECT_EQ(call(signature).status, 202u);
 }
 
 TEST_F(tasks_e2e, triggers_wait_for_an_offline_agent_and_are_replayed) {
@@ -833,9 +899,16 @@ TEST_F(tasks_e2e, approving_a_task_proposal_creates_a_working_task) {
   ASSERT_FALSE(path.empty()) << json_text(t);
   // The decision and the agent's decision_resolved name the new task.
   EXPECT_EQ(str(parse(ok.body), "task_id"), task_id) << ok.body;
-  auto inbox = agent_call(a, "GET", "/api/agent/inbox");
-  ASSERT_EQ(inbox.status, 200u) << inbox.body;
-  auto events = parse(inbox.body);
+  // The event is stored when the resolve answers; it is in the inbox once
+  // its lane has found no socket and no webhook and parked it.
+  test::http_reply inbox;
+  rapidjson::Document events;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  do {
+    inbox = agent_call(a, "GET", "/api/agent/inbox");
+    ASSERT_EQ(inbox.status, 200u) << inbox.body;
+    events = parse(inbox.body);
+  } while (items(events) < 2 && std::chrono::steady_clock::now() < deadline);
   auto* resolved = find_in(events, "decision_id", approved);
   ASSERT_NE(resolved, nullptr) << inbox.body;
   EXPECT_EQ(str(*resolved, "task_id"), task_id) << inbox.body;
