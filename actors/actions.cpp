@@ -3,6 +3,7 @@
 #include "actors/error.hpp"
 #include "actors/ingest.hpp"
 #include "actors/notifier.hpp"
+#include "actors/reader.hpp"
 #include "actors/tasks.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/time.hpp"
@@ -220,8 +221,18 @@ void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
   auto at = now_ms();
   auto msg = next_time_id();
   auto event_id = new_event_id();
+  // An image is stored with the message, as an agent's is: the agent
+  // fetches it with its credentials, the person with their session.
+  std::optional<std::string> image_url;
+  std::optional<std::pair<std::string, std::string>> media;
+  if (in.image) {
+    auto id = next_time_id();
+    image_url = self->state.public_url + "/media/" + format_id64("med_", id);
+    media.emplace(storage::id_key(table::media, id),
+                  encode_media(in.image->content_type, agent, in.image->bytes));
+  }
   auto rendered = render_user_message(msg, conv, agent, in, user.username,
-                                      reply_to_text, event_id, at);
+                                      reply_to_text, image_url, event_id, at);
   outbound o;
   o.agent = agent;
   o.owner = user.id;
@@ -230,6 +241,8 @@ void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
   o.event_json = std::move(rendered.event_json);
   o.write.puts.emplace_back(storage::pair_key(table::messages, conv, msg),
                             rendered.message_json);
+  if (media)
+    o.write.puts.push_back(std::move(*media));
   if (new_conversation) {
     o.write.puts.emplace_back(storage::id_key(table::conversations, conv),
                               *new_conversation);

@@ -193,22 +193,30 @@ bool parse_image(std::string_view text, image_data& out,
   return true;
 }
 
+} // namespace
+
+bool parse_image_field(const json::value& obj, std::optional<image_data>& out,
+                       json::field_error& err) {
+  // Read in place: the text may be many megabytes, or far too long.
+  auto image = find(obj, "image_base64");
+  if (image == nullptr || image->IsNull())
+    return true;
+  if (!image->IsString())
+    return fail(err, "image_base64", "must be a string");
+  out.emplace();
+  return parse_image({image->GetString(), image->GetStringLength()}, *out, err);
+}
+
+namespace {
+
 bool parse_message(const json::value& obj, agent_event& out,
                    json::field_error& err) {
   if (!json::get_string(obj, "text", event_limits::text, out.text, err))
     return false;
   if (out.text && out.text->empty())
     out.text.reset();
-  // Read in place: the text may be many megabytes, or far too long.
-  auto image = find(obj, "image_base64");
-  if (image != nullptr && !image->IsNull()) {
-    if (!image->IsString())
-      return fail(err, "image_base64", "must be a string");
-    out.image.emplace();
-    if (!parse_image({image->GetString(), image->GetStringLength()}, *out.image,
-                     err))
-      return false;
-  }
+  if (!parse_image_field(obj, out.image, err))
+    return false;
   if (!out.text && !out.image)
     return fail(err, "text", "is required");
   return get_conversation_id(obj, out.conversation_id, err)

@@ -142,6 +142,14 @@ struct agent_event {
 bool parse_agent_event(const json::value& obj, agent_event& out,
                        json::field_error& err);
 
+/// Reads member `image_base64` of `obj` (absent or null: nothing), as a
+/// message event's: an optional `data:image/...;base64,` prefix, base64
+/// in either alphabet (whitespace and missing padding accepted), at most
+/// 5 MiB decoded of PNG, JPEG, GIF or WebP by signature; else
+/// "image_base64: …".
+bool parse_image_field(const json::value& obj, std::optional<image_data>& out,
+                       json::field_error& err);
+
 /// True for a conversation id: `conv_` + 16 lowercase hex digits.
 bool is_conversation_id(std::string_view text);
 

@@ -149,9 +149,17 @@ resolve_refusal resolve_decision(std::string_view decision_json,
 
 bool parse_user_message(const json::value& body, user_message_input& out,
                         json::field_error& err) {
-  if (!json::require_string(body, "text", event_limits::text, out.text, err)
-      || !json::get_string(body, "conversation_id", event_limits::id,
-                           out.conversation_id, err)
+  if (!json::get_string(body, "text", event_limits::text, out.text, err)
+      || !parse_image_field(body, out.image, err))
+    return false;
+  if (out.text && out.text->empty())
+    out.text.reset();
+  if (!out.text && !out.image) {
+    err = {"text", "text: is required"};
+    return false;
+  }
+  if (!json::get_string(body, "conversation_id", event_limits::id,
+                        out.conversation_id, err)
       || !json::get_string(body, "reply_to_id", event_limits::id,
                            out.reply_to_id, err))
     return false;
@@ -171,6 +179,7 @@ render_user_message(uint64_t message_id, uint64_t conversation_id,
                     uint64_t agent, const user_message_input& in,
                     const std::string& sender_name,
                     const std::optional<std::string>& reply_to_text,
+                    const std::optional<std::string>& image_url,
                     std::string_view event_id, int64_t now_ms) {
   auto msg = format_id64("msg_", message_id);
   auto conv = format_id64("conv_", conversation_id);
@@ -185,8 +194,7 @@ render_user_message(uint64_t message_id, uint64_t conversation_id,
     w.field("role", "user");
     w.field("text", in.text);
     w.field("sender_name", sender_name);
-    w.key("image_url");
-    w.null();
+    w.field("image_url", image_url);
     w.field("reply_to_id", in.reply_to_id);
     w.field("reply_to_text", reply_to_text);
     w.field("event_id", event_id);
@@ -202,10 +210,11 @@ render_user_message(uint64_t message_id, uint64_t conversation_id,
   w.field("conversation_id", conv);
   w.field("text", in.text);
   w.field("sender_name", sender_name);
-  w.key("image_url");
-  w.null();
+  w.field("image_url", image_url);
   w.key("image_urls");
   w.start_array();
+  if (image_url)
+    w.string(*image_url);
   w.end_array();
   w.key("audio_url");
   w.null();

@@ -4,6 +4,7 @@
 // decision and sending a chat message. Pure functions from the request and
 // the stored objects to the new stored objects and the event for the agent.
 
+#include "protocol/events.hpp"
 #include "protocol/json.hpp"
 
 #include <cstdint>
@@ -64,13 +65,17 @@ void add_created_task(resolved_decision& out, std::string_view task_id);
 
 /// `POST /api/agents/{id}/messages`.
 struct user_message_input {
-  std::string text;
+  /// Absent only with an image.
+  std::optional<std::string> text;
+  std::optional<image_data> image;
   std::optional<std::string> conversation_id;
   std::optional<std::string> reply_to_id;
 };
 
-/// Reads a person's message: `text` required (at most 64 KiB),
-/// `conversation_id` (`conv_…`) and `reply_to_id` (`msg_…`) optional.
+/// Reads a person's message: `text` (at most 64 KiB) required unless
+/// `image_base64` is given (as in an agent's message event, empty text
+/// counting as absent), `conversation_id` (`conv_…`) and `reply_to_id`
+/// (`msg_…`) optional.
 bool parse_user_message(const json::value& body, user_message_input& out,
                         json::field_error& err);
 
@@ -89,6 +94,7 @@ render_user_message(uint64_t message_id, uint64_t conversation_id,
                     uint64_t agent, const user_message_input& in,
                     const std::string& sender_name,
                     const std::optional<std::string>& reply_to_text,
+                    const std::optional<std::string>& image_url,
                     std::string_view event_id, int64_t now_ms);
 
 /// `event_json` with `"seq":seq` added as its last member: the form an

@@ -270,6 +270,24 @@ for (const vp of VIEWPORTS) {
           assert.equal(reply.sender_name, 'admin');
           await page.locator('[data-testid="message"][data-role="user"]').filter({ hasText: 'Ship it, and post the notes' }).waitFor();
           assert.equal(await input.inputValue(), '', 'the composer is cleared');
+
+          // An image attached in the composer reaches the agent as image_url(s),
+          // which it can fetch with its own credentials.
+          const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+          await page.getByTestId('composer-image').setInputFiles({ name: 'chart.png', mimeType: 'image/png', buffer: png });
+          await page.getByTestId('attachment-chip').filter({ hasText: 'chart.png' }).waitFor();
+          await input.fill('This chart');
+          await input.press('Enter');
+          const pictured = await agent.next((f) => f.type === 'user_message' && f.image_url);
+          assert.equal(pictured.text, 'This chart');
+          assert.deepEqual(pictured.image_urls, [pictured.image_url]);
+          const fetched = await fetch(new URL(new URL(pictured.image_url, server.base).pathname, server.base),
+            { headers: { 'X-Nod-Agent-Id': created.agent_id, 'X-Nod-Secret': created.secret } });
+          assert.equal(fetched.status, 200);
+          assert.deepEqual(Buffer.from(await fetched.arrayBuffer()), png);
+          await page.locator('[data-testid="message"][data-role="user"]').filter({ hasText: 'This chart' })
+            .getByTestId('message-image').waitFor();
+          await page.getByTestId('attachment-chip').waitFor({ state: 'hidden' });
         } finally {
           await agent.close();
         }

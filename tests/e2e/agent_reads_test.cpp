@@ -183,6 +183,47 @@ TEST_F(agent_reads_e2e, media_of_its_own_conversations_with_agent_credentials) {
   EXPECT_EQ(app("GET", path).status, 200u);
 }
 
+TEST_F(agent_reads_e2e, a_persons_image_reaches_the_agent_which_fetches_it) {
+  auto a = create_agent("looker");
+  auto b = create_agent("other");
+  auto ws = connect_agent(a, false);
+  std::string jpeg("\xff\xd8\xff\xe0", 4);
+  jpeg += "a photo";
+  auto sent = app("POST", "/api/agents/" + a.id + "/messages",
+                  R"({"text":"what is this?","image_base64":")"
+                    + base64_encode(jpeg) + R"("})");
+  ASSERT_EQ(sent.status, 201u) << sent.body;
+  auto url = str(parse(sent.body), "image_url");
+  ASSERT_NE(url.find("/media/med_"), std::string::npos) << sent.body;
+
+  auto frame = next_of(*ws, "user_message");
+  ASSERT_FALSE(frame.empty());
+  auto event = parse(frame);
+  EXPECT_EQ(str(event, "text"), "what is this?");
+  EXPECT_EQ(str(event, "image_url"), url);
+  ASSERT_TRUE(event["image_urls"].IsArray() && event["image_urls"].Size() == 1)
+    << frame;
+  EXPECT_EQ(std::string(event["image_urls"][0].GetString()), url);
+
+  auto path = url.substr(url.find("/media/"));
+  auto img = agent_call(a, "GET", path);
+  EXPECT_EQ(img.status, 200u);
+  EXPECT_EQ(img.header("Content-Type"), "image/jpeg");
+  EXPECT_EQ(img.body, jpeg);
+  EXPECT_EQ(agent_call(b, "GET", path).status, 404u);
+  EXPECT_EQ(app("GET", path).body, jpeg);
+
+  // An image alone is a message; what is not an image is a 400.
+  auto alone = app("POST", "/api/agents/" + a.id + "/messages",
+                   R"({"image_base64":")" + base64_encode(jpeg) + R"("})");
+  EXPECT_EQ(alone.status, 201u) << alone.body;
+  auto bad = app("POST", "/api/agents/" + a.id + "/messages",
+                 R"({"text":"x","image_base64":")"
+                   + base64_encode("GIF87 is not quite") + R"("})");
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+  EXPECT_NE(bad.body.find("image_base64"), std::string::npos) << bad.body;
+}
+
 TEST_F(agent_reads_e2e, an_agent_reads_edits_and_deletes_its_own_tasks) {
   auto a = create_agent("worker");
   auto b = create_agent("stranger");

@@ -176,6 +176,8 @@ TEST(outbound, user_message_input_and_rendering) {
   const std::vector<std::pair<std::string, std::string>> bad = {
     {R"({})", "text"},
     {R"({"text":""})", "text"},
+    {R"({"text":"","image_base64":null})", "text"},
+    {R"({"image_base64":"aGVsbG8="})", "image_base64"},
     {R"({"text":"hi","conversation_id":"nope"})", "conversation_id"},
     {R"({"text":"hi","reply_to_id":"dec_0000000000000001"})", "reply_to_id"},
   };
@@ -191,8 +193,9 @@ TEST(outbound, user_message_input_and_rendering) {
   user_message_input in;
   json::field_error err;
   ASSERT_TRUE(parse_user_message(doc, in, err));
-  auto out = render_user_message(3, 4, 5, in, "alice", std::string{"earlier"},
-                                 "evt_0000000000000009", 1795903391000);
+  auto out
+    = render_user_message(3, 4, 5, in, "alice", std::string{"earlier"},
+                          std::nullopt, "evt_0000000000000009", 1795903391000);
   auto m = parse(out.message_json);
   EXPECT_STREQ(m["id"].GetString(), "msg_0000000000000003");
   EXPECT_STREQ(m["role"].GetString(), "user");
@@ -205,7 +208,31 @@ TEST(outbound, user_message_input_and_rendering) {
   EXPECT_STREQ(e["reply_to_id"].GetString(), "msg_0000000000000002");
   EXPECT_STREQ(e["reply_to_text"].GetString(), "earlier");
   EXPECT_TRUE(e["image_urls"].IsArray());
+  EXPECT_TRUE(e["image_url"].IsNull());
   EXPECT_EQ(e["seq"].GetInt64(), 12);
+}
+
+TEST(outbound, a_persons_message_may_be_an_image) {
+  // "\x89PNG\r\n\x1a\n" and a few bytes, as base64.
+  auto doc
+    = parse(R"({"image_base64":"data:image/png;base64,iVBORw0KGgpwaXg="})");
+  user_message_input in;
+  json::field_error err;
+  ASSERT_TRUE(parse_user_message(doc, in, err)) << err.message;
+  EXPECT_FALSE(in.text);
+  ASSERT_TRUE(in.image);
+  EXPECT_EQ(in.image->content_type, "image/png");
+  EXPECT_EQ(in.image->bytes, std::string("\x89PNG\r\n\x1a\npix", 11));
+  auto out = render_user_message(3, 4, 5, in, "alice", std::nullopt,
+                                 std::string{"/media/med_0000000000000007"},
+                                 "evt_0000000000000009", 1795903391000);
+  auto m = parse(out.message_json);
+  EXPECT_STREQ(m["image_url"].GetString(), "/media/med_0000000000000007");
+  EXPECT_TRUE(m["text"].IsNull());
+  auto e = parse(out.event_json);
+  EXPECT_STREQ(e["image_url"].GetString(), "/media/med_0000000000000007");
+  ASSERT_EQ(e["image_urls"].Size(), 1u);
+  EXPECT_STREQ(e["image_urls"][0].GetString(), "/media/med_0000000000000007");
 }
 
 TEST(outbound, delivery_record_round_trips) {

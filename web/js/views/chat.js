@@ -10,6 +10,8 @@ import { store, subscribe } from '../store.js';
 import { decisionCard } from './decisions.js';
 
 const PAGE = 50;
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'];
+const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 const sortKey = (id) => id.slice(id.indexOf('_') + 1);
 
 function openReport(msg) {
@@ -43,7 +45,7 @@ function messageNode(msg, onReply) {
   } else {
     if (src) {
       parts.push(el('a', { href: src, target: '_blank', rel: 'noopener', class: 'msg-image' },
-        el('img', { src, alt: 'Image from the agent', loading: 'lazy', testid: 'message-image' })));
+        el('img', { src, alt: role === 'user' ? 'Image sent to the agent' : 'Image from the agent', loading: 'lazy', testid: 'message-image' })));
     }
     if (msg.text) parts.push(el('div', { class: 'md', testid: 'message-text' }, markdown(msg.text)));
   }
@@ -86,10 +88,17 @@ export function mountChat(root, { agentId }) {
   const input = el('textarea', { id: 'composer-input', rows: 1, testid: 'composer-input', placeholder: 'Message', autocomplete: 'off' });
   const send = el('button', { type: 'submit', class: 'btn primary', testid: 'composer-send', text: 'Send' });
   const replyChip = el('div', { class: 'reply-chip', hidden: true, testid: 'reply-chip' });
+  // An image goes with the message as base64 (the server checks its type
+  // and its size, 5 MiB at most, as for agents' images).
+  const fileInput = el('input', { type: 'file', id: 'composer-image', class: 'sr-only', accept: IMAGE_TYPES.join(','), testid: 'composer-image' });
+  const attach = el('label', { for: 'composer-image', class: 'btn attach', title: 'Attach an image', testid: 'composer-attach' },
+    el('span', { 'aria-hidden': 'true', text: '📎' }), el('span', { class: 'sr-only', text: 'Attach an image' }));
+  const attachmentChip = el('div', { class: 'reply-chip', hidden: true, testid: 'attachment-chip' });
+  let attachment = null;
   const composer = el('form', { class: 'composer', testid: 'composer' },
-    replyChip,
+    replyChip, attachmentChip,
     el('div', { class: 'composer-row' },
-      el('label', { for: 'composer-input', class: 'sr-only', text: 'Message to the agent' }), input, send),
+      el('label', { for: 'composer-input', class: 'sr-only', text: 'Message to the agent' }), fileInput, attach, input, send),
     el('p', { class: 'hint', text: 'Enter sends · Shift+Enter adds a line' }));
   const approvalOnly = el('p', { class: 'notice', testid: 'approval-only', text: 'This agent is approval-only: it sends requests and alerts but does not take chat messages.' });
 
@@ -248,11 +257,41 @@ export function mountChat(root, { agentId }) {
       composer.requestSubmit();
     }
   });
+  const setAttachment = (a) => {
+    attachment = a;
+    fileInput.value = '';
+    attachmentChip.hidden = !a;
+    if (!a) { clear(attachmentChip); return; }
+    const remove = el('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Remove the image', testid: 'attachment-remove', text: '×' });
+    remove.addEventListener('click', () => setAttachment(null));
+    setChildren(attachmentChip, el('span', { class: 'reply-label', text: 'Image' }),
+      el('span', { class: 'reply-text', text: a.name }), remove);
+  };
+  fileInput.addEventListener('change', () => {
+    const file = fileInput.files && fileInput.files[0];
+    if (!file) return;
+    if (!IMAGE_TYPES.includes(file.type)) {
+      toast('Attach a PNG, JPEG, GIF or WebP image', 'error');
+      fileInput.value = '';
+      return;
+    }
+    if (file.size > MAX_IMAGE_BYTES) {
+      toast('Images are at most 5 MiB', 'error');
+      fileInput.value = '';
+      return;
+    }
+    const reader = new FileReader();
+    reader.onload = () => setAttachment({ name: file.name, dataUrl: reader.result });
+    reader.onerror = () => toast('Could not read the image', 'error');
+    reader.readAsDataURL(file);
+  });
+
   composer.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const text = input.value;
-    if (!text.trim()) return;
+    if (!text.trim() && !attachment) return;
     const body = { text };
+    if (attachment) body.image_base64 = attachment.dataUrl;
     if (convId) body.conversation_id = convId;
     if (replyTo) body.reply_to_id = replyTo.id;
     send.disabled = true;
@@ -261,6 +300,7 @@ export function mountChat(root, { agentId }) {
       input.value = '';
       autosize();
       setReply(null);
+      setAttachment(null);
       if (!convId) {
         convId = msg.conversation_id;
         conversations = await api.conversations(agentId).catch(() => conversations);
