@@ -605,7 +605,7 @@ delivery_actor::behavior_type delivery(self_ptr self, uint64_t agent,
     };
     st.counted_websocket = counter("websocket", "delivered");
     st.counted_websocket_failed = counter("websocket", "failed");
-    st.counted_webhook = counter("webhook", "ok");
+    st.counted_webhook = counter("webhook", "delivered");
     st.counted_webhook_failed = counter("webhook", "failed");
     st.counted_parked = counter("none", "pending");
   }

@@ -282,12 +282,18 @@ void stop_all(std::initializer_list<caf::actor_addr> actors) {
 // process). The password comes from NOD_USER_PASSWORD or the first line of
 // standard input.
 int user_command(const std::vector<std::string>& args) {
+  static const char* const usage
+    = "usage: nod-server user add NAME [--admin] [--data-dir=DIR]\n"
+      "       nod-server user passwd NAME [--data-dir=DIR]\n"
+      "The password is read from NOD_USER_PASSWORD or the first line of "
+      "standard input.\n";
+  // Asked for, the usage is the answer: stdout, success.
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
   if (args.size() < 2 || (args[0] != "add" && args[0] != "passwd")) {
-    std::fprintf(stderr, "usage: nod-server user add NAME [--admin] "
-                         "[--data-dir=DIR]\n"
-                         "       nod-server user passwd NAME [--data-dir=DIR]\n"
-                         "The password is read from NOD_USER_PASSWORD or the "
-                         "first line of standard input.\n");
+    std::fputs(usage, stderr);
     return exit_bad_setting;
   }
   auto action = args[0];

@@ -585,6 +585,13 @@ std::string config_help() {
     env_width = std::max(env_width, r.env.size());
   }
   std::string out = "Usage: nod-server [--config FILE] [--SETTING=VALUE ...]\n"
+                    "       nod-server user add NAME [--admin] "
+                    "[--data-dir=DIR]\n"
+                    "       nod-server user passwd NAME [--data-dir=DIR]\n"
+                    "         (people, while the server is stopped; the "
+                    "password from\n"
+                    "         NOD_USER_PASSWORD or the first line of standard "
+                    "input)\n"
                     "\n"
                     "Precedence: defaults < config file (--config FILE or "
                     "NOD_CONFIG) < NOD_* "

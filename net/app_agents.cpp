@@ -6,6 +6,7 @@
 #include "protocol/address_policy.hpp"
 #include "protocol/validate.hpp"
 
+#include <algorithm>
 #include <caf/send.hpp>
 #include <string>
 #include <vector>
@@ -109,29 +110,49 @@ void create_agent(const ctx_ptr& ctx, const http_request& req,
             });
 }
 
+// GET /api/agents?before=&limit=: newest first, paged like every list
+// (`before` is the last agent of the previous page).
 void list_agents(const ctx_ptr& ctx, const http_request& req,
                  responder respond) {
-  with_user(ctx, req, std::move(respond),
-            [ctx](user_record user, responder respond) {
-              ask<std::vector<agent_record>>(
-                *ctx->sys, ctx->accounts,
-                [ctx, respond](caf::expected<std::vector<agent_record>> list) {
-                  if (!list) {
-                    respond(from_error(list.error()));
-                    return;
-                  }
-                  with_live(ctx, std::move(*list), respond,
-                            [](auto& agents, auto& live) {
-                              json::writer w;
-                              w.start_array();
-                              for (size_t i = 0; i < agents.size(); ++i)
-                                write_agent(w, agents[i], live[i], false);
-                              w.end_array();
-                              return json_response(200, w.str());
-                            });
-                },
-                agent_list_atom::value, user.id);
-            });
+  page_query page;
+  if (!read_page(req, respond, "agt_", page))
+    return;
+  with_user(
+    ctx, req, std::move(respond),
+    [ctx, page](user_record user, responder respond) {
+      ask<std::vector<agent_record>>(
+        *ctx->sys, ctx->accounts,
+        [ctx, page, respond](caf::expected<std::vector<agent_record>> list) {
+          if (!list) {
+            respond(from_error(list.error()));
+            return;
+          }
+          auto first = list->begin();
+          if (page.before) {
+            first = std::find_if(list->begin(), list->end(),
+                                 [&](const agent_record& a) {
+                                   return a.id == *page.before;
+                                 });
+            if (first == list->end()) {
+              respond(error_response(400, "before: not one of your agents"));
+              return;
+            }
+            ++first;
+          }
+          auto last
+            = first + std::min<std::ptrdiff_t>(list->end() - first, page.limit);
+          with_live(ctx, std::vector<agent_record>(first, last), respond,
+                    [](auto& agents, auto& live) {
+                      json::writer w;
+                      w.start_array();
+                      for (size_t i = 0; i < agents.size(); ++i)
+                        write_agent(w, agents[i], live[i], false);
+                      w.end_array();
+                      return json_response(200, w.str());
+                    });
+        },
+        agent_list_atom::value, user.id);
+    });
 }
 
 void get_agent(const ctx_ptr& ctx, const http_request& req, responder respond) {

@@ -63,6 +63,18 @@ bool parse_resolution(const json::value& body, resolution& out,
                              out.always_allow_pattern, err);
 }
 
+namespace {
+
+/// "an approval", "a choice": the article a word takes.
+std::string with_article(const std::string& word) {
+  bool vowel
+    = !word.empty()
+      && std::string_view{"aeiouAEIOU"}.find(word[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + word;
+}
+
+} // namespace
+
 resolve_refusal resolve_decision(std::string_view decision_json,
                                  const resolution& r, std::string_view event_id,
                                  int64_t now_ms, bool by_server,
@@ -84,11 +96,12 @@ resolve_refusal resolve_decision(std::string_view decision_json,
   }
   bool expiring = by_server && r.status == "expired";
   if (!expiring && !fits_kind(*kind, r.status)) {
-    detail = "status: " + r.status + " does not fit a " + *kind + " decision";
+    detail = "status: " + r.status + " does not fit " + with_article(*kind)
+             + " decision";
     return resolve_refusal::invalid;
   }
   if (r.status == "responded" && !r.note) {
-    detail = "note: is required to respond to a " + *kind;
+    detail = "note: is required to respond to " + with_article(*kind);
     return resolve_refusal::invalid;
   }
   bool always = r.always_allow.value_or(false);

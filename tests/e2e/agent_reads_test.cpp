@@ -9,6 +9,7 @@
 #include "tests/e2e/server_fixture.hpp"
 #include "tests/support/match.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <string>
@@ -274,6 +275,29 @@ TEST_F(agent_reads_e2e, an_agent_reads_edits_and_deletes_its_own_tasks) {
   EXPECT_EQ(agent_call(a, "GET", path).status, 404u);
   EXPECT_EQ(app("GET", "/api/tasks/" + task).status, 404u);
   EXPECT_EQ(agent_call(a, "GET", "/api/agent/tasks/tsk_zz").status, 404u);
+}
+
+// Not the agent's side, but what an agent developer met first: the app's
+// agent list is paged like every other list.
+TEST_F(agent_reads_e2e, the_agent_list_is_paged) {
+  std::vector<std::string> made;
+  for (int i = 0; i < 5; ++i)
+    made.push_back(create_agent("bot " + std::to_string(i)).id);
+  // Newest first (agents made in the same millisecond in any order).
+  auto all = column(app("GET", "/api/agents").body, "agent_id");
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_TRUE(std::is_permutation(all.begin(), all.end(), made.begin()));
+  auto first = column(app("GET", "/api/agents?limit=2").body, "agent_id");
+  EXPECT_EQ(first, (std::vector<std::string>{all[0], all[1]}));
+  auto second = column(
+    app("GET", "/api/agents?limit=2&before=" + first.back()).body, "agent_id");
+  EXPECT_EQ(second, (std::vector<std::string>{all[2], all[3]}));
+  auto last = column(
+    app("GET", "/api/agents?limit=2&before=" + second.back()).body, "agent_id");
+  EXPECT_EQ(last, std::vector<std::string>{all[4]});
+  EXPECT_EQ(app("GET", "/api/agents?limit=0").status, 400u);
+  auto unknown = app("GET", "/api/agents?before=agt_0000000000000001");
+  EXPECT_EQ(unknown.status, 400u) << unknown.body;
 }
 
 } // namespace

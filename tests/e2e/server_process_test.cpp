@@ -108,9 +108,22 @@ TEST_F(server_process, help_lists_settings_and_exits_0) {
   test::child_process p{NOD_SERVER_BINARY, {"--help"}, {}};
   EXPECT_EQ(p.wait(20s), 0);
   auto out = p.output();
-  for (auto name : {"NOD_LISTEN", "NOD_DATA_DIR", "NOD_LOG_LEVEL",
-                    "127.0.0.1:8000", "./data"})
+  for (auto name :
+       {"NOD_LISTEN", "NOD_DATA_DIR", "NOD_LOG_LEVEL", "127.0.0.1:8000",
+        "./data", "nod-server user add", "nod-server user passwd"})
     EXPECT_TRUE(contains(out, name)) << name;
+}
+
+TEST_F(server_process, user_help_is_an_answer_and_a_wrong_call_is_not) {
+  for (auto flag : {"--help", "-h"}) {
+    test::child_process p{NOD_SERVER_BINARY, {"user", flag}, {}};
+    EXPECT_EQ(p.wait(20s), 0) << p.output();
+    EXPECT_TRUE(contains(p.output(), "nod-server user passwd NAME"))
+      << p.output();
+  }
+  test::child_process wrong{NOD_SERVER_BINARY, {"user", "remove", "x"}, {}};
+  EXPECT_EQ(wrong.wait(20s), 2) << wrong.output();
+  EXPECT_TRUE(contains(wrong.output(), "usage:")) << wrong.output();
 }
 
 TEST_F(server_process, a_data_directory_in_use_is_refused_clearly) {
@@ -121,6 +134,31 @@ TEST_F(server_process, a_data_directory_in_use_is_refused_clearly) {
   EXPECT_TRUE(contains(second->output(), "in use")) << second->output();
   first->signal(SIGTERM);
   EXPECT_EQ(first->wait(20s), 0);
+}
+
+TEST_F(server_process, a_failed_first_start_does_not_spend_the_admin_password) {
+  auto holder = start();
+  auto port = test::wait_for_port(*holder);
+  ASSERT_NE(port, 0) << holder->output();
+  auto fresh = "--data-dir=" + dir / "fresh";
+  {
+    test::child_process taken{
+      NOD_SERVER_BINARY,
+      {"--listen=127.0.0.1:" + std::to_string(port), fresh},
+      {}};
+    EXPECT_EQ(taken.wait(20s), 1) << taken.output();
+    EXPECT_FALSE(contains(taken.output(), "created user admin"))
+      << taken.output();
+  }
+  holder->signal(SIGTERM);
+  EXPECT_EQ(holder->wait(20s), 0);
+  test::child_process again{
+    NOD_SERVER_BINARY, {"--listen=127.0.0.1:0", fresh}, {}};
+  ASSERT_NE(test::wait_for_port(again), 0) << again.output();
+  EXPECT_TRUE(contains(again.output(), "created user admin with password"))
+    << again.output();
+  again.signal(SIGTERM);
+  EXPECT_EQ(again.wait(20s), 0);
 }
 
 TEST_F(server_process, a_damaged_data_directory_is_refused_clearly) {

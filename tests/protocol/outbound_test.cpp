@@ -81,6 +81,22 @@ TEST(outbound, status_must_fit_the_kind) {
   }
 }
 
+TEST(outbound, refusals_read_as_english) {
+  auto refusal = [](const std::string& kind, const std::string& status) {
+    resolution r{status, std::nullopt, {}, {}};
+    resolved_decision out;
+    std::string detail;
+    resolve_decision(decision(kind), r, "evt_1", 0, false, out, detail);
+    return detail;
+  };
+  EXPECT_EQ(refusal("approval", "responded"),
+            "status: responded does not fit an approval decision");
+  EXPECT_EQ(refusal("choice", "approved"),
+            "status: approved does not fit a choice decision");
+  EXPECT_EQ(refusal("question", "responded"),
+            "note: is required to respond to a question");
+}
+
 TEST(outbound, resolved_decision_and_its_event) {
   resolution r{"approved", std::string{"ship it"}, true, std::string{"git *"}};
   resolved_decision out;

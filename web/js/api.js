@@ -56,7 +56,16 @@ export const api = {
   logout: () => request('POST', '/api/auth/logout'),
   me: () => request('GET', '/api/me'),
 
-  agents: () => request('GET', '/api/agents'),
+  // Every agent: the list is paged (200 at most per page).
+  agents: async () => {
+    const all = [];
+    for (;;) {
+      const before = all.length ? all[all.length - 1].agent_id : undefined;
+      const page = await request('GET', `/api/agents${q({ before, limit: 200 })}`);
+      all.push(...page);
+      if (page.length < 200) return all;
+    }
+  },
   agent: (id) => request('GET', `/api/agents/${enc(id)}`),
   createAgent: (body) => request('POST', '/api/agents', body),
   updateAgent: (id, body) => request('PATCH', `/api/agents/${enc(id)}`, body),
