@@ -287,6 +287,15 @@ const std::vector<setting> settings = {
    [](config& c, const std::string& v) {
      return parse_allowed_hosts(v, c.webhook_allowed_hosts);
    }},
+  {"cors-origins", "NOD_CORS_ORIGINS", "LIST",
+   "Browser origins that may call the agent API and trigger URLs (CORS): "
+   "https://app.example.com, comma-separated, or *.",
+   [](const config& c) -> std::string {
+     return c.cors_origins.empty() ? "(none)" : c.cors_origins;
+   },
+   [](config& c, const std::string& v) {
+     return parse_cors_origins(v, c.cors_origins);
+   }},
   {"trusted-proxies", "NOD_TRUSTED_PROXIES", "CIDRS",
    "Reverse proxies whose X-Forwarded-For names the client, as CIDRs "
    "(127.0.0.1/32, 10.0.0.0/8), comma-separated.",

@@ -100,6 +100,9 @@ struct config {
   /// logs see the client's address instead of the proxy's, and connections
   /// from these addresses are not bounded per address.
   std::string trusted_proxies;
+  /// Browser origins that may call the agent API and the trigger URLs
+  /// (CORS): a comma list of `scheme://host[:port]`, or `*`; empty: none.
+  std::string cors_origins;
 };
 
 /// What `load_config` decided.

@@ -1,6 +1,7 @@
 #include "config/values.hpp"
 
 #include "protocol/address_policy.hpp"
+#include "protocol/cors.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -290,6 +291,15 @@ reason parse_trusted_proxies(const std::string& v, std::string& out) {
   out.clear();
   for (auto& net : *networks)
     out += (out.empty() ? "" : ", ") + net.to_string();
+  return std::nullopt;
+}
+
+reason parse_cors_origins(const std::string& v, std::string& out) {
+  std::string error;
+  auto policy = cors_policy::parse(v, error);
+  if (!policy)
+    return error;
+  out = policy->to_string();
   return std::nullopt;
 }
 

@@ -48,4 +48,6 @@ reason parse_trusted_proxies(const std::string& v, std::string& out);
 
 reason parse_allowed_hosts(const std::string& v, std::string& out);
 
+reason parse_cors_origins(const std::string& v, std::string& out);
+
 } // namespace nod::config_values

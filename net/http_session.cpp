@@ -321,6 +321,15 @@ void http_session::handle_request() {
     path_ = req.path;
   if (route_websocket(msg, req))
     return;
+  // A CORS preflight from an allowed origin (cors-origins).
+  if (!cors_origin_.empty() && req.method == "OPTIONS"
+      && !req.header("access-control-request-method").empty()) {
+    route_ = "cors_preflight";
+    http_response res;
+    res.status = 204;
+    res.headers = cors_policy::preflight_headers();
+    return finish(std::move(res));
+  }
   auto found = srv_.router_.match(req.method, req.path);
   if (found.target == nullptr) {
     route_ = found.route.empty() ? "unmatched" : std::move(found.route);
@@ -436,6 +445,15 @@ void http_session::begin_request(const http::request<http::string_body>& head) {
   method_ = head.method() == http::verb::unknown
               ? std::string{"OTHER"}
               : std::string{head.method_string()};
+  cors_origin_.clear();
+  if (!srv_.cors_.empty()) {
+    auto origin = head[http::field::origin];
+    auto target = head.target();
+    auto path = target.substr(0, target.find('?'));
+    if (cors_policy::covers({path.data(), path.size()})
+        && srv_.cors_.allows({origin.data(), origin.size()}))
+      cors_origin_ = std::string{origin};
+  }
 }
 
 void http_session::finish(http_response res) {
@@ -499,6 +517,9 @@ void http_session::reply_error(http_response res) {
 
 void http_session::do_write(http_response res, bool drain) {
   state_ = state::writing;
+  if (!cors_origin_.empty())
+    for (auto& h : srv_.cors_.response_headers(cors_origin_))
+      res.headers.push_back(std::move(h));
   bool keep = keep_alive_ && !drain && !srv_.stopping_;
   try {
     build(res, keep);

@@ -139,6 +139,9 @@ private:
   std::string method_;
   std::string route_;
   std::string path_; // for the debug log only
+  /// The request's `Origin` when `cors-origins` lets it call this path:
+  /// the response says so.
+  std::string cors_origin_;
 };
 
 } // namespace nod::net::detail

@@ -63,7 +63,11 @@ std::string endpoint_string(const tcp::endpoint& ep) {
 server_core::server_core(const config& cfg, metrics::registry& reg,
                          std::function<bool()> ready)
   : cfg_(cfg), reg_(reg), ready_(std::move(ready)),
-    trusted_proxies_(trusted_networks(cfg.trusted_proxies)),
+    trusted_proxies_(trusted_networks(cfg.trusted_proxies)), cors_([&] {
+      std::string error;
+      return cors_policy::parse(cfg.cors_origins, error)
+        .value_or(cors_policy{});
+    }()),
     max_ws_queue_bytes_(2 * cfg.max_frame_bytes),
     limits_(cfg.max_connections, cfg.max_connections_per_ip, max_refusals),
     body_budget_(std::max(cfg.max_body_memory, cfg.max_body_bytes)),

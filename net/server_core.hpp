@@ -12,6 +12,7 @@
 #include "net/router.hpp"
 #include "net/websocket.hpp"
 #include "protocol/address_policy.hpp"
+#include "protocol/cors.hpp"
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -96,6 +97,8 @@ struct server_core {
   std::shared_ptr<asio::ssl::context> tls_;
   /// `trusted-proxies`, parsed.
   const std::vector<ip_network> trusted_proxies_;
+  /// `cors-origins`, parsed (loaded settings are valid).
+  const cors_policy cors_;
   net::router router_;
   /// Matches WebSocket paths (every route `GET`, handler unused); the
   /// matched pattern is the key of `ws_handlers_`.

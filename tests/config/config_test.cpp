@@ -245,6 +245,12 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.trusted_proxies, "127.0.0.1/32, fd00::/8");
      }},
+    {"cors-origins", "NOD_CORS_ORIGINS",
+     "https://App.example.com, http://localhost:5173,https://app.example.com",
+     [](const config& c) {
+       EXPECT_EQ(c.cors_origins,
+                 "https://app.example.com, http://localhost:5173");
+     }},
   };
 }
 
@@ -478,6 +484,8 @@ const std::vector<bad_case>& bad_cases() {
      "use a CIDR such as 10.0.0.0/8"},
     {"trusted-proxies", "NOD_TRUSTED_PROXIES", "proxy.local",
      "entry \"proxy.local\": \"proxy.local\" is not an IP address"},
+    {"cors-origins", "NOD_CORS_ORIGINS", "https://app.example.com/path",
+     "not an origin: \"https://app.example.com/path\""},
   };
   return cases;
 }

@@ -300,5 +300,73 @@ TEST_F(agent_reads_e2e, the_agent_list_is_paged) {
   EXPECT_EQ(unknown.status, 400u) << unknown.body;
 }
 
+class cors_e2e : public test::server_fixture {
+protected:
+  cors_e2e()
+    : server_fixture({{"NOD_CORS_ORIGINS",
+                       "https://Agents.example.com, http://localhost:5173"}}) {}
+
+  test::http_reply preflight(const std::string& path,
+                             const std::string& origin) {
+    return test::http_call(port, "OPTIONS", path, "",
+                           {{"Origin", origin},
+                            {"Access-Control-Request-Method", "POST"},
+                            {"Access-Control-Request-Headers",
+                             "content-type, x-nod-agent-id, x-nod-secret"}});
+  }
+};
+
+TEST_F(cors_e2e, listed_origins_may_call_the_agent_api_and_triggers) {
+  auto a = create_agent("browser agent");
+  const std::string origin = "https://agents.example.com";
+  auto pre = preflight("/api/agent/events", origin);
+  EXPECT_EQ(pre.status, 204u) << pre.body;
+  EXPECT_EQ(pre.header("Access-Control-Allow-Origin"), origin);
+  EXPECT_NE(pre.header("Access-Control-Allow-Headers").find("X-Nod-Secret"),
+            std::string::npos);
+  EXPECT_NE(pre.header("Access-Control-Allow-Methods").find("POST"),
+            std::string::npos);
+  EXPECT_EQ(
+    preflight("/webhook/trg_" + std::string(32, '0'), "http://localhost:5173")
+      .status,
+    204u);
+
+  // The call itself says who may read it, failures included.
+  auto sent = test::http_call(port, "POST", "/api/agent/events",
+                              R"({"type":"message","text":"from a page"})",
+                              {{"Origin", origin},
+                               {"Content-Type", "application/json"},
+                               {"X-Nod-Agent-Id", a.id},
+                               {"X-Nod-Secret", a.secret}});
+  EXPECT_EQ(sent.status, 200u) << sent.body;
+  EXPECT_EQ(sent.header("Access-Control-Allow-Origin"), origin);
+  EXPECT_EQ(sent.header("Vary"), "Origin");
+  auto refused = test::http_call(port, "POST", "/api/agent/events", "{}",
+                                 {{"Origin", origin},
+                                  {"Content-Type", "application/json"},
+                                  {"X-Nod-Agent-Id", a.id},
+                                  {"X-Nod-Secret", "wrong"}});
+  EXPECT_EQ(refused.status, 401u);
+  EXPECT_EQ(refused.header("Access-Control-Allow-Origin"), origin);
+
+  // Another origin, or the people's API: no CORS at all.
+  auto other = preflight("/api/agent/events", "https://evil.example.com");
+  EXPECT_NE(other.status, 204u);
+  EXPECT_EQ(other.header("Access-Control-Allow-Origin"), "");
+  auto people = preflight("/api/agents", origin);
+  EXPECT_NE(people.status, 204u);
+  EXPECT_EQ(people.header("Access-Control-Allow-Origin"), "");
+}
+
+TEST_F(cors_e2e, an_origin_that_is_not_one_stops_the_start) {
+  test::child_process bad{
+    NOD_SERVER_BINARY,
+    {"--cors-origins=https://ok.example.com,ftp://files.example.com"},
+    {"NOD_DATA_DIR=" + dir / "other"}};
+  EXPECT_EQ(bad.wait(std::chrono::seconds(20)), 2) << bad.output();
+  EXPECT_NE(bad.output().find("ftp://files.example.com"), std::string::npos)
+    << bad.output();
+}
+
 } // namespace
 } // namespace nod
