@@ -10,9 +10,13 @@
 #include "tests/support/match.hpp"
 
 #include <algorithm>
+#include <csignal>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace nod {
@@ -22,6 +26,10 @@ using test::agent_info;
 using test::num;
 using test::parse;
 using test::str;
+
+size_t items_of(const rapidjson::Value& v) {
+  return v.IsArray() ? v.Size() : 0;
+}
 
 class agent_reads_e2e : public test::server_fixture {
 protected:
@@ -298,6 +306,57 @@ TEST_F(agent_reads_e2e, the_agent_list_is_paged) {
   EXPECT_EQ(app("GET", "/api/agents?limit=0").status, 400u);
   auto unknown = app("GET", "/api/agents?before=agt_0000000000000001");
   EXPECT_EQ(unknown.status, 400u) << unknown.body;
+}
+
+/// The README's first ```python block.
+std::string readme_script() {
+  std::ifstream in{NOD_README};
+  std::stringstream all;
+  all << in.rdbuf();
+  auto text = all.str();
+  auto begin = text.find("```python\n");
+  if (begin == std::string::npos)
+    return {};
+  begin += 10;
+  return text.substr(begin, text.find("```", begin) - begin);
+}
+
+void replace_all(std::string& text, const std::string& from,
+                 const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+TEST_F(agent_reads_e2e, the_readme_websocket_script_works_as_written) {
+  auto a = create_agent("readme");
+  auto script = readme_script();
+  ASSERT_NE(script.find("websockets.connect"), std::string::npos) << script;
+  replace_all(script, "agt_…", a.id);
+  replace_all(script, "nod_…", a.secret);
+  replace_all(script, "127.0.0.1:8000", "127.0.0.1:" + std::to_string(port));
+  // Something pending before it connects: replayed, then acked.
+  say(a, "are you there?");
+  auto path = dir / "readme_agent.py";
+  std::ofstream{path} << script;
+  test::child_process py{"/usr/bin/python3", {"-u", path}, {}};
+  auto asked = py.wait_for_output("decision_id", std::chrono::seconds(10));
+  ASSERT_TRUE(asked) << py.output();
+  EXPECT_NE(py.output().find("event: user_message are you there?"),
+            std::string::npos)
+    << py.output();
+  auto decisions = parse(app("GET", "/api/decisions?status=pending").body);
+  ASSERT_EQ(decisions.Size(), 1u);
+  ASSERT_EQ(resolve(str(decisions[0], "id"), R"({"status":"approved"})").status,
+            200u);
+  EXPECT_TRUE(py.wait_for_output("event: decision_resolved approved",
+                                 std::chrono::seconds(10)))
+    << py.output();
+  // Both events acked: nothing is pending for the agent.
+  for (int i = 0; i < 50 && items_of(inbox(a)) > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(items_of(inbox(a)), 0u);
+  py.signal(SIGTERM);
 }
 
 class cors_e2e : public test::server_fixture {
