@@ -489,7 +489,7 @@ struct read_scope {
 
 /// Narrows a list: by `status` and by `agent_id` (the `agt_…` text), each
 /// ignored when empty and where the list has no such field. A decision's
-/// status also matches "resolved" (approved, denied or responded).
+/// status also matches "resolved" (any answer).
 struct list_filter {
   std::string status;
   std::string agent_id;

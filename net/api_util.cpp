@@ -84,7 +84,8 @@ std::optional<uint64_t> path_id(const http_request& req, const char* param,
 bool read_decision_status(const http_request& req, const responder& respond,
                           std::string& out) {
   static const char* const statuses[]
-    = {"pending", "resolved", "expired", "approved", "denied", "responded"};
+    = {"pending",  "resolved",  "expired",  "approved",
+       "rejected", "responded", "dismissed"};
   std::string text;
   if (!req.query_param("status", text) || text.empty())
     return true;
@@ -94,7 +95,7 @@ bool read_decision_status(const http_request& req, const responder& respond,
       return true;
     }
   respond(error_response(400, "status: must be pending, resolved, expired, "
-                              "approved, denied or responded"));
+                              "approved, rejected, responded or dismissed"));
   return false;
 }
 

@@ -56,8 +56,8 @@ std::optional<uint64_t> path_id(const http_request& req, const char* param,
                                 const responder& respond);
 
 /// Reads the `status` filter of a decision list into `out`: pending,
-/// resolved (any answer), expired, or one answer (approved, denied,
-/// responded); 400 for anything else.
+/// resolved (any answer), expired, or one answer (approved, rejected,
+/// responded, dismissed); 400 for anything else.
 bool read_decision_status(const http_request& req, const responder& respond,
                           std::string& out);
 

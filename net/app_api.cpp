@@ -1,6 +1,7 @@
 #include "net/app_api.hpp"
 
 #include "net/app_handlers.hpp"
+#include "net/openapi.hpp"
 #include "net/server.hpp"
 #include "net/session_socket.hpp"
 #include "net/websocket.hpp"
@@ -146,6 +147,11 @@ void add_app_api(server& srv, app_api_context context) {
                      gate_verdict verdict;
                      verdict.body_limit = login_body_limit;
                      return verdict;
+                   });
+  // The API's own description is public, like its documentation.
+  srv.routes().add("GET", "/api/openapi.json",
+                   [](const http_request&, responder respond) {
+                     respond(json_response(200, std::string{openapi_json()}));
                    });
   r.add("POST", "/api/auth/logout", bind(logout));
   r.add("GET", "/api/me", bind(get_me));

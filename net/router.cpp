@@ -127,4 +127,11 @@ router::match_result router::match(const std::string& method,
   return result;
 }
 
+std::vector<std::pair<std::string, std::string>> router::list() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& r : routes_)
+    out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
 } // namespace nod::net

@@ -38,6 +38,9 @@ public:
   /// Finds the handler for `method` and `path`.
   match_result match(const std::string& method, const std::string& path) const;
 
+  /// Every route as method and pattern, in the order added.
+  std::vector<std::pair<std::string, std::string>> list() const;
+
 private:
   struct route {
     std::string method;

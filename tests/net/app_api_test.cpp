@@ -11,6 +11,7 @@
 #include "actors/system.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "net/agent_api.hpp"
 #include "net/app_api.hpp"
 #include "net/server.hpp"
 #include "protocol/ids.hpp"
@@ -20,8 +21,11 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <caf/all.hpp>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <set>
+#include <sstream>
 
 namespace nod {
 namespace {
@@ -56,6 +60,10 @@ protected:
     ctx.directory = dir_actor;
     ctx.reader = read;
     net::add_app_api(*srv, ctx);
+    // The agent API's routes too (for the OpenAPI check; no agent calls).
+    net::agent_api_context agent_ctx;
+    agent_ctx.sys = &sys;
+    net::add_agent_api(*srv, agent_ctx);
     EXPECT_FALSE(srv->start());
     port = srv->port();
   }
@@ -232,6 +240,54 @@ TEST_F(app_api_test, activity_feed_per_user_and_agent) {
     (std::vector<std::string>{format_id64("act_", 3), format_id64("act_", 1)}));
   EXPECT_EQ(ids(get("/api/activity?before=" + format_id64("act_", 2), token)),
             std::vector<std::string>{format_id64("act_", 1)});
+}
+
+/// `pattern` with every `{name}` as `{}`: OpenAPI counts paths that differ
+/// only in placeholder names as one.
+std::string placeholders_unnamed(const std::string& pattern) {
+  std::string out;
+  bool inside = false;
+  for (char c : pattern) {
+    if (c == '{') {
+      inside = true;
+      out += "{}";
+    } else if (c == '}') {
+      inside = false;
+    } else if (!inside) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+TEST_F(app_api_test, the_openapi_document_has_every_route_and_is_served) {
+  std::ifstream in{NOD_OPENAPI};
+  std::stringstream text;
+  text << in.rdbuf();
+  rapidjson::Document doc;
+  doc.Parse(text.str().c_str());
+  ASSERT_FALSE(doc.HasParseError());
+  ASSERT_TRUE(doc.HasMember("paths"));
+  std::set<std::string> documented;
+  for (auto& path : doc["paths"].GetObject())
+    for (auto& method : path.value.GetObject()) {
+      std::string m = method.name.GetString();
+      for (auto& c : m)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      documented.insert(m + " " + placeholders_unnamed(path.name.GetString()));
+    }
+  auto routes = srv->routes().list();
+  ASSERT_GT(routes.size(), 40u);
+  for (auto& [method, pattern] : routes)
+    EXPECT_EQ(documented.count(method + " " + placeholders_unnamed(pattern)),
+              1u)
+      << method << " " << pattern << " is not in docs/openapi.json "
+      << "(scripts/openapi.py)";
+  // The served document is the committed one.
+  auto served = test::http_call(port, "GET", "/api/openapi.json");
+  EXPECT_EQ(served.status, 200u);
+  EXPECT_EQ(served.header("Content-Type"), "application/json");
+  EXPECT_EQ(served.body, text.str());
 }
 
 } // namespace
