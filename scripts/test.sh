@@ -21,8 +21,7 @@ install_packages
 configure_build "$build_dir" "${cmake_args[@]}"
 cmake --build "$build_dir"
 # The browser and schema tests' npm packages (playwright-core, ws, ajv),
-# from the lockfile,
-# when missing or older than it.
+# from the lockfile, when missing or older than it.
 browser_dir="$root_dir/tests/browser"
 if [ ! -d "$browser_dir/node_modules" ] \
    || [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules" ]; then
