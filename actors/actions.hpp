@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/task_interfaces.hpp"
 
 namespace nod {
 

@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/agent_session.hpp"
+#include "actors/task_interfaces.hpp"
 
 #include <atomic>
 #include <caf/fwd.hpp>

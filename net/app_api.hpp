@@ -2,6 +2,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/app_session.hpp"
+#include "actors/task_interfaces.hpp"
 #include "protocol/address_policy.hpp"
 
 #include <caf/fwd.hpp>

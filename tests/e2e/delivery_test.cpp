@@ -455,7 +455,8 @@ TEST_F(delivery_e2e, webhook_retries_two_500s_then_delivers_signed_requests) {
   EXPECT_EQ(d.on("websocket").size(), 0u) << d.raw;
   auto metrics = test::http_call(port, "GET", "/metrics").body;
   EXPECT_NE(
-    metrics.find(R"(nod_deliveries_total{channel="webhook",result="delivered"} 1)"),
+    metrics.find(
+      R"(nod_deliveries_total{channel="webhook",result="delivered"} 1)"),
     std::string::npos)
     << metrics;
 }
