@@ -20,15 +20,17 @@ fi
 install_packages
 configure_build "$build_dir" "${cmake_args[@]}"
 cmake --build "$build_dir"
-# The browser and schema tests' npm packages (playwright-core, ws, ajv),
-# from the lockfile, when missing or older than it.
-browser_dir="$root_dir/tests/browser"
-if [ ! -d "$browser_dir/node_modules" ] \
-   || [ "$browser_dir/package-lock.json" -nt "$browser_dir/node_modules" ]; then
-  echo "==> installing the browser tests' npm packages"
-  (cd "$browser_dir" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error)
-  touch "$browser_dir/node_modules"
-fi
+# npm packages from their lockfiles, when missing or older than them: the
+# browser and schema tests' (playwright-core, ws, ajv) and the TypeScript
+# client's (ws, the MCP SDK; typescript to check its types).
+for npm_dir in "$root_dir/tests/browser" "$root_dir/clients/typescript"; do
+  if [ ! -d "$npm_dir/node_modules" ] \
+     || [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules" ]; then
+    echo "==> installing the npm packages of ${npm_dir#"$root_dir"/}"
+    (cd "$npm_dir" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error)
+    touch "$npm_dir/node_modules"
+  fi
+done
 (cd "$build_dir" && ctest --output-on-failure --timeout 300 -j "$(nproc)" "$@")
 # The fuzz targets, briefly: their seeds and what earlier runs found must
 # still pass (a filtered run, `scripts/test.sh -R x`, skips them).
