@@ -20,8 +20,9 @@ packages=(
   # The fuzz targets (scripts/fuzz.sh): clang with libFuzzer's runtime.
   clang libclang-rt-14-dev
   wrk hyperfine
-  # The README's examples: curl and jq, and the agent script's websockets.
-  curl jq python3-websockets
+  # The README's examples: curl and jq, and the agent script's websockets;
+  # the Python client (clients/python) also needs requests.
+  curl jq python3-websockets python3-requests
 )
 
 install_packages() {
