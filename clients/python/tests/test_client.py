@@ -198,6 +198,33 @@ class SyncClientTest(unittest.TestCase):
                                                    secret=secret))
 
 
+class ExampleTest(unittest.TestCase):
+    def test_the_example_agent_answers_and_asks_before_deploying(self):
+        agent_id, secret, _ = new_agent()
+        root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+        env = dict(os.environ, NOD_URL=server["base"], NOD_AGENT_ID=agent_id, NOD_AGENT_SECRET=secret,
+                   NOD_STATE_FILE=os.path.join(server["dir"], f"example-{agent_id}.json"),
+                   PYTHONPATH=os.path.join(root, "clients", "python"))
+        proc = subprocess.Popen(["/usr/bin/python3", "-u", os.path.join(root, "examples", "python_agent.py")],
+                                env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertIn("connected", proc.stdout.readline())
+            conv = f"/api/conversations/conv_{agent_id[4:]}/messages"
+            person("POST", f"/api/agents/{agent_id}/messages", {"text": "hello"})
+            eventually(lambda: any(m["text"] == "You said: hello" for m in person("GET", conv)),
+                       what="the echo")
+            person("POST", f"/api/agents/{agent_id}/messages", {"text": "deploy v2"})
+            card = pending_decision(agent_id)
+            self.assertEqual(card["title"], "Go ahead: deploy v2?")
+            person("POST", f"/api/decisions/{card['id']}/resolve", {"status": "approved"})
+            eventually(lambda: any(m["text"] == "Deploying, as approved." for m in person("GET", conv)),
+                       what="the deploy reply")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(10), 0)
+            proc.stdout.close()
+
+
 class WebhookTest(unittest.TestCase):
     def test_real_webhooks_verify_and_altered_or_stale_ones_do_not(self):
         received = []
