@@ -73,8 +73,7 @@ export class AgentClient extends EventEmitter {
       this.once('fatal', reject);
     });
     this.started.catch(() => {}); // the caller sees it; a loop must not crash on it
-    if (this.transport === 'poll') this.pollLoop();
-    else this.socketLoop();
+    this.loopDone = this.transport === 'poll' ? this.pollLoop() : this.socketLoop();
     return this.started;
   }
 
@@ -90,6 +89,8 @@ export class AgentClient extends EventEmitter {
       await Promise.race([closed, sleep(2000)]);
       ws.terminate();
     }
+    // The poll loop acks what its handler finished before it ends.
+    await Promise.race([this.loopDone, sleep(5000)]);
     while (this.handling) await sleep(10);
     this.saveState();
   }
@@ -234,7 +235,12 @@ export class AgentClient extends EventEmitter {
     let first = true;
     while (!this.stopped.signal.aborted) {
       try {
-        const events = await this.rest.inbox({ after: this.lastSeq, limit: 100, wait: first ? 0 : this.pollWait });
+        const events = await this.rest.inbox({
+          after: this.lastSeq,
+          limit: 100,
+          wait: first ? 0 : this.pollWait,
+          signal: this.stopped.signal,
+        });
         if (first) {
           first = false;
           this.connected = true;
@@ -247,6 +253,7 @@ export class AgentClient extends EventEmitter {
         }
         if (events.length) await this.rest.ackInbox(this.lastSeq);
       } catch (err) {
+        if (this.stopped.signal.aborted) return;
         if (err instanceof NodError && (err.status === 401 || err.status === 403)) {
           this.fail(err);
           return;

@@ -39,7 +39,7 @@ export class RestClient {
    * One call. `wait` (seconds) extends the timeout for long polls.
    * @returns {Promise<any>}
    */
-  async request(method, path, { body, headers = {}, wait = 0 } = {}) {
+  async request(method, path, { body, headers = {}, wait = 0, signal } = {}) {
     let lastError;
     for (let i = 0; i < this.urls.length; i++) {
       const index = (this.current + i) % this.urls.length;
@@ -56,9 +56,12 @@ export class RestClient {
           },
           body: body === undefined ? undefined : JSON.stringify(body),
           redirect: 'manual',
-          signal: AbortSignal.timeout(this.timeoutMs + wait * 1000),
+          signal: signal
+            ? AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs + wait * 1000)])
+            : AbortSignal.timeout(this.timeoutMs + wait * 1000),
         });
       } catch (err) {
+        if (signal?.aborted) throw err;
         lastError = new NodError(`${method} ${url}: ${err.cause?.code || err.message}`, { code: 'unreachable' });
         continue;
       }
@@ -87,8 +90,8 @@ export class RestClient {
   }
 
   /** Pending events after `after`, holding up to `wait` s for one (A6). */
-  inbox({ after = 0, limit = 100, wait = 0 } = {}) {
-    return this.request('GET', `/api/agent/inbox?after=${after}&limit=${limit}&wait=${wait}`, { wait });
+  inbox({ after = 0, limit = 100, wait = 0, signal } = {}) {
+    return this.request('GET', `/api/agent/inbox?after=${after}&limit=${limit}&wait=${wait}`, { wait, signal });
   }
 
   /** Marks every pending event up to `seq` delivered. */

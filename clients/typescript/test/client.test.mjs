@@ -1,11 +1,10 @@
 // AgentClient and verifyWebhook against the real server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { AgentClient, verifyWebhook, WebhookVerificationError } from '../src/index.js';
-import { eventually, messages, pendingDecision, startServer } from './server.mjs';
+import { eventually, messages, pendingDecision, startServer, webhookReceiver } from './server.mjs';
 
 let server;
 before(async () => {
@@ -142,20 +141,11 @@ test('a list of URLs: a dead first node is skipped', async () => {
 });
 
 test('verifyWebhook accepts the server’s real webhooks and rejects altered or stale ones', async () => {
-  const received = [];
-  const receiver = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const receiver = await webhookReceiver();
   try {
-    const agent = await server.agent({ webhook_url: `http://127.0.0.1:${receiver.address().port}/hook` });
+    const agent = await server.agent({ webhook_url: receiver.url });
     await server.person('POST', `/api/agents/${agent.id}/messages`, { text: 'by webhook' });
-    const { headers, body } = await eventually(() => received[0], { what: 'a webhook' });
+    const { headers, body } = await eventually(() => receiver.received[0], { what: 'a webhook' });
     const event = verifyWebhook(headers, body, agent.webhookSecret);
     assert.equal(event.type, 'user_message');
     assert.equal(event.text, 'by webhook');

@@ -2,29 +2,19 @@
 // real server's webhook requests.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { handler } from '../../../examples/serverless-webhook.mjs';
-import { eventually, messages, startServer } from './server.mjs';
+import { eventually, messages, startServer, webhookReceiver } from './server.mjs';
 
 const WORKFLOW = fileURLToPath(new URL('../../../examples/n8n/nod-agent-webhook.json', import.meta.url));
 
 let server;
 let receiver;
-const received = [];
 before(async () => {
   server = await startServer({ NOD_WEBHOOK_ALLOWED_HOSTS: 'loopback' });
-  receiver = createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  receiver = await webhookReceiver();
 });
 after(() => {
   receiver?.close();
@@ -33,9 +23,9 @@ after(() => {
 
 /** A new agent with a webhook to the capturing receiver, and one real webhook request for it. */
 async function capturedWebhook(text) {
-  const agent = await server.agent({ webhook_url: `http://127.0.0.1:${receiver.address().port}/hook` });
+  const agent = await server.agent({ webhook_url: receiver.url });
   await server.person('POST', `/api/agents/${agent.id}/messages`, { text });
-  const hit = await eventually(() => received.find((r) => JSON.parse(r.body).text === text), { what: 'a webhook' });
+  const hit = await eventually(() => receiver.received.find((r) => JSON.parse(r.body).text === text), { what: 'a webhook' });
   return { agent, ...hit };
 }
 

@@ -2,6 +2,7 @@
 // it) on a fresh data directory and a free port, and the person's side of
 // the API as admin.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,24 @@ export async function startServer(env = {}) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A local webhook receiver that answers 200 and keeps every request:
+ * {url, received: [{headers, body}], close()}.
+ */
+export async function webhookReceiver() {
+  const received = [];
+  const http = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise((r) => http.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${http.address().port}/hook`, received, close: () => http.close() };
 }
 
 /** The pending decision of `agentId` that `pick` accepts, once it exists. */
