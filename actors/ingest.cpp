@@ -100,7 +100,21 @@ struct outcome {
   std::vector<std::string> frames;
   /// A decision that expires (id, Unix ms), for the clock once durable.
   std::optional<std::pair<uint64_t, int64_t>> expiry;
+  /// What to tell the person outside the app, once durable.
+  std::optional<person_alert> alert;
 };
+
+person_alert alert_for(alert_kind kind, const agent_record& agent,
+                       std::string title, std::string text) {
+  person_alert a;
+  a.kind = kind;
+  a.user = agent.owner;
+  a.agent = agent.id;
+  a.agent_name = agent.name;
+  a.title = std::move(title);
+  a.text = std::move(text);
+  return a;
+}
 
 /// Links what an agent sent for a task run (`task_run_id`) to the run.
 void link_run(outcome& out, const std::optional<std::string>& run_id,
@@ -193,6 +207,10 @@ outcome message(self_ptr self, const agent_record& agent, agent_event& e,
   add_activity(out, agent, "agent_message", "Message", preview(e.text),
                msg_text, std::nullopt, at);
   link_run(out, e.task_run_id, "message", msg_text);
+  out.alert
+    = alert_for(alert_kind::message, agent, e.report_title.value_or("Message"),
+                e.text.value_or(""));
+  out.alert->conversation_id = conv_text;
   out.reply = ok_reply(
     {{"message_id", std::move(msg_text)}, {"conversation_id", conv_text}});
   return out;
@@ -219,6 +237,13 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
     out.expiry.emplace(dec, expires);
   }
   link_run(out, e.task_run_id, "decision", dec_text);
+  out.alert = alert_for(alert_kind::decision, agent, *e.title,
+                        e.description.value_or(""));
+  out.alert->decision_id = dec_text;
+  out.alert->decision_kind = e.kind.value_or("");
+  out.alert->conversation_id = e.conversation_id.value_or("");
+  if (out.expiry)
+    out.alert->expires_ms = out.expiry->second;
   out.reply = ok_reply({{"decision_id", std::move(dec_text)}});
   return out;
 }
@@ -325,8 +350,8 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
               std::move(out.write))
     .then(
       [self, rp, owner, new_conversation, reply = std::move(out.reply),
-       frames = std::move(out.frames),
-       expiry = out.expiry](journal_written&) mutable {
+       frames = std::move(out.frames), expiry = out.expiry,
+       alert = std::move(out.alert)](journal_written&) mutable {
         if (new_conversation != 0)
           self->state.conversations[new_conversation].stored = true;
         if (expiry && self->state.opts.clock)
@@ -335,6 +360,9 @@ void commit(self_ptr self, const agent_record& agent, outcome out,
         rp.deliver(reply);
         for (auto& f : frames)
           self->send(self->state.dir, publish_atom::value, owner, f);
+        if (alert && self->state.opts.alerts)
+          self->send(self->state.opts.alerts, alert_atom::value,
+                     std::move(*alert));
       },
       [self, rp, agent_id = agent.id, idem](caf::error& err) mutable {
         if (code_of(err) != ec::conflict || idem.key.empty()) {

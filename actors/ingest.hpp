@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/alerts.hpp"
 #include "actors/task_interfaces.hpp"
 #include "protocol/events.hpp"
 
@@ -23,6 +24,9 @@ struct ingest_options {
   metrics::registry* metrics = nullptr;
   /// Where decisions with `expires_in` are timed; may be null (tests).
   task_clock_actor clock;
+  /// Who tells the person about new decisions and messages outside the
+  /// app; may be null (tests).
+  alerts_actor alerts;
 };
 
 /// Where `ingest_state::event_counters` keeps invalid events: after the

@@ -3,6 +3,7 @@
 #include "actors/accounts.hpp"
 #include "actors/actions.hpp"
 #include "actors/agent_session.hpp"
+#include "actors/alerts.hpp"
 #include "actors/directory.hpp"
 #include "actors/error.hpp"
 #include "actors/hasher.hpp"
@@ -201,7 +202,8 @@ struct people_actors {
 people_actors spawn_people(caf::actor_system& sys,
                            const nod::journal_actor& journal,
                            const nod::config& cfg,
-                           nod::metrics::registry* metrics = nullptr) {
+                           nod::metrics::registry* metrics = nullptr,
+                           nod::alerts_actor alerts = {}) {
   const auto& public_url = cfg.public_url;
   people_actors p;
   // Argon2id blocks for tens of milliseconds: its own thread.
@@ -215,10 +217,34 @@ people_actors spawn_people(caf::actor_system& sys,
   directory_opts.max_sockets_per_agent = cfg.max_sockets_per_agent;
   p.directory = sys.spawn(nod::directory, directory_opts);
   p.clock = sys.spawn(nod::task_clock, nod::task_clock_options{});
-  p.ingest = sys.spawn(nod::ingest, journal, p.directory,
-                       nod::ingest_options{public_url, metrics, p.clock});
+  p.ingest = sys.spawn(
+    nod::ingest, journal, p.directory,
+    nod::ingest_options{public_url, metrics, p.clock, std::move(alerts)});
   p.reader = sys.spawn(nod::reader, journal, p.accounts);
   return p;
+}
+
+// Who reaches people outside the app (Web Push, ntfy, Slack, email),
+// through the webhook client's outbound path and address policy.
+nod::alerts_actor spawn_alerts(caf::actor_system& sys, const nod::config& cfg,
+                               const nod::journal_actor& journal,
+                               nod::net::webhook_client& client) {
+  nod::alerts_options opts;
+  opts.post = [&client](nod::http_post req,
+                        std::function<void(nod::http_post_result)> done) {
+    client.post(std::move(req), std::move(done));
+  };
+  opts.public_url = cfg.public_url;
+  if (!cfg.push_contact.empty())
+    opts.vapid_subject = cfg.push_contact;
+  else if (cfg.public_url.rfind("https://", 0) == 0)
+    opts.vapid_subject = cfg.public_url;
+  opts.policy.attempts = static_cast<unsigned>(cfg.webhook_attempts);
+  opts.policy.first_delay_ms = cfg.webhook_backoff.count();
+  opts.policy.factor = static_cast<double>(cfg.webhook_backoff_factor);
+  opts.policy.retry_after_max_ms = cfg.webhook_retry_after_max.count();
+  opts.timeout_ms = cfg.webhook_timeout.count();
+  return sys.spawn(nod::alerts, journal, opts);
 }
 
 // The actors that deliver to agents (API.md A4, A6, A7).
@@ -452,7 +478,6 @@ int main(int argc, char** argv) {
     if (auto err = nod::cron::load_zones())
       spdlog::warn(
         "time zones unavailable ({}): only UTC schedules are accepted", *err);
-    auto people = spawn_people(sys, journal, cfg, &metrics);
     nod::net::webhook_client_options client_opts;
     client_opts.verify_tls = cfg.webhook_tls_verify;
     client_opts.ca_file = cfg.webhook_ca_file;
@@ -460,15 +485,18 @@ int main(int argc, char** argv) {
     client_opts.allowed_hosts
       = std::make_shared<const nod::address_policy>(webhook_hosts);
     nod::net::webhook_client webhook_client{client_opts};
+    auto alerts = spawn_alerts(sys, cfg, journal, webhook_client);
+    auto people = spawn_people(sys, journal, cfg, &metrics, alerts);
     auto delivery
       = spawn_delivery(sys, cfg, journal, people, webhook_client, &metrics);
     auto stop_actors = [&] {
-      stop_all({people.clock.address(), delivery.tasks.address(),
-                delivery.actions.address(), delivery.outbox.address(),
-                delivery.webhooks.address(), delivery.notifier.address(),
-                people.ingest.address(), people.reader.address(),
-                people.accounts.address(), people.directory.address(),
-                people.hasher.address(), journal.address()});
+      stop_all({alerts.address(), people.clock.address(),
+                delivery.tasks.address(), delivery.actions.address(),
+                delivery.outbox.address(), delivery.webhooks.address(),
+                delivery.notifier.address(), people.ingest.address(),
+                people.reader.address(), people.accounts.address(),
+                people.directory.address(), people.hasher.address(),
+                journal.address()});
       // Requests in flight end now (their results go nowhere); the
       // deliveries they belong to resume at the next start.
       webhook_client.stop();
@@ -514,6 +542,14 @@ int main(int argc, char** argv) {
           [&](caf::error& err) {
             spdlog::error("cannot resume deliveries: {}", nod::detail_of(err));
           });
+      // The VAPID key (made on a fresh data directory), push
+      // subscriptions and notification settings.
+      self->request(alerts, caf::infinite, nod::recover_atom::value)
+        .receive([&](uint64_t) {},
+                 [&](caf::error& err) {
+                   spdlog::error("cannot load push subscriptions: {}",
+                                 nod::detail_of(err));
+                 });
       // Every task's next fire time and every decision's expiry go to the
       // clock; times missed while the server was down are due now and
       // fire once.
@@ -538,6 +574,7 @@ int main(int argc, char** argv) {
     api.actions = delivery.actions;
     api.outbox = delivery.outbox;
     api.tasks = delivery.tasks;
+    api.alerts = alerts;
     api.public_url = cfg.public_url;
     api.public_url_set = public_url_set;
     api.webhook_hosts = webhook_hosts;

@@ -296,6 +296,79 @@ const std::vector<setting> settings = {
    [](config& c, const std::string& v) {
      return parse_cors_origins(v, c.cors_origins);
    }},
+  {"push-contact", "NOD_PUSH_CONTACT", "URI",
+   "Contact push services may use about this server's pushes (VAPID sub): "
+   "mailto:ops@example.com or an https URL; default: the public URL if "
+   "https.",
+   [](const config& c) -> std::string {
+     return c.push_contact.empty() ? "(public URL)" : c.push_contact;
+   },
+   [](config& c, const std::string& v) -> reason {
+     // It goes into a JWT claim as is: no quotes, spaces or controls.
+     bool plain = std::all_of(v.begin(), v.end(), [](char ch) {
+       return ch > ' ' && ch < 0x7f && ch != '"' && ch != '\\';
+     });
+     if (v.empty() || !plain
+         || (v.rfind("mailto:", 0) != 0 && v.rfind("https://", 0) != 0))
+       return "must be mailto:ADDRESS or an https:// URL";
+     c.push_contact = v;
+     return std::nullopt;
+   }},
+  {"smtp-host", "NOD_SMTP_HOST", "HOST",
+   "SMTP server for notification emails; empty: no email channel.",
+   [](const config& c) -> std::string {
+     return c.smtp_host.empty() ? "(none)" : c.smtp_host;
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.smtp_host = v;
+     return std::nullopt;
+   }},
+  count("smtp-port", "NOD_SMTP_PORT",
+        "SMTP port (587 for STARTTLS, 465 for TLS).", &config::smtp_port, 1,
+        65535),
+  {"smtp-tls", "NOD_SMTP_TLS", "MODE",
+   "starttls (required), tls (implicit, port 465) or none.",
+   [](const config& c) {
+     return c.smtp_tls;
+   },
+   [](config& c, const std::string& v) -> reason {
+     if (v != "starttls" && v != "tls" && v != "none")
+       return "must be starttls, tls or none";
+     c.smtp_tls = v;
+     return std::nullopt;
+   }},
+  boolean("smtp-tls-verify", "NOD_SMTP_TLS_VERIFY",
+          "Verify the SMTP server's TLS certificate.",
+          &config::smtp_tls_verify),
+  {"smtp-user", "NOD_SMTP_USER", "NAME", "SMTP AUTH user; empty: no AUTH.",
+   [](const config& c) -> std::string {
+     return c.smtp_user.empty() ? "(none)" : c.smtp_user;
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.smtp_user = v;
+     return std::nullopt;
+   }},
+  {"smtp-password", "NOD_SMTP_PASSWORD", "SECRET", "SMTP AUTH password.",
+   [](const config& c) -> std::string {
+     return c.smtp_password.empty() ? "(none)" : "(set)";
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.smtp_password = v;
+     return std::nullopt;
+   }},
+  {"smtp-from", "NOD_SMTP_FROM", "ADDRESS",
+   "From address of notification emails.",
+   [](const config& c) {
+     return c.smtp_from;
+   },
+   [](config& c, const std::string& v) -> reason {
+     // A bare address or "Name <address>"; it goes into a header.
+     if (v.find_first_of("\r\n") != std::string::npos
+         || v.find('@') == std::string::npos)
+       return "must be an email address";
+     c.smtp_from = v;
+     return std::nullopt;
+   }},
   {"trusted-proxies", "NOD_TRUSTED_PROXIES", "CIDRS",
    "Reverse proxies whose X-Forwarded-For names the client, as CIDRs "
    "(127.0.0.1/32, 10.0.0.0/8), comma-separated.",

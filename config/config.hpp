@@ -103,6 +103,22 @@ struct config {
   /// Browser origins that may call the agent API and the trigger URLs
   /// (CORS): a comma list of `scheme://host[:port]`, or `*`; empty: none.
   std::string cors_origins;
+  /// Who push services may contact about this server's pushes (the VAPID
+  /// `sub` claim): `mailto:…` or `https://…`; empty: the public URL when it
+  /// is https, else `mailto:nod-server@localhost`.
+  std::string push_contact;
+  /// SMTP server for the email channel; empty host: no email.
+  std::string smtp_host;
+  size_t smtp_port = 587;
+  /// `starttls` (required), `tls` (implicit, port 465) or `none`.
+  std::string smtp_tls = "starttls";
+  /// Verify the SMTP server's certificate (off only for tests).
+  bool smtp_tls_verify = true;
+  /// AUTH PLAIN credentials; empty user: no AUTH.
+  std::string smtp_user;
+  std::string smtp_password;
+  /// The From address of notification emails.
+  std::string smtp_from = "nod@localhost";
 };
 
 /// What `load_config` decided.

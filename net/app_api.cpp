@@ -178,6 +178,13 @@ void add_app_api(server& srv, app_api_context context) {
   r.add("DELETE", "/api/tasks/{id}", bind(delete_task));
   r.add("POST", "/api/tasks/{id}/run", bind(run_task));
   r.add("GET", "/api/tasks/{id}/runs", bind(list_runs));
+  r.add("GET", "/api/push/key", bind(push_key));
+  r.add("POST", "/api/push/subscriptions", bind(add_subscription));
+  r.add("GET", "/api/push/subscriptions", bind(list_subscriptions));
+  r.add("DELETE", "/api/push/subscriptions/{id}", bind(delete_subscription));
+  r.add("GET", "/api/notifications", bind(get_notifications));
+  r.add("PATCH", "/api/notifications", bind(patch_notifications));
+  r.add("POST", "/api/notifications/{channel}/test", bind(test_notification));
   // Media answers a person's session or an agent's credentials, and takes
   // no body.
   srv.routes().add("GET", "/media/{id}", bind(get_media),

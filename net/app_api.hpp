@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/alerts.hpp"
 #include "actors/app_session.hpp"
 #include "actors/task_interfaces.hpp"
 #include "protocol/address_policy.hpp"
@@ -21,6 +22,8 @@ struct app_api_context {
   actions_actor actions;
   outbox_actor outbox;
   tasks_actor tasks;
+  /// Push subscriptions, notification settings and channel tests.
+  alerts_actor alerts;
   /// Base URL the server is reached at, e.g. "http://127.0.0.1:8000".
   /// When the operator set it (`public_url_set`), cookie-authenticated
   /// writes must come from its origin alone; otherwise from the request's
@@ -37,7 +40,8 @@ struct app_api_context {
 
 /// Adds the people's REST endpoints (`/api/auth/*`, `/api/me`,
 /// `/api/users`, `/api/agents…`, `/api/conversations…`, `/api/decisions…`,
-/// `/api/activity`, `/api/tasks…`) and the app WebSocket `/ws/app` to `srv`.
+/// `/api/activity`, `/api/tasks…`, `/api/push…`, `/api/notifications…`) and
+/// the app WebSocket `/ws/app` to `srv`.
 void add_app_api(server& srv, app_api_context ctx);
 
 /// Name of the session cookie.

@@ -1,8 +1,9 @@
 #pragma once
 
 // The people's REST handlers, split by resource (app_auth.cpp,
-// app_agents.cpp, app_reads.cpp, app_tasks.cpp), and the request helpers
-// they share (app_api.cpp). `add_app_api` wires them to their routes.
+// app_agents.cpp, app_reads.cpp, app_tasks.cpp, app_notify.cpp), and the
+// request helpers they share (app_api.cpp). `add_app_api` wires them to their
+// routes.
 
 #include "actors/actors.hpp"
 #include "net/api_util.hpp"
@@ -133,6 +134,21 @@ void resolve_decision(const ctx_ptr& ctx, const http_request& req,
 void list_deliveries(const ctx_ptr& ctx, const http_request& req,
                      responder respond);
 void get_media(const ctx_ptr& ctx, const http_request& req, responder respond);
+
+// app_notify.cpp
+void push_key(const ctx_ptr& ctx, const http_request& req, responder respond);
+void add_subscription(const ctx_ptr& ctx, const http_request& req,
+                      responder respond);
+void list_subscriptions(const ctx_ptr& ctx, const http_request& req,
+                        responder respond);
+void delete_subscription(const ctx_ptr& ctx, const http_request& req,
+                         responder respond);
+void get_notifications(const ctx_ptr& ctx, const http_request& req,
+                       responder respond);
+void patch_notifications(const ctx_ptr& ctx, const http_request& req,
+                         responder respond);
+void test_notification(const ctx_ptr& ctx, const http_request& req,
+                       responder respond);
 
 // app_tasks.cpp
 void create_task(const ctx_ptr& ctx, const http_request& req,

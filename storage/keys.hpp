@@ -77,8 +77,13 @@ enum class table : uint8_t {
   /// Secrets of trigger URLs (`X-Hub-Signature-256`): task (8) → secret.
   /// Apart from the task, whose stored object is what the APIs show.
   trigger_secrets = 0x59,
+  /// Browsers' push subscriptions: user (8) + subscription (8) → the
+  /// subscription as the API shows it.
+  push_subscriptions = 0x60,
+  /// Notification settings: user (8) → settings (with channel secrets).
+  alert_prefs = 0x61,
   /// First prefix free for the tables of later features.
-  next_free = 0x60,
+  next_free = 0x62,
 };
 
 /// Appends `x` as 8 big-endian bytes.

@@ -20,7 +20,7 @@ class agent_session_test : public test::delivery_fixture {
 protected:
   agent_session_test() {
     ing = sys.spawn(ingest, journal, directory_,
-                    ingest_options{"http://x", nullptr, {}});
+                    ingest_options{"http://x", nullptr, {}, {}});
     owner = add_user("owner");
     created = add_agent(owner.id, "worker");
     run();

@@ -35,7 +35,7 @@ class delivery_test : public test::delivery_fixture {
 protected:
   delivery_test() {
     ing = sys.spawn(ingest, journal, directory_,
-                    ingest_options{"http://x", nullptr, {}});
+                    ingest_options{"http://x", nullptr, {}, {}});
     owner = add_user("owner");
     created = add_agent(owner.id, "worker");
     agent = created.agent.id;

@@ -33,7 +33,7 @@ class ingest_test : public test::people_fixture {
 protected:
   ingest_test() {
     ing = sys.spawn(ingest, journal, directory_,
-                    ingest_options{"http://x", nullptr, {}});
+                    ingest_options{"http://x", nullptr, {}, {}});
     owner = add_user("owner");
     agent = add_agent(owner.id, "worker").agent;
     app = sys.spawn(recorder, pushed);

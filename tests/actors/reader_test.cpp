@@ -17,7 +17,7 @@ class reader_test : public test::people_fixture {
 protected:
   reader_test() {
     ing = sys.spawn(ingest, journal, directory_,
-                    ingest_options{"http://x", nullptr, {}});
+                    ingest_options{"http://x", nullptr, {}, {}});
     read = sys.spawn(reader, journal, acc);
     owner = add_user("owner");
     stranger = add_user("stranger");

@@ -93,7 +93,7 @@ protected:
     };
     tsk = sys.spawn(tasks, journal, acc, box, directory_, clk, to);
     ing = sys.spawn(ingest, journal, directory_,
-                    ingest_options{"http://x", nullptr, clk});
+                    ingest_options{"http://x", nullptr, clk, {}});
     self->send(clk, join_atom::value, tsk, acts);
     run();
   }

@@ -39,16 +39,42 @@ export async function eventually(fn, { timeout = WAIT_MS, what = 'a condition' }
 
 // -- the server ----------------------------------------------------------------
 
-/** Starts NOD_SERVER_BINARY with `env` added; resolves to {base, stop, output}. */
+/** Starts NOD_SERVER_BINARY with `env` added; resolves to {base, stop, restart, output, dataDir}. */
 export async function startServer(env = {}) {
   const binary = process.env.NOD_SERVER_BINARY;
   if (!binary) throw new Error('NOD_SERVER_BINARY is not set (CTest sets it to the built nod-server)');
   const dir = mkdtempSync(join(tmpdir(), 'nod-browser-'));
+  const dataDir = join(dir, 'data');
+  let run = await launch(binary, { NOD_DATA_DIR: dataDir, ...env }).catch((err) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const server = {
+    base: run.base,
+    dataDir,
+    output: () => run.output(),
+    /** SIGTERM; resolves to the exit code. */
+    async stop() {
+      const code = await run.stop();
+      rmSync(dir, { recursive: true, force: true });
+      return code;
+    },
+    /** SIGTERM, then a new server on the same data directory (a new port). */
+    async restart() {
+      const code = await run.stop();
+      if (code !== 0) throw new Error(`nod-server exited with ${code} on SIGTERM:\n${run.output()}`);
+      run = await launch(binary, { NOD_DATA_DIR: dataDir, ...env });
+      server.base = run.base;
+    },
+  };
+  return server;
+}
+
+async function launch(binary, env) {
   const child = spawn(binary, [], {
     env: {
       ...process.env,
       NOD_LISTEN: '127.0.0.1:0',
-      NOD_DATA_DIR: join(dir, 'data'),
       NOD_ADMIN_PASSWORD: ADMIN_PASSWORD,
       ...env,
     },
@@ -72,20 +98,17 @@ export async function startServer(env = {}) {
     exited.then((code) => { clearTimeout(timer); reject(new Error(`nod-server exited with ${code}:\n${output}`)); });
   }).catch((err) => {
     kill();
-    rmSync(dir, { recursive: true, force: true });
     throw err;
   });
   return {
     base,
     output: () => output,
-    /** SIGTERM; resolves to the exit code. */
     async stop() {
       child.kill('SIGTERM');
       let timer;
       const code = await Promise.race([exited, new Promise((r) => { timer = setTimeout(() => r('timeout'), 20000); })]);
       clearTimeout(timer);
       if (code === 'timeout') kill();
-      rmSync(dir, { recursive: true, force: true });
       return code;
     },
   };

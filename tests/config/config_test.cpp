@@ -251,6 +251,38 @@ std::vector<good_case> good_cases() {
        EXPECT_EQ(c.cors_origins,
                  "https://app.example.com, http://localhost:5173");
      }},
+    {"push-contact", "NOD_PUSH_CONTACT", "mailto:ops@example.com",
+     [](const config& c) {
+       EXPECT_EQ(c.push_contact, "mailto:ops@example.com");
+     }},
+    {"smtp-host", "NOD_SMTP_HOST", "mail.example.com",
+     [](const config& c) {
+       EXPECT_EQ(c.smtp_host, "mail.example.com");
+     }},
+    {"smtp-port", "NOD_SMTP_PORT", "465",
+     [](const config& c) {
+       EXPECT_EQ(c.smtp_port, 465u);
+     }},
+    {"smtp-tls", "NOD_SMTP_TLS", "tls",
+     [](const config& c) {
+       EXPECT_EQ(c.smtp_tls, "tls");
+     }},
+    {"smtp-tls-verify", "NOD_SMTP_TLS_VERIFY", "false",
+     [](const config& c) {
+       EXPECT_FALSE(c.smtp_tls_verify);
+     }},
+    {"smtp-user", "NOD_SMTP_USER", "nod",
+     [](const config& c) {
+       EXPECT_EQ(c.smtp_user, "nod");
+     }},
+    {"smtp-password", "NOD_SMTP_PASSWORD", "s3cret",
+     [](const config& c) {
+       EXPECT_EQ(c.smtp_password, "s3cret");
+     }},
+    {"smtp-from", "NOD_SMTP_FROM", "Nod <nod@example.com>",
+     [](const config& c) {
+       EXPECT_EQ(c.smtp_from, "Nod <nod@example.com>");
+     }},
   };
 }
 
@@ -486,6 +518,11 @@ const std::vector<bad_case>& bad_cases() {
      "entry \"proxy.local\": \"proxy.local\" is not an IP address"},
     {"cors-origins", "NOD_CORS_ORIGINS", "https://app.example.com/path",
      "not an origin: \"https://app.example.com/path\""},
+    {"push-contact", "NOD_PUSH_CONTACT", "ops@example.com",
+     "must be mailto:ADDRESS or an https:// URL"},
+    {"smtp-tls", "NOD_SMTP_TLS", "ssl", "must be starttls, tls or none"},
+    {"smtp-port", "NOD_SMTP_PORT", "0", "out of range 1-65535"},
+    {"smtp-from", "NOD_SMTP_FROM", "nobody", "must be an email address"},
   };
   return cases;
 }

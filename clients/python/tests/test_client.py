@@ -106,7 +106,12 @@ class AsyncClientTest(unittest.IsolatedAsyncioTestCase):
         async def wait_for(n):
             deadline = time.monotonic() + 20
             while len(seen) < n:
-                self.assertLess(time.monotonic(), deadline, f"only {len(seen)} of {n} events")
+                if time.monotonic() > deadline:
+                    got = {e["seq"] for e in seen}
+                    missing = sorted(set(range(1, n + 1)) - got)[:10]
+                    records = person("GET", f"/api/agents/{agent_id}/deliveries?limit=200")
+                    states = [r for r in records if r["seq"] in missing]
+                    self.fail(f"only {len(seen)} of {n} events; missing {missing}; on the server: {states}")
                 await asyncio.sleep(0.01)
 
         def make():
