@@ -474,6 +474,16 @@ alerts(alerts_actor::stateful_pointer<alerts_state> self, journal_actor journal,
     [self](alert_atom, person_alert& a) {
       if (a.kind == alert_kind::decision && a.expires_ms > 0)
         time_expiring(self, a);
+      if (a.kind == alert_kind::pending) {
+        auto now = now_ms();
+        if (!wants_alert(self->state.prefs[a.user], a, now))
+          return;
+        auto& last = self->state.pending_alerted[a.agent];
+        if (last != 0
+            && now - last < self->state.opts.pending_alert_interval_ms)
+          return;
+        last = now;
+      }
       dispatch(self, a);
     },
     [self](push_key_atom) {

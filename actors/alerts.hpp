@@ -103,6 +103,8 @@ struct alerts_options {
   int64_t expiring_lead_ms = 5 * 60 * 1000;
   /// Browsers (subscriptions) one person may have.
   size_t max_subscriptions = 20;
+  /// "Undelivered events" alerts of one agent at most this often.
+  int64_t pending_alert_interval_ms = 15 * 60 * 1000;
   /// Random draws in [0, 1) for jitter; tests fix them.
   std::function<double()> unit_random;
 };
@@ -139,6 +141,9 @@ struct alerts_state {
   };
   std::unordered_map<uint64_t, job> jobs;
   uint64_t next_job = 1;
+  /// When each agent last alerted about undelivered events: one such
+  /// alert per agent per `pending_alert_interval_ms`.
+  std::unordered_map<uint64_t, int64_t> pending_alerted;
 };
 
 /// Behavior of the alerts actor.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/alerts.hpp"
 #include "protocol/delivery.hpp"
 
 #include <cstdint>
@@ -24,6 +25,9 @@ struct delivery_deps {
   accounts_actor accounts;
   webhook_scheduler_actor webhooks;
   notifier_actor notifier;
+  /// Told when events park as pending (the person may want to know); may
+  /// be null.
+  alerts_actor alerts;
   /// Where to count deliveries by channel and result; may be null.
   metrics::registry* metrics = nullptr;
 };

@@ -69,6 +69,27 @@ void on_progress(self_ptr self, uint64_t agent, const lane_progress& p) {
     = static_cast<int64_t>(p.parked) - static_cast<int64_t>(p.unparked);
   if (delta != 0)
     count_pending(self, agent, delta);
+  if (p.parked > 0 && st.deps.alerts) {
+    // The person may want to know that an agent is not getting its events
+    // (alerts throttles these per agent).
+    self
+      ->request(st.deps.accounts, caf::infinite, agent_find_atom::value, agent)
+      .then(
+        [self, agent, n = p.parked](agent_record& a) {
+          person_alert alert;
+          alert.kind = alert_kind::pending;
+          alert.user = a.owner;
+          alert.agent = agent;
+          alert.agent_name = a.name;
+          alert.title = a.name + " has undelivered events";
+          alert.text = std::to_string(n) + (n == 1 ? " event" : " events")
+                       + " could not be delivered and wait until the agent "
+                         "polls or connects.";
+          self->send(self->state.deps.alerts, alert_atom::value,
+                     std::move(alert));
+        },
+        [](caf::error&) {});
+  }
   if (p.idle && p.received == lane.forwarded) {
     self->demonitor(caf::actor_cast<caf::actor_addr>(lane.actor));
     self->send_exit(lane.actor, caf::exit_reason::user_shutdown);

@@ -260,6 +260,7 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
                                const nod::journal_actor& journal,
                                const people_actors& people,
                                nod::net::webhook_client& client,
+                               const nod::alerts_actor& alerts,
                                nod::metrics::registry* metrics) {
   delivery_actors d;
   d.notifier = sys.spawn(nod::notifier, nod::notifier_options{});
@@ -284,6 +285,7 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
   deps.accounts = people.accounts;
   deps.webhooks = d.webhooks;
   deps.notifier = d.notifier;
+  deps.alerts = alerts;
   deps.metrics = metrics;
   nod::outbox_options box_opts;
   box_opts.lane.ack_window = static_cast<uint32_t>(cfg.ack_window);
@@ -487,8 +489,8 @@ int main(int argc, char** argv) {
     nod::net::webhook_client webhook_client{client_opts};
     auto alerts = spawn_alerts(sys, cfg, journal, webhook_client);
     auto people = spawn_people(sys, journal, cfg, &metrics, alerts);
-    auto delivery
-      = spawn_delivery(sys, cfg, journal, people, webhook_client, &metrics);
+    auto delivery = spawn_delivery(sys, cfg, journal, people, webhook_client,
+                                   alerts, &metrics);
     auto stop_actors = [&] {
       stop_all({alerts.address(), people.clock.address(),
                 delivery.tasks.address(), delivery.actions.address(),

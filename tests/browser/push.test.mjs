@@ -203,6 +203,46 @@ test('settings: events, mute and quiet hours hold pushes back', async () => {
   }
 });
 
+test('undelivered events and decisions about to expire notify when asked for', async () => {
+  const keys = browserKeys('/push/pending');
+  const sub = await api('POST', '/api/push/subscriptions', keys.json);
+  await api('PATCH', '/api/notifications', { events: { message: false, decision: false, pending: true, expiring: true } });
+  try {
+    const agent = await newAgent('offline-bot');
+    const from = hits.length;
+    // No socket, no webhook: the person's message parks as pending.
+    await api('POST', `/api/agents/${agent.id}/messages`, { text: 'are you there?' });
+    const [hit] = await eventually(() => hitsOn('/push/pending', from).length && hitsOn('/push/pending', from), { what: 'a pending push' });
+    const p = decryptPush(hit, keys);
+    assert.equal(p.type, 'pending');
+    assert.equal(p.title, 'offline-bot has undelivered events');
+    assert.equal(hit.headers.urgency, 'low');
+    // One such notice per agent for a while, however many events park.
+    await api('POST', `/api/agents/${agent.id}/messages`, { text: 'hello?' });
+    await sleep(400);
+    assert.equal(hitsOn('/push/pending', from).length, 1);
+
+    // Expires in 4 s: "expires soon" comes at half its life when that is
+    // under five minutes, only while it is still pending.
+    const before = hits.length;
+    const { decision_id } = await agent.send({ type: 'decision', kind: 'approval', title: 'Quick one', expires_in: 4 });
+    const answered = await agent.send({ type: 'decision', kind: 'approval', title: 'Answered', expires_in: 4 });
+    await api('POST', `/api/decisions/${answered.decision_id}/resolve`, { status: 'approved' });
+    const [soon] = await eventually(() => hitsOn('/push/pending', before).length && hitsOn('/push/pending', before), {
+      what: 'an expires-soon push',
+    });
+    const sp = decryptPush(soon, keys);
+    assert.equal(sp.type, 'expiring');
+    assert.equal(sp.decision_id, decision_id);
+    assert.equal(sp.title, 'Expires soon: Quick one');
+    await sleep(2500);
+    assert.equal(hitsOn('/push/pending', before).length, 1, 'no notice for the answered decision');
+  } finally {
+    await api('PATCH', '/api/notifications', { events: { message: true, decision: true, pending: false, expiring: false } });
+    await api('DELETE', `/api/push/subscriptions/${sub.id}`);
+  }
+});
+
 test('a gone subscription (410) is removed; a failing push service is retried', async () => {
   const gone = browserKeys('/push/gone');
   const flaky = browserKeys('/push/flaky');
