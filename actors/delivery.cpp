@@ -2,6 +2,7 @@
 
 #include "actors/error.hpp"
 #include "actors/notifier.hpp"
+#include "actors/pending_marks.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/credentials.hpp"
 #include "protocol/time.hpp"
@@ -14,6 +15,16 @@
 #include <spdlog/spdlog.h>
 
 namespace nod {
+
+std::string delivery_frame(const delivery_record& r) {
+  json::writer w;
+  w.start_object();
+  w.field("type", "delivery");
+  w.key("delivery");
+  w.raw_json(to_json(r));
+  w.end_object();
+  return w.str();
+}
 
 namespace {
 
@@ -29,16 +40,6 @@ void pump(self_ptr self);
 void count(metrics::counter* c) {
   if (c)
     c->inc();
-}
-
-std::string delivery_frame(const delivery_record& r) {
-  json::writer w;
-  w.start_object();
-  w.field("type", "delivery");
-  w.key("delivery");
-  w.raw_json(to_json(r));
-  w.end_object();
-  return w.str();
 }
 
 // -- reporting --------------------------------------------------------------
@@ -173,6 +174,13 @@ void delivered(self_ptr self, lane_item& item, const char* channel) {
 /// Parks `item`: it waits, durable, for a poll or the next socket.
 void park(self_ptr self, lane_item& item) {
   auto& st = self->state;
+  if (!item.replay && item.seq <= st.resume_floor) {
+    // A socket said the agent has it (`resume_from`) while it was on its
+    // way here: parked now, it would wait for no one.
+    add_attempt(item, "resume", true);
+    delivered(self, item, "resume");
+    return;
+  }
   auto& r = *item.record;
   r.state = delivery_states::pending;
   r.next_attempt_ms.reset();
@@ -484,6 +492,34 @@ void read_replay(self_ptr self) {
   if (st.replays.empty() || st.replay_reading || st.saving || !st.dirty.empty())
     return;
   st.replay_reading = true;
+  auto& wait = st.replays.front();
+  if (wait.resume_from > 0 && !wait.marked) {
+    // First what the agent says it has: parked events up to `resume_from`
+    // are delivered (channel resume). Then the read, once the writes this
+    // lane made meanwhile have landed too.
+    wait.marked = true;
+    mark_pending_delivered(
+      self, st.deps, st.agent, st.owner, wait.resume_from, "resume",
+      [self, upto = wait.resume_from](caf::expected<uint64_t> n) {
+        auto& st = self->state;
+        if (n) {
+          st.progress.unparked += *n;
+          auto& q = st.queue;
+          q.erase(std::remove_if(q.begin(), q.end(),
+                                 [upto](const lane_item& x) {
+                                   return x.replay && x.seq <= upto;
+                                 }),
+                  q.end());
+        } else {
+          spdlog::error("cannot mark events of agent {} resumed: {}", st.agent,
+                        detail_of(n.error()));
+        }
+        st.replay_reading = false;
+        read_replay(self);
+        report(self);
+      });
+    return;
+  }
   self
     ->request(st.deps.journal, caf::infinite, inbox_atom::value, st.agent,
               st.replays.front().resume_from, st.opts.max_replay)
@@ -516,7 +552,13 @@ void start_webhook(self_ptr self) {
           return;
         auto key = webhook_secret_key(agent.webhook_secret);
         if (!agent.webhook_url || !key) {
-          park(self, *st.hooked);
+          // A socket that authenticated meanwhile takes it: its replay
+          // read may already be done, and a parked event would wait for
+          // the next one.
+          if (!st.sockets.empty())
+            st.queue.push_front(std::move(*st.hooked));
+          else
+            park(self, *st.hooked);
           st.hooked.reset();
           pump(self);
           report(self);
@@ -555,6 +597,14 @@ void pump(self_ptr self) {
     if (needs_load(st.queue.front())) {
       load(self);
       return;
+    }
+    if (auto& head = st.queue.front();
+        !head.replay && head.seq <= st.resume_floor) {
+      // The agent said it has this one (`resume_from`): no push, no park.
+      add_attempt(head, "resume", true);
+      delivered(self, head, "resume");
+      st.queue.pop_front();
+      continue;
     }
     if (!st.sockets.empty()) {
       auto& newest = st.sockets.back();
@@ -637,8 +687,9 @@ delivery_actor::behavior_type delivery(self_ptr self, uint64_t agent,
       auto& st = self->state;
       st.progress.received += 1;
       // The agent says it has everything up to `resume_from`: what the
-      // lane holds up to there needs no push (pending ones were marked
-      // by the outbox).
+      // lane holds up to there needs no push (pending ones are marked
+      // before the replay read, `read_replay`).
+      st.resume_floor = std::max(st.resume_floor, resume_from);
       if (resume_from > 0) {
         for (auto i = st.queue.begin(); i != st.queue.end();) {
           if (i->seq > resume_from) {

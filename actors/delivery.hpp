@@ -92,9 +92,15 @@ struct delivery_state {
   struct replay_wait {
     uint64_t resume_from = 0;
     caf::typed_response_promise<uint64_t> rp;
+    /// The pending events up to `resume_from` were marked delivered.
+    bool marked = false;
   };
   std::deque<replay_wait> replays;
   bool replay_reading = false;
+  /// The highest `resume_from` a socket gave: the agent has every event
+  /// up to it, so none of those is parked (it is delivered, channel
+  /// resume).
+  uint64_t resume_floor = 0;
   /// Progress since the last report to the outbox.
   lane_progress progress;
   bool reported_idle = false;

@@ -2,6 +2,7 @@
 
 #include "actors/error.hpp"
 #include "actors/notifier.hpp"
+#include "actors/pending_marks.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/delivery.hpp"
 #include "protocol/time.hpp"
@@ -97,107 +98,6 @@ void on_progress(self_ptr self, uint64_t agent, const lane_progress& p) {
   }
 }
 
-std::string delivery_frame(const delivery_record& r) {
-  json::writer w;
-  w.start_object();
-  w.field("type", "delivery");
-  w.key("delivery");
-  w.raw_json(to_json(r));
-  w.end_object();
-  return w.str();
-}
-
-/// Marks every pending event of `agent` up to `upto` delivered over
-/// `channel` (poll ack, or a resume point), then `done(count)`.
-template <class F>
-void mark_delivered(self_ptr self, uint64_t agent, uint64_t owner,
-                    uint64_t upto, const char* channel, F done) {
-  auto& st = self->state;
-  scan_request req;
-  req.begin = storage::pair_key(table::pending, agent, 0);
-  req.end = upto == UINT64_MAX
-              ? storage::prefix_end(storage::id_key(table::pending, agent))
-              : storage::pair_key(table::pending, agent, upto + 1);
-  req.limit = 100000;
-  self->request(st.deps.journal, caf::infinite, scan_atom::value, req)
-    .then(
-      [self, agent, owner, upto, channel,
-       done](std::vector<kv_entry>& keys) mutable {
-        if (keys.empty()) {
-          done(uint64_t{0});
-          return;
-        }
-        auto first = storage::pair_second(keys.front().key);
-        auto last = storage::pair_second(keys.back().key);
-        scan_request records;
-        records.begin = storage::pair_key(table::deliveries, agent, first);
-        records.end = storage::pair_key(table::deliveries, agent, last + 1);
-        records.limit = 1000000;
-        self
-          ->request(self->state.deps.journal, caf::infinite, scan_atom::value,
-                    records)
-          .then(
-            [self, agent, owner, upto, channel, done,
-             keys = std::move(keys)](std::vector<kv_entry>& found) mutable {
-              std::unordered_map<uint64_t, std::string> by_seq;
-              for (auto& e : found)
-                by_seq[storage::pair_second(e.key)] = std::move(e.value);
-              journal_write w;
-              std::vector<std::string> frames;
-              auto at = now_ms();
-              for (auto& k : keys) {
-                auto seq = storage::pair_second(k.key);
-                delivery_record r;
-                if (!from_json(by_seq[seq], r)) {
-                  r = delivery_record{};
-                  r.created_ms = at;
-                }
-                r.agent = agent;
-                r.seq = seq;
-                r.state = delivery_states::delivered;
-                r.channel = channel;
-                r.next_attempt_ms.reset();
-                delivery_attempt a;
-                a.at_ms = at;
-                a.channel = channel;
-                a.ok = true;
-                r.attempts.push_back(std::move(a));
-                r.updated_ms = at;
-                w.puts.emplace_back(
-                  storage::pair_key(table::deliveries, agent, seq), to_json(r));
-                w.deletes.push_back(k.key);
-                frames.push_back(delivery_frame(r));
-              }
-              auto n = static_cast<uint64_t>(keys.size());
-              count_pending(self, agent, -static_cast<int64_t>(n));
-              // Nobody replays what the agent already has.
-              if (auto i = self->state.lanes.find(agent);
-                  i != self->state.lanes.end())
-                self->send(i->second.actor, forget_atom::value, upto);
-              self
-                ->request(self->state.deps.journal, caf::infinite,
-                          append_atom::value, std::move(w))
-                .then(
-                  [self, owner, done, n,
-                   frames = std::move(frames)](journal_written&) mutable {
-                    for (auto& f : frames)
-                      self->send(self->state.deps.directory,
-                                 publish_atom::value, owner, f);
-                    done(n);
-                  },
-                  [done](caf::error& err) mutable {
-                    done(std::move(err));
-                  });
-            },
-            [done](caf::error& err) mutable {
-              done(std::move(err));
-            });
-      },
-      [done](caf::error& err) mutable {
-        done(std::move(err));
-      });
-}
-
 caf::result<outbound_sent> send(self_ptr self, outbound& o) {
   auto& st = self->state;
   auto at = now_ms();
@@ -247,32 +147,22 @@ caf::result<replay_result> replay(self_ptr self, uint64_t agent, uint64_t owner,
                                   uint64_t resume_from,
                                   agent_session_actor session) {
   auto rp = self->make_response_promise<replay_result>();
-  // The lane reads the pending events for the socket: it alone knows when
-  // the events it parked are written.
-  auto hand_over = [self, agent, owner, resume_from, rp, session]() mutable {
-    auto& lane = lane_of(self, agent, owner);
-    lane.forwarded += 1;
-    auto actor = lane.actor;
-    self
-      ->request(actor, caf::infinite, replay_atom::value, resume_from,
-                std::move(session))
-      .then(
-        [rp, actor](uint64_t n) mutable {
-          rp.deliver(replay_result{n, actor});
-        },
-        [rp](caf::error& err) mutable {
-          rp.deliver(std::move(err));
-        });
-  };
-  if (resume_from == 0) {
-    hand_over();
-    return rp;
-  }
-  // The agent says it has everything up to `resume_from`.
-  mark_delivered(self, agent, owner, resume_from, "resume",
-                 [hand_over](caf::expected<uint64_t>) mutable {
-                   hand_over();
-                 });
+  // The lane reads the pending events for the socket and marks what the
+  // agent says it has (`resume_from`): it alone knows when the events it
+  // parked are written, so none is missed between a read and the socket.
+  auto& lane = lane_of(self, agent, owner);
+  lane.forwarded += 1;
+  auto actor = lane.actor;
+  self
+    ->request(actor, caf::infinite, replay_atom::value, resume_from,
+              std::move(session))
+    .then(
+      [rp, actor](uint64_t n) mutable {
+        rp.deliver(replay_result{n, actor});
+      },
+      [rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+      });
   return rp;
 }
 
@@ -378,13 +268,20 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
                   agent, seq)
         .then(
           [self, rp, agent, owner, seq](uint64_t) mutable {
-            mark_delivered(self, agent, owner, seq, "poll",
-                           [rp](caf::expected<uint64_t> n) mutable {
-                             if (n)
-                               rp.deliver(*n);
-                             else
-                               rp.deliver(n.error());
-                           });
+            mark_pending_delivered(
+              self, self->state.deps, agent, owner, seq, "poll",
+              [self, rp, agent, seq](caf::expected<uint64_t> n) mutable {
+                if (!n) {
+                  rp.deliver(n.error());
+                  return;
+                }
+                count_pending(self, agent, -static_cast<int64_t>(*n));
+                // Nobody replays what the agent already has.
+                if (auto i = self->state.lanes.find(agent);
+                    i != self->state.lanes.end())
+                  self->send(i->second.actor, forget_atom::value, seq);
+                rp.deliver(*n);
+              });
           },
           [rp](caf::error& err) mutable {
             rp.deliver(std::move(err));

@@ -528,6 +528,45 @@ TEST_F(delivery_test, resume_from_covers_events_still_unacked_on_a_socket) {
   EXPECT_EQ(seqs_of(*again), (seqs{2}));
 }
 
+// The agent restarts: its old socket ends while the new one authenticates
+// with `resume_from`. Events the old socket held go back to the lane and
+// park while the new socket's auth is under way; those the agent has are
+// delivered (resume), the others reach the new socket, none stays pending.
+TEST_F(delivery_test, a_socket_closing_during_a_resume_leaves_nothing_pending) {
+  for (uint64_t resume_from : {uint64_t{0}, uint64_t{2}, uint64_t{3}}) {
+    SCOPED_TRACE(resume_from);
+    created = add_agent(owner.id, "worker " + std::to_string(resume_from));
+    agent = created.agent.id;
+    run();
+    auto sock = std::make_shared<fake_socket>();
+    auto old = connect(sock, R"(,"acks":true)");
+    say("one");
+    say("two");
+    say("three");
+    ASSERT_EQ(seqs_of(*sock), (seqs{1, 2, 3}));
+    auto fresh = std::make_shared<fake_socket>();
+    auto s = sys.spawn(agent_session, link_to(fresh), agent_id_text(agent), acc,
+                       directory_, ing, box, agent_session_options{});
+    sessions.push_back(s);
+    run();
+    // Both at once: the old socket's end and the new socket's auth.
+    self->send(old, closed_atom::value);
+    self->send(s, frame_atom::value,
+               R"({"type":"auth","secret":")" + created.secret
+                 + R"(","acks":true,"resume_from":)"
+                 + std::to_string(resume_from) + "}");
+    run();
+    seqs expected;
+    for (uint64_t q = resume_from + 1; q <= 3; ++q)
+      expected.push_back(q);
+    EXPECT_EQ(seqs_of(*fresh), expected);
+    ack(s, 3);
+    EXPECT_EQ(inbox().size(), 0u);
+    for (auto& d : deliveries())
+      EXPECT_EQ(d.state, "delivered") << d.seq;
+  }
+}
+
 TEST_F(delivery_test, poll_ack_marks_pending_events_delivered) {
   say("one");
   say("two");
