@@ -9,7 +9,9 @@ import { store, subscribe, loadAgents, loadPending, applyFrame, reset } from './
 import { mountLogin } from './js/views/login.js';
 import { mountAgentList, openCreateAgent } from './js/views/agents.js';
 import { mountAgent } from './js/views/agent.js';
-import { mountInbox, updateDecisionCards, startExpiryTicker } from './js/views/decisions.js';
+import { mountInbox, mountDecision, updateDecisionCards, startExpiryTicker } from './js/views/decisions.js';
+import { mountSettings } from './js/views/settings.js';
+import { registerWorker } from './js/push.js';
 import { mountActivity } from './js/views/activity.js';
 import { mountTasks } from './js/views/tasks.js';
 
@@ -47,8 +49,11 @@ function parseRoute() {
   switch (parts[0]) {
     case 'agents':
       return parts[1] ? { name: 'agent', id: parts[1], tab: parts[2] || 'chat' } : { name: 'agents' };
-    case 'requests': case 'activity': case 'tasks':
+    case 'requests': case 'activity': case 'tasks': case 'settings':
       return { name: parts[0] };
+    case 'decisions':
+      // From a notification: the card, and the answer the button named.
+      return parts[1] ? { name: 'decision', id: parts[1], answer: parts[2] || null } : { name: 'requests' };
     default:
       return { name: 'agents' };
   }
@@ -84,7 +89,8 @@ function render() {
   route = next;
   document.body.dataset.route = route.name;
   for (const link of shell.nav.querySelectorAll('a')) {
-    const active = link.dataset.nav === (route.name === 'agent' ? 'agents' : route.name);
+    const section = { agent: 'agents', decision: 'requests' }[route.name] || route.name;
+    const active = link.dataset.nav === section;
     if (active) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
@@ -100,6 +106,8 @@ function render() {
     case 'requests': document.title = 'Requests · Nod'; view = mountInbox(main); break;
     case 'activity': document.title = 'Activity · Nod'; view = mountActivity(main); break;
     case 'tasks': document.title = 'Tasks · Nod'; view = mountTasks(main); break;
+    case 'settings': document.title = 'Notifications · Nod'; view = mountSettings(main); break;
+    case 'decision': document.title = 'Request · Nod'; view = mountDecision(main, route); break;
     default: view = overview(main);
   }
 }
@@ -110,7 +118,8 @@ function buildShell() {
     el('a', { href: '#/agents', 'data-nav': 'agents', testid: 'nav-agents', text: 'Agents' }),
     el('a', { href: '#/requests', 'data-nav': 'requests', testid: 'nav-requests' }, 'Requests', badge),
     el('a', { href: '#/activity', 'data-nav': 'activity', testid: 'nav-activity', text: 'Activity' }),
-    el('a', { href: '#/tasks', 'data-nav': 'tasks', testid: 'nav-tasks', text: 'Tasks' }));
+    el('a', { href: '#/tasks', 'data-nav': 'tasks', testid: 'nav-tasks', text: 'Tasks' }),
+    el('a', { href: '#/settings', 'data-nav': 'settings', testid: 'nav-settings', text: 'Notifications' }));
   const signOut = el('button', { type: 'button', class: 'btn ghost small', testid: 'sign-out', text: 'Sign out' });
   signOut.addEventListener('click', async () => {
     signOut.disabled = true;
@@ -170,18 +179,31 @@ function startApp(user) {
   loadPending().catch(() => {});
 }
 
-async function boot() {
+let retryMs = 1000;
+
+async function start() {
+  try {
+    startApp(await api.me());
+    retryMs = 1000;
+  } catch (err) {
+    if (err.status === 401) return; // the sign-in screen is up
+    // Opened from the home screen without a network (the shell came from
+    // the service worker's cache): say so, and try again.
+    setChildren(root, el('div', { class: 'login-page' },
+      el('div', { class: 'banner', role: 'status', 'aria-live': 'polite', testid: 'reconnecting-banner' },
+        el('span', { class: 'spinner', 'aria-hidden': 'true' }),
+        err.status === 0 ? 'Reconnecting… Nod opens when the connection is back.' : `Nod is not reachable: ${err.detail}`)));
+    setTimeout(start, retryMs);
+    retryMs = Math.min(retryMs * 2, 30000);
+  }
+}
+
+function boot() {
   setUnauthorizedHandler(showLogin);
   window.addEventListener('hashchange', () => { if (shell) render(); });
   startExpiryTicker();
-  try {
-    startApp(await api.me());
-  } catch (err) {
-    if (err.status !== 401) {
-      setChildren(root, el('div', { class: 'login-page' }, el('p', { class: 'form-error', role: 'alert', text: `Nod is not reachable: ${err.detail}` })));
-      setTimeout(boot, 5000);
-    }
-  }
+  registerWorker();
+  start();
 }
 
 boot();

@@ -65,3 +65,20 @@ test('the stylesheet loads nothing from elsewhere', () => {
   assert.ok(!/@import/i.test(css));
   assert.ok(!/url\(\s*['"]?(https?:)?\/\//i.test(css));
 });
+
+test('the service worker keeps every file of the app, and the manifest names real icons', () => {
+  const sw = readFileSync(join(WEB, 'sw.js'), 'utf8');
+  const listed = JSON.parse(`[${/const SHELL = \[([\s\S]*?)\];/.exec(sw)[1].replace(/'/g, '"').replace(/,\s*$/, '')}]`);
+  const expected = all
+    .map((f) => `/${relative(WEB, f)}`)
+    .filter((p) => p !== '/sw.js')
+    .map((p) => (p === '/index.html' ? '/' : p))
+    .sort();
+  assert.deepEqual([...listed].sort(), expected);
+  const manifest = JSON.parse(readFileSync(join(WEB, 'manifest.webmanifest'), 'utf8'));
+  assert.equal(manifest.display, 'standalone');
+  assert.equal(manifest.start_url, '/');
+  for (const icon of manifest.icons) assert.ok(existsSync(join(WEB, icon.src)), icon.src);
+  assert.ok(manifest.icons.some((i) => i.purpose === 'maskable' && i.sizes === '512x512'));
+  assert.ok(manifest.icons.some((i) => i.sizes === '192x192'));
+});

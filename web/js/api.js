@@ -90,4 +90,13 @@ export const api = {
   runs: (id, params = {}) => request('GET', `/api/tasks/${enc(id)}/runs${q(params)}`),
 
   deliveries: (agentId, params = {}) => request('GET', `/api/agents/${enc(agentId)}/deliveries${q(params)}`),
+
+  decision: (id) => request('GET', `/api/decisions/${enc(id)}`),
+  pushKey: () => request('GET', '/api/push/key'),
+  subscriptions: () => request('GET', '/api/push/subscriptions'),
+  addSubscription: (body) => request('POST', '/api/push/subscriptions', body),
+  deleteSubscription: (id) => request('DELETE', `/api/push/subscriptions/${enc(id)}`),
+  notifications: () => request('GET', '/api/notifications'),
+  updateNotifications: (body) => request('PATCH', '/api/notifications', body),
+  testChannel: (channel) => request('POST', `/api/notifications/${enc(channel)}/test`),
 };

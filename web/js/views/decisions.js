@@ -229,3 +229,28 @@ export function mountInbox(root) {
     destroy: unsubscribe,
   };
 }
+
+/** One request, opened from a notification (#/decisions/{id}[/approve|/reject]). */
+export function mountDecision(root, { id, answer }) {
+  const page = el('div', { class: 'page scroll-pane' });
+  setChildren(root, page);
+  api.decision(id).then((d) => {
+    const hint = answer && d.status === 'pending'
+      ? el('p', { class: 'hint', testid: 'decision-confirm', text: answer === 'approve' ? 'Tap Approve (or Allow) to confirm.' : 'Tap Reject (or Deny) to confirm.' })
+      : null;
+    const card = decisionCard(d, { showAgent: true });
+    setChildren(page, el('header', { class: 'page-head' }, el('h1', { text: 'Request' })), hint, card);
+    const target = answer === 'approve' ? '[data-testid="decision-approve"]' : answer === 'reject' ? '[data-testid="decision-reject"]' : null;
+    card.querySelector(target || 'h3')?.focus?.();
+  }, (err) => {
+    setChildren(page, el('p', { class: 'form-error', role: 'alert', text: err.status === 404 ? 'This request does not exist (or is not yours).' : err.detail }));
+  });
+  return {
+    onFrame(f) {
+      if (f.type === 'decision_resolved' && f.decision?.id === id) {
+        // The card redraws itself (updateDecisionCards); drop the hint.
+        page.querySelector('[data-testid="decision-confirm"]')?.remove();
+      }
+    },
+  };
+}
