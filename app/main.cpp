@@ -21,6 +21,7 @@
 #include "net/agent_api.hpp"
 #include "net/app_api.hpp"
 #include "net/server.hpp"
+#include "net/smtp_client.hpp"
 #include "net/web.hpp"
 #include "net/webhook_client.hpp"
 #include "nod_version.hpp"
@@ -228,8 +229,14 @@ people_actors spawn_people(caf::actor_system& sys,
 // through the webhook client's outbound path and address policy.
 nod::alerts_actor spawn_alerts(caf::actor_system& sys, const nod::config& cfg,
                                const nod::journal_actor& journal,
-                               nod::net::webhook_client& client) {
+                               nod::net::webhook_client& client,
+                               nod::net::smtp_client* smtp) {
   nod::alerts_options opts;
+  if (smtp)
+    opts.mail
+      = [smtp](nod::mail_message m, std::function<void(std::string)> done) {
+          smtp->send(std::move(m), std::move(done));
+        };
   opts.post = [&client](nod::http_post req,
                         std::function<void(nod::http_post_result)> done) {
     client.post(std::move(req), std::move(done));
@@ -487,7 +494,22 @@ int main(int argc, char** argv) {
     client_opts.allowed_hosts
       = std::make_shared<const nod::address_policy>(webhook_hosts);
     nod::net::webhook_client webhook_client{client_opts};
-    auto alerts = spawn_alerts(sys, cfg, journal, webhook_client);
+    // Email only when the operator set an SMTP server.
+    std::unique_ptr<nod::net::smtp_client> smtp;
+    if (!cfg.smtp_host.empty()) {
+      nod::net::smtp_options smtp_opts;
+      smtp_opts.host = cfg.smtp_host;
+      smtp_opts.port = static_cast<uint16_t>(cfg.smtp_port);
+      smtp_opts.tls = cfg.smtp_tls;
+      smtp_opts.verify_tls = cfg.smtp_tls_verify;
+      smtp_opts.user = cfg.smtp_user;
+      smtp_opts.password = cfg.smtp_password;
+      smtp_opts.from = cfg.smtp_from;
+      smtp = std::make_unique<nod::net::smtp_client>(smtp_opts);
+      spdlog::info("email through {}:{} ({})", cfg.smtp_host, cfg.smtp_port,
+                   cfg.smtp_tls);
+    }
+    auto alerts = spawn_alerts(sys, cfg, journal, webhook_client, smtp.get());
     auto people = spawn_people(sys, journal, cfg, &metrics, alerts);
     auto delivery = spawn_delivery(sys, cfg, journal, people, webhook_client,
                                    alerts, &metrics);
@@ -502,6 +524,8 @@ int main(int argc, char** argv) {
       // Requests in flight end now (their results go nowhere); the
       // deliveries they belong to resume at the next start.
       webhook_client.stop();
+      if (smtp)
+        smtp->stop();
     };
 
     // A fresh data directory gets its admin, whose password is shown once.

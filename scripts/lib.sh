@@ -23,6 +23,9 @@ packages=(
   # The README's examples: curl and jq, and the agent script's websockets;
   # the Python client (clients/python) also needs requests.
   curl jq python3-websockets python3-requests
+  # The email channel's tests: a local SMTP server, and a throwaway
+  # certificate for its STARTTLS.
+  python3-aiosmtpd openssl
 )
 
 install_packages() {

@@ -182,6 +182,7 @@ function startApp(user) {
 let retryMs = 1000;
 
 async function start() {
+  retryTimer = null;
   try {
     startApp(await api.me());
     retryMs = 1000;
@@ -193,10 +194,19 @@ async function start() {
       el('div', { class: 'banner', role: 'status', 'aria-live': 'polite', testid: 'reconnecting-banner' },
         el('span', { class: 'spinner', 'aria-hidden': 'true' }),
         err.status === 0 ? 'Reconnecting… Nod opens when the connection is back.' : `Nod is not reachable: ${err.detail}`)));
-    setTimeout(start, retryMs);
-    retryMs = Math.min(retryMs * 2, 30000);
+    retryTimer = setTimeout(start, retryMs);
+    retryMs = Math.min(retryMs * 2, 10000);
   }
 }
+
+let retryTimer = null;
+// Back online: try at once rather than at the end of the backoff.
+window.addEventListener('online', () => {
+  if (retryTimer === null || shell || login) return;
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  start();
+});
 
 function boot() {
   setUnauthorizedHandler(showLogin);
