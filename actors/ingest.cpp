@@ -240,7 +240,9 @@ outcome decision(const agent_record& agent, const agent_event& e, int64_t at) {
   out.alert = alert_for(alert_kind::decision, agent, *e.title,
                         e.description.value_or(""));
   out.alert->decision_id = dec_text;
-  out.alert->decision_kind = e.kind.value_or("");
+  out.alert->decision_kind = e.type == event_type::task_proposal
+                               ? std::string{"task_proposal"}
+                               : e.kind.value_or("");
   out.alert->conversation_id = e.conversation_id.value_or("");
   if (out.expiry)
     out.alert->expires_ms = out.expiry->second;

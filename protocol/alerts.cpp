@@ -107,7 +107,8 @@ std::string body_line(const person_alert& a) {
 
 bool answerable(const person_alert& a) {
   return !a.decision_id.empty()
-         && (a.decision_kind == "approval" || a.decision_kind == "permission");
+         && (a.decision_kind == "approval" || a.decision_kind == "permission"
+             || a.decision_kind == "task_proposal");
 }
 
 std::string absolute(const std::string& public_url, const std::string& link) {
