@@ -21,12 +21,25 @@ bool check_outbound(const app_api_context& ctx, const std::string& url,
   return false;
 }
 
-template <class T>
-void answer(const responder& respond, int status, caf::expected<T>& r) {
-  if (!r)
-    respond(from_error(r.error()));
-  else
-    respond(json_response(status, *r));
+/// Asks the alerts actor `atom, <the signed-in person>, extra...` and
+/// answers its JSON with `status`.
+template <class Atom, class... Ts>
+void ask_for_person(const ctx_ptr& ctx, const http_request& req,
+                    responder respond, unsigned status, Atom atom,
+                    Ts... extra) {
+  with_user(ctx, req, std::move(respond),
+            [ctx, status, atom, extra...](const user_record& user,
+                                          const responder& respond) {
+              ask<std::string>(
+                *ctx->sys, ctx->alerts,
+                [respond, status](caf::expected<std::string> r) {
+                  if (!r)
+                    respond(from_error(r.error()));
+                  else
+                    respond(json_response(status, *r));
+                },
+                atom, user.id, extra...);
+            });
 }
 
 } // namespace
@@ -62,28 +75,12 @@ void add_subscription(const ctx_ptr& ctx, const http_request& req,
                && check_outbound(*ctx, sub.endpoint, "endpoint", err);
       }))
     return;
-  with_user(ctx, req, std::move(respond),
-            [ctx, sub](const user_record& user, const responder& respond) {
-              ask<std::string>(
-                *ctx->sys, ctx->alerts,
-                [respond](caf::expected<std::string> r) {
-                  answer(respond, 201, r);
-                },
-                subscribe_atom::value, user.id, sub);
-            });
+  ask_for_person(ctx, req, std::move(respond), 201, subscribe_atom::value, sub);
 }
 
 void list_subscriptions(const ctx_ptr& ctx, const http_request& req,
                         responder respond) {
-  with_user(ctx, req, std::move(respond),
-            [ctx](const user_record& user, const responder& respond) {
-              ask<std::string>(
-                *ctx->sys, ctx->alerts,
-                [respond](caf::expected<std::string> r) {
-                  answer(respond, 200, r);
-                },
-                subs_atom::value, user.id);
-            });
+  ask_for_person(ctx, req, std::move(respond), 200, subs_atom::value);
 }
 
 void delete_subscription(const ctx_ptr& ctx, const http_request& req,
@@ -105,15 +102,7 @@ void delete_subscription(const ctx_ptr& ctx, const http_request& req,
 
 void get_notifications(const ctx_ptr& ctx, const http_request& req,
                        responder respond) {
-  with_user(ctx, req, std::move(respond),
-            [ctx](const user_record& user, const responder& respond) {
-              ask<std::string>(
-                *ctx->sys, ctx->alerts,
-                [respond](caf::expected<std::string> r) {
-                  answer(respond, 200, r);
-                },
-                prefs_atom::value, user.id);
-            });
+  ask_for_person(ctx, req, std::move(respond), 200, prefs_atom::value);
 }
 
 // PATCH /api/notifications: top-level members replace their part.
@@ -134,32 +123,16 @@ void patch_notifications(const ctx_ptr& ctx, const http_request& req,
                                  "channels.slack.webhook_url", err);
       }))
     return;
-  with_user(
-    ctx, req, std::move(respond),
-    [ctx, body = req.body](const user_record& user, const responder& respond) {
-      ask<std::string>(
-        *ctx->sys, ctx->alerts,
-        [respond](caf::expected<std::string> r) {
-          answer(respond, 200, r);
-        },
-        prefs_atom::value, user.id, body);
-    });
+  ask_for_person(ctx, req, std::move(respond), 200, prefs_atom::value,
+                 req.body);
 }
 
 // POST /api/notifications/{channel}/test: answers once the first attempt
 // ended, with its outcome.
 void test_notification(const ctx_ptr& ctx, const http_request& req,
                        responder respond) {
-  auto channel = req.param("channel");
-  with_user(ctx, req, std::move(respond),
-            [ctx, channel](const user_record& user, const responder& respond) {
-              ask<std::string>(
-                *ctx->sys, ctx->alerts,
-                [respond](caf::expected<std::string> r) {
-                  answer(respond, 200, r);
-                },
-                test_atom::value, user.id, channel);
-            });
+  ask_for_person(ctx, req, std::move(respond), 200, test_atom::value,
+                 req.param("channel"));
 }
 
 } // namespace nod::net::app
