@@ -60,13 +60,11 @@ std::string outcome_error(const http_post_result& r) {
   return is_success(r) ? std::string{} : "http_" + std::to_string(r.status);
 }
 
-/// Worth another attempt: the receiver may take it later.
+/// Worth another attempt: anything but an address the policy refuses
+/// (404 and 410 of a push service end the subscription before this), as
+/// webhooks are retried.
 bool retryable(const http_post_result& r) {
-  if (r.failure == post_failure::blocked_address)
-    return false;
-  if (r.failure != post_failure::none)
-    return true;
-  return r.status == 429 || r.status >= 500;
+  return r.failure != post_failure::blocked_address;
 }
 
 void launch(self_ptr self, uint64_t id) {
@@ -163,6 +161,7 @@ void dispatch(self_ptr self, const person_alert& a,
     alerts_state::job j;
     j.user = a.user;
     j.channel = channel;
+    j.test = a.kind == alert_kind::test;
     return j;
   };
   if (wanted("push")) {
@@ -271,7 +270,7 @@ void on_result(self_ptr self, uint64_t id, const http_post_result& r) {
   }
   record(self, j, error);
   answer_test(j, error);
-  if (!retryable(r) || j.attempt >= st.opts.policy.attempts) {
+  if (j.test || !retryable(r) || j.attempt >= st.opts.policy.attempts) {
     st.jobs.erase(i);
     return;
   }

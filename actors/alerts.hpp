@@ -137,6 +137,8 @@ struct alerts_state {
     http_post request;
     mail_message mail;
     unsigned attempt = 1;
+    /// A "send test": one attempt, its outcome the answer.
+    bool test = false;
     std::optional<caf::typed_response_promise<std::string>> test_reply;
   };
   std::unordered_map<uint64_t, job> jobs;
