@@ -223,7 +223,11 @@ void dispatch(self_ptr self, const person_alert& a,
   }
 }
 
-void remove_subscription(self_ptr self, uint64_t user, uint64_t id) {
+/// Forgets a subscription; `rp`, when given, is answered once that is
+/// durable.
+void remove_subscription(self_ptr self, uint64_t user, uint64_t id,
+                         std::optional<caf::typed_response_promise<bool>> rp
+                         = std::nullopt) {
   auto& list = self->state.subs[user];
   list.erase(std::remove_if(list.begin(), list.end(),
                             [id](const push_subscription& s) {
@@ -236,11 +240,16 @@ void remove_subscription(self_ptr self, uint64_t user, uint64_t id) {
   self
     ->request(self->state.journal, caf::infinite, append_atom::value,
               std::move(w))
-    .then([](journal_written&) {},
-          [](caf::error& err) {
-            spdlog::warn("cannot remove a push subscription: {}",
-                         detail_of(err));
-          });
+    .then(
+      [rp](journal_written&) mutable {
+        if (rp)
+          rp->deliver(true);
+      },
+      [rp](caf::error& err) mutable {
+        spdlog::warn("cannot remove a push subscription: {}", detail_of(err));
+        if (rp)
+          rp->deliver(err);
+      });
 }
 
 void on_result(self_ptr self, uint64_t id, const http_post_result& r) {
@@ -540,8 +549,9 @@ alerts(alerts_actor::stateful_pointer<alerts_state> self, journal_actor journal,
                          return s.id == id;
                        }))
         return make_error(ec::not_found, "push subscription not found");
-      remove_subscription(self, user, id);
-      return true;
+      auto rp = self->make_response_promise<bool>();
+      remove_subscription(self, user, id, rp);
+      return rp;
     },
     [self](prefs_atom, uint64_t user) {
       return shown_prefs(self, user);
