@@ -63,8 +63,10 @@ test('manifest and service worker register; the shell works offline', { timeout:
   assert.match(manifest.type, /^application\/manifest\+json/);
   assert.equal(manifest.body.display, 'standalone');
   assert.equal(manifest.body.name, 'Nod');
-  const state = await page.evaluate(() => navigator.serviceWorker.ready.then((r) => r.active.state));
-  assert.equal(state, 'activated');
+  // `ready` resolves with the worker active, possibly still activating.
+  await eventually(() => page.evaluate(() => navigator.serviceWorker.ready.then((r) => r.active.state === 'activated')), {
+    what: 'the worker activated',
+  });
   await eventually(() => page.evaluate(() => Boolean(navigator.serviceWorker.controller)) || page.reload().then(() => false), {
     what: 'the page controlled by the worker',
   });
