@@ -71,6 +71,14 @@ test('manifest and service worker register; the shell works offline', { timeout:
     what: 'the page controlled by the worker',
   });
 
+  // What Chromium checks before it offers "Install app".
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  // Playwright's contexts are incognito ones, where nothing installs: the
+  // app itself must add no reason.
+  assert.deepEqual(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito'), []);
+  await cdp.detach();
+
   // No network: the app still opens (from the worker's cache) and says so.
   await context.setOffline(true);
   await page.reload();
