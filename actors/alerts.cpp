@@ -174,6 +174,12 @@ void dispatch(self_ptr self, const person_alert& a,
       auto req = push_request(self, s, a, error);
       if (!req) {
         record(self, j, error);
+        if (test_reply) { // a test answers with the first browser's outcome
+          j.test_reply = std::move(test_reply);
+          test_reply.reset();
+          answer_test(j, error);
+        }
+        first = false;
         continue;
       }
       j.request = std::move(*req);

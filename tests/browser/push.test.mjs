@@ -338,8 +338,6 @@ test('ntfy and Slack get the documented requests; tests report failures', async 
 test('the VAPID key and subscriptions survive a restart', async () => {
   const { public_key } = await api('GET', '/api/push/key');
   const sub = await api('POST', '/api/push/subscriptions', browserKeys('/push/restart').json);
-  const dataEnv = { NOD_DATA_DIR: server.dataDir };
-  assert.ok(dataEnv.NOD_DATA_DIR);
   await server.restart();
   api = await appClient(server.base);
   assert.equal((await api('GET', '/api/push/key')).public_key, public_key);
