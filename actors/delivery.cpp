@@ -598,11 +598,13 @@ void pump(self_ptr self) {
       load(self);
       return;
     }
-    if (auto& head = st.queue.front();
-        !head.replay && head.seq <= st.resume_floor) {
+    if (auto& head = st.queue.front(); head.seq <= st.resume_floor) {
       // The agent said it has this one (`resume_from`): no push, no park.
-      add_attempt(head, "resume", true);
-      delivered(self, head, "resume");
+      // (A replayed, pending one is marked with the others of its kind.)
+      if (!head.replay) {
+        add_attempt(head, "resume", true);
+        delivered(self, head, "resume");
+      }
       st.queue.pop_front();
       continue;
     }
@@ -686,26 +688,12 @@ delivery_actor::behavior_type delivery(self_ptr self, uint64_t agent,
            agent_session_actor& session) -> caf::result<uint64_t> {
       auto& st = self->state;
       st.progress.received += 1;
-      // The agent says it has everything up to `resume_from`: what the
-      // lane holds up to there needs no push (pending ones are marked
-      // before the replay read, `read_replay`).
+      // The agent says it has everything up to `resume_from`: nothing up
+      // to there is pushed again. Queued events are taken care of by
+      // `pump` (the floor), pending ones by the marking before the replay
+      // read (`read_replay`), those on an older socket here.
       st.resume_floor = std::max(st.resume_floor, resume_from);
       if (resume_from > 0) {
-        for (auto i = st.queue.begin(); i != st.queue.end();) {
-          if (i->seq > resume_from) {
-            ++i;
-            continue;
-          }
-          if (!i->replay && i->record) {
-            add_attempt(*i, "resume", true);
-            delivered(self, *i, "resume");
-          } else if (!i->replay) {
-            // Not loaded yet: push it all the same (at least once).
-            ++i;
-            continue;
-          }
-          i = st.queue.erase(i);
-        }
         if (!st.sent.empty() && st.sent.begin()->first <= resume_from) {
           auto end = st.sent.upper_bound(resume_from);
           for (auto i = st.sent.begin(); i != end; ++i)
