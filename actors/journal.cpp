@@ -40,6 +40,14 @@ caf::expected<agent_stream*> stream_of(self_ptr self, uint64_t agent) {
     true);
   if (!scanned.ok())
     return make_error(ec::storage_error, scanned.message());
+  // Retention may have deleted the stream's oldest events, the last one
+  // too: numbering goes on after the highest seq it deleted.
+  std::string floor;
+  auto floor_got = st.db->get(storage::stream_floor_key(agent), floor);
+  if (floor_got.ok() && floor.size() == 8)
+    s.last_seq = std::max(s.last_seq, storage::get_u64(floor));
+  else if (!floor_got.ok() && !floor_got.is_not_found())
+    return make_error(ec::storage_error, floor_got.message());
   std::string cursor;
   auto got = st.db->get(storage::cursor_key(agent), cursor);
   if (got.ok() && cursor.size() == 8)

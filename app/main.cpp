@@ -9,6 +9,7 @@
 #include "actors/hasher.hpp"
 #include "actors/ingest.hpp"
 #include "actors/journal.hpp"
+#include "actors/maintenance.hpp"
 #include "actors/notifier.hpp"
 #include "actors/outbox.hpp"
 #include "actors/reader.hpp"
@@ -27,7 +28,9 @@
 #include "nod_version.hpp"
 #include "protocol/address_policy.hpp"
 #include "protocol/cron.hpp"
+#include "protocol/json.hpp"
 #include "protocol/webhook.hpp"
+#include "storage/backups.hpp"
 #include "storage/store.hpp"
 
 #include <algorithm>
@@ -45,9 +48,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <ifaddrs.h>
 #include <iostream>
 #include <netinet/in.h>
+#include <optional>
 #include <pthread.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -402,6 +407,159 @@ int user_command(const std::vector<std::string>& args) {
   return status;
 }
 
+// The value of `--name=value` or `--name value` in `args` (removed from
+// it), if given.
+std::optional<std::string> take_flag(std::vector<std::string>& args,
+                                     const std::string& name) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--" + name && i + 1 < args.size()) {
+      auto v = args[i + 1];
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i),
+                 args.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+      return v;
+    }
+    if (args[i].rfind("--" + name + "=", 0) == 0) {
+      auto v = args[i].substr(name.size() + 3);
+      args.erase(args.begin() + static_cast<std::ptrdiff_t>(i));
+      return v;
+    }
+  }
+  return std::nullopt;
+}
+
+// One POST, waited for (this is a command, not the server).
+nod::http_post_result post_and_wait(nod::net::webhook_client& client,
+                                    nod::http_post req) {
+  std::promise<nod::http_post_result> done;
+  auto result = done.get_future();
+  client.post(std::move(req), [&done](nod::http_post_result r) {
+    done.set_value(std::move(r));
+  });
+  return result.get();
+}
+
+// `nod-server backup --url URL [--user NAME]`: asks a running server for
+// a backup (POST /api/admin/backups), for cron. Signs in as an admin with
+// NOD_TOKEN (a session token), else NAME (default admin) and the password
+// in NOD_USER_PASSWORD or the first line of standard input.
+int backup_command(std::vector<std::string> args) {
+  static const char* const usage
+    = "usage: nod-server backup --url URL [--user NAME] [--ca-file PEM]\n"
+      "Asks the server at URL for a backup and prints it as JSON. Signs in "
+      "with NOD_TOKEN, else as NAME (default admin) with the password in "
+      "NOD_USER_PASSWORD or the first line of standard input.\n";
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  auto url = take_flag(args, "url");
+  auto user = take_flag(args, "user").value_or("admin");
+  auto ca_file = take_flag(args, "ca-file").value_or("");
+  if (!url || !args.empty()) {
+    std::fputs(usage, stderr);
+    return exit_bad_setting;
+  }
+  while (!url->empty() && url->back() == '/')
+    url->pop_back();
+  if (!nod::parse_http_url(*url)) {
+    std::fprintf(stderr, "nod-server: --url %s is not an http(s) URL\n",
+                 url->c_str());
+    return exit_bad_setting;
+  }
+  nod::net::webhook_client_options opts;
+  opts.ca_file = ca_file;
+  opts.max_response_bytes = 1024 * 1024;
+  nod::net::webhook_client client{opts};
+  auto fail
+    = [&](const std::string& what, const nod::http_post_result& r) -> int {
+    if (r.failure != nod::post_failure::none)
+      std::fprintf(stderr, "nod-server: %s: %s\n", what.c_str(),
+                   r.error.c_str());
+    else
+      std::fprintf(stderr, "nod-server: %s: HTTP %u %s\n", what.c_str(),
+                   r.status, r.body.c_str());
+    client.stop();
+    return exit_failure;
+  };
+  std::string token;
+  bool signed_in = false;
+  if (auto* env = std::getenv("NOD_TOKEN"); env && *env) {
+    token = env;
+  } else {
+    std::string password;
+    if (auto* env = std::getenv("NOD_USER_PASSWORD"))
+      password = env;
+    else
+      std::getline(std::cin, password);
+    nod::json::writer w;
+    w.start_object();
+    w.field("username", user);
+    w.field("password", password);
+    w.end_object();
+    nod::http_post login;
+    login.url = *url + "/api/auth/login";
+    login.headers = {{"Content-Type", "application/json"}};
+    login.body = w.str();
+    auto r = post_and_wait(client, std::move(login));
+    if (r.failure != nod::post_failure::none || r.status != 200)
+      return fail("sign-in as " + user + " failed", r);
+    nod::json::document doc;
+    nod::json::field_error err;
+    auto t = nod::json::parse_object(r.body, doc, err)
+               ? nod::json::string_member(doc, "token")
+               : std::nullopt;
+    if (!t)
+      return fail("sign-in answered without a token", r);
+    token = *t;
+    signed_in = true;
+  }
+  nod::http_post req;
+  req.url = *url + "/api/admin/backups";
+  req.headers = {{"Authorization", "Bearer " + token}};
+  // A big store takes a while to flush and link.
+  req.timeout_ms = 600000;
+  auto r = post_and_wait(client, std::move(req));
+  if (signed_in) {
+    nod::http_post out;
+    out.url = *url + "/api/auth/logout";
+    out.headers = {{"Authorization", "Bearer " + token}};
+    post_and_wait(client, std::move(out));
+  }
+  if (r.failure != nod::post_failure::none || r.status != 201)
+    return fail("backup failed", r);
+  std::printf("%s\n", r.body.c_str());
+  client.stop();
+  return 0;
+}
+
+// `nod-server restore --from PATH --data-dir DIR`: copies a backup into a
+// new data directory, which a server then starts on.
+int restore_command(std::vector<std::string> args) {
+  static const char* const usage
+    = "usage: nod-server restore --from BACKUP_DIR --data-dir DIR\n"
+      "Copies the backup into DIR, which must be missing or empty; then "
+      "start nod-server with --data-dir DIR.\n";
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  auto from = take_flag(args, "from");
+  auto to = take_flag(args, "data-dir");
+  if (!from || !to || from->empty() || to->empty() || !args.empty()) {
+    std::fputs(usage, stderr);
+    return exit_bad_setting;
+  }
+  std::string error;
+  bool usage_error = false;
+  if (!nod::storage::restore_backup(*from, *to, error, usage_error)) {
+    std::fprintf(stderr, "nod-server: %s\n", error.c_str());
+    return usage_error ? exit_bad_setting : exit_failure;
+  }
+  std::printf("restored %s into %s; start nod-server with --data-dir %s\n",
+              from->c_str(), to->c_str(), to->c_str());
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -418,6 +576,10 @@ int main(int argc, char** argv) {
 
   if (argc > 1 && std::string_view{argv[1]} == "user")
     return user_command({argv + 2, argv + argc});
+  if (argc > 1 && std::string_view{argv[1]} == "backup")
+    return backup_command({argv + 2, argv + argc});
+  if (argc > 1 && std::string_view{argv[1]} == "restore")
+    return restore_command({argv + 2, argv + argc});
   auto loaded = nod::load_config({argv + 1, argv + argc}, environment());
   switch (loaded.what) {
     case nod::config_result::outcome::print_and_exit:
@@ -440,14 +602,27 @@ int main(int argc, char** argv) {
   auto data_dir = std::filesystem::absolute(cfg.data_dir, ignored)
                     .lexically_normal()
                     .string();
+  auto backup_dir = cfg.backup_dir.empty()
+                      ? (std::filesystem::path{data_dir} / "backups").string()
+                      : std::filesystem::absolute(cfg.backup_dir, ignored)
+                          .lexically_normal()
+                          .string();
   nod::storage::store_options store_opts;
   store_opts.sync = cfg.journal_sync;
+  store_opts.backup_dir = backup_dir;
   std::string error;
-  auto db = nod::storage::store::open(data_dir, store_opts, error);
+  nod::storage::open_report opened;
+  auto db = nod::storage::store::open(data_dir, store_opts, error, &opened);
   if (!db) {
     spdlog::critical("{}", error);
     return exit_failure;
   }
+  if (!opened.migration_backup.empty())
+    spdlog::warn("migrated data directory {} from data format {} to {}; the "
+                 "directory as it was is backed up in {}",
+                 data_dir, opened.found_format,
+                 nod::storage::current_data_format(), opened.migration_backup);
+  std::shared_ptr<nod::storage::store> shared_db{std::move(db)};
 
   fit_connections_to_fd_limit(cfg);
   nod::metrics::registry metrics;
@@ -471,8 +646,21 @@ int main(int argc, char** argv) {
     nod::journal_options journal_opts;
     journal_opts.max_batch = cfg.journal_max_batch;
     journal_opts.metrics = &metrics;
-    auto journal = nod::spawn_journal(
-      sys, std::shared_ptr<nod::storage::store>{std::move(db)}, journal_opts);
+    auto journal = nod::spawn_journal(sys, shared_db, journal_opts);
+    // Backups and compaction block: their own thread.
+    auto maintenance = sys.spawn<caf::detached>(
+      nod::maintenance, shared_db,
+      nod::maintenance_options{backup_dir, &metrics});
+    nod::retention_options retention_opts;
+    retention_opts.activity = cfg.activity_retention;
+    retention_opts.delivered_events = cfg.delivered_event_retention;
+    retention_opts.runs = cfg.run_retention;
+    retention_opts.messages = cfg.message_retention;
+    retention_opts.interval = cfg.retention_interval;
+    retention_opts.metrics = &metrics;
+    auto retention
+      = sys.spawn(nod::retention, journal, maintenance, retention_opts);
+    shared_db.reset();
     // Links the server hands out (media) need its public address; without
     // NOD_PUBLIC_URL it is the listen address (a port of 0 is not known
     // yet, so then links are relative).
@@ -514,6 +702,13 @@ int main(int argc, char** argv) {
     auto delivery = spawn_delivery(sys, cfg, journal, people, webhook_client,
                                    alerts, &metrics);
     auto stop_actors = [&] {
+      // A backup or compaction in progress ends before the journal
+      // closes the store.
+      stop_all({retention.address(), maintenance.address()});
+      {
+        caf::scoped_actor self{sys, true};
+        self->wait_for(maintenance);
+      }
       stop_all({alerts.address(), people.clock.address(),
                 delivery.tasks.address(), delivery.actions.address(),
                 delivery.outbox.address(), delivery.webhooks.address(),
@@ -601,6 +796,7 @@ int main(int argc, char** argv) {
     api.outbox = delivery.outbox;
     api.tasks = delivery.tasks;
     api.alerts = alerts;
+    api.maintenance = maintenance;
     api.public_url = cfg.public_url;
     api.public_url_set = public_url_set;
     api.webhook_hosts = webhook_hosts;

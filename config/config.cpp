@@ -93,6 +93,20 @@ setting duration(const char* flag, const char* env, const char* help,
           }};
 }
 
+setting retention(const char* flag, const char* env, const char* help,
+                  std::chrono::milliseconds config::*field) {
+  return {flag,
+          env,
+          "DURATION",
+          help,
+          [field](const config& c) {
+            return format_retention(c.*field);
+          },
+          [field](config& c, const std::string& v) {
+            return parse_retention(v, c.*field);
+          }};
+}
+
 setting boolean(const char* flag, const char* env, const char* help,
                 bool config::*field) {
   return {flag,
@@ -127,6 +141,32 @@ const std::vector<setting> settings = {
      c.data_dir = v;
      return std::nullopt;
    }},
+  {"backup-dir", "NOD_BACKUP_DIR", "DIR",
+   "Where POST /api/admin/backups and `nod-server backup` put backups.",
+   [](const config& c) -> std::string {
+     return c.backup_dir.empty() ? "(DATA-DIR/backups)" : c.backup_dir;
+   },
+   [](config& c, const std::string& v) -> reason {
+     c.backup_dir = v;
+     return std::nullopt;
+   }},
+  retention("activity-retention", "NOD_ACTIVITY_RETENTION",
+            "How long activity entries (status, alerts) are kept, e.g. 30d; "
+            "off keeps them.",
+            &config::activity_retention),
+  retention("delivered-event-retention", "NOD_DELIVERED_EVENT_RETENTION",
+            "How long events to agents are kept once delivered, with their "
+            "delivery records; off keeps them.",
+            &config::delivered_event_retention),
+  retention("run-retention", "NOD_RUN_RETENTION",
+            "How long ended task runs are kept; off keeps them.",
+            &config::run_retention),
+  retention("message-retention", "NOD_MESSAGE_RETENTION",
+            "How long messages and resolved decisions are kept; off (the "
+            "default) keeps them.",
+            &config::message_retention),
+  duration("retention-interval", "NOD_RETENTION_INTERVAL",
+           "Time between two retention sweeps.", &config::retention_interval),
   {"log-level", "NOD_LOG_LEVEL", "LEVEL",
    "One of trace, debug, info, warn, error, critical, off.",
    [](const config& c) {

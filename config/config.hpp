@@ -21,6 +21,17 @@ struct config {
   uint16_t listen_port = 8000;
   /// Directory of the embedded store (`NOD_DATA_DIR`).
   std::string data_dir = "./data";
+  /// Where backups go; empty: `<data_dir>/backups`.
+  std::string backup_dir;
+  /// How long finished history is kept; 0 keeps it forever. Activity
+  /// feed entries; outbound events once delivered (and their delivery
+  /// records); ended task runs; messages and resolved decisions.
+  std::chrono::milliseconds activity_retention{30LL * 86400000};
+  std::chrono::milliseconds delivered_event_retention{30LL * 86400000};
+  std::chrono::milliseconds run_retention{90LL * 86400000};
+  std::chrono::milliseconds message_retention{0};
+  /// Time between two retention sweeps.
+  std::chrono::milliseconds retention_interval{600000};
   /// spdlog level: trace, debug, info, warn, error, critical, off.
   std::string log_level = "info";
   /// Password of `admin` on a fresh data directory; random when empty.

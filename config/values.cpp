@@ -14,7 +14,6 @@ constexpr size_t mib = 1024 * kib;
 constexpr size_t gib = 1024 * mib;
 constexpr size_t min_size = kib;
 constexpr size_t max_size = gib;
-constexpr long long max_duration_ms = 3600 * 1000;
 
 // -- small string helpers ----------------------------------------------------
 
@@ -144,6 +143,8 @@ reason parse_size(const std::string& v, size_t& out) {
 
 std::string format_duration(std::chrono::milliseconds d) {
   auto ms = d.count();
+  if (ms != 0 && ms % 86400000 == 0)
+    return std::to_string(ms / 86400000) + "d";
   if (ms != 0 && ms % 3600000 == 0)
     return std::to_string(ms / 3600000) + "h";
   if (ms != 0 && ms % 60000 == 0)
@@ -153,7 +154,8 @@ std::string format_duration(std::chrono::milliseconds d) {
   return std::to_string(ms) + "ms";
 }
 
-reason parse_duration(const std::string& v, std::chrono::milliseconds& out) {
+reason parse_duration(const std::string& v, std::chrono::milliseconds& out,
+                      long long max_ms) {
   unsigned long long n = 0;
   std::string suffix;
   unsigned long long unit = 0;
@@ -166,17 +168,34 @@ reason parse_duration(const std::string& v, std::chrono::milliseconds& out) {
       unit = 60000;
     else if (suffix == "h")
       unit = 3600000;
+    else if (suffix == "d")
+      unit = 86400000;
   }
   if (unit == 0)
     return quote(v) + " is not a duration (e.g. 500ms, 30s, 2m; a bare "
            + "number means seconds)";
   if (n == 0)
     return quote(v) + " is not greater than 0";
-  if (n > static_cast<unsigned long long>(max_duration_ms) / unit)
+  if (n > static_cast<unsigned long long>(max_ms) / unit)
     return quote(v) + " is longer than the maximum "
-           + format_duration(std::chrono::milliseconds{max_duration_ms});
+           + format_duration(std::chrono::milliseconds{max_ms});
   out = std::chrono::milliseconds{static_cast<long long>(n * unit)};
   return std::nullopt;
+}
+
+reason parse_retention(const std::string& v, std::chrono::milliseconds& out) {
+  auto s = lower(v);
+  if (s == "0" || s == "off" || s == "forever") {
+    out = std::chrono::milliseconds{0};
+    return std::nullopt;
+  }
+  // Up to about a century: long enough for any policy, far from overflow.
+  constexpr long long century_ms = 36500LL * 86400000;
+  return parse_duration(v, out, century_ms);
+}
+
+std::string format_retention(std::chrono::milliseconds d) {
+  return d.count() == 0 ? "off" : format_duration(d);
 }
 
 reason parse_bool(const std::string& v, bool& out) {

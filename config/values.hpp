@@ -32,7 +32,16 @@ reason parse_size(const std::string& v, size_t& out);
 
 std::string format_duration(std::chrono::milliseconds d);
 
-reason parse_duration(const std::string& v, std::chrono::milliseconds& out);
+reason parse_duration(const std::string& v, std::chrono::milliseconds& out,
+                      long long max_ms = 3600 * 1000);
+
+/// A retention period: a duration as `parse_duration` reads it (days too,
+/// `30d`), up to about a century, or `0`/`off`/`forever` for keeping
+/// everything (0 ms).
+reason parse_retention(const std::string& v, std::chrono::milliseconds& out);
+
+/// `off` for 0, else as `format_duration`.
+std::string format_retention(std::chrono::milliseconds d);
 
 reason parse_bool(const std::string& v, bool& out);
 

@@ -185,6 +185,8 @@ void add_app_api(server& srv, app_api_context context) {
   r.add("GET", "/api/notifications", bind(get_notifications));
   r.add("PATCH", "/api/notifications", bind(patch_notifications));
   r.add("POST", "/api/notifications/{channel}/test", bind(test_notification));
+  r.add("POST", "/api/admin/backups", bind(create_backup));
+  r.add("GET", "/api/admin/backups", bind(list_backups));
   // Media answers a person's session or an agent's credentials, and takes
   // no body.
   srv.routes().add("GET", "/media/{id}", bind(get_media),

@@ -3,6 +3,7 @@
 #include "actors/actors.hpp"
 #include "actors/alerts.hpp"
 #include "actors/app_session.hpp"
+#include "actors/maintenance.hpp"
 #include "actors/task_interfaces.hpp"
 #include "protocol/address_policy.hpp"
 
@@ -24,6 +25,8 @@ struct app_api_context {
   tasks_actor tasks;
   /// Push subscriptions, notification settings and channel tests.
   alerts_actor alerts;
+  /// Backups (`/api/admin/backups`).
+  maintenance_actor maintenance;
   /// Base URL the server is reached at, e.g. "http://127.0.0.1:8000".
   /// When the operator set it (`public_url_set`), cookie-authenticated
   /// writes must come from its origin alone; otherwise from the request's
@@ -40,7 +43,8 @@ struct app_api_context {
 
 /// Adds the people's REST endpoints (`/api/auth/*`, `/api/me`,
 /// `/api/users`, `/api/agents…`, `/api/conversations…`, `/api/decisions…`,
-/// `/api/activity`, `/api/tasks…`, `/api/push…`, `/api/notifications…`) and
+/// `/api/activity`, `/api/tasks…`, `/api/push…`, `/api/notifications…`,
+/// `/api/admin/backups`) and
 /// the app WebSocket `/ws/app` to `srv`.
 void add_app_api(server& srv, app_api_context ctx);
 

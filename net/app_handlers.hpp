@@ -150,6 +150,12 @@ void patch_notifications(const ctx_ptr& ctx, const http_request& req,
 void test_notification(const ctx_ptr& ctx, const http_request& req,
                        responder respond);
 
+// app_admin.cpp
+void create_backup(const ctx_ptr& ctx, const http_request& req,
+                   responder respond);
+void list_backups(const ctx_ptr& ctx, const http_request& req,
+                  responder respond);
+
 // app_tasks.cpp
 void create_task(const ctx_ptr& ctx, const http_request& req,
                  responder respond);

@@ -525,6 +525,7 @@ private:
     auto retry_after = res.find(http::field::retry_after);
     if (retry_after != res.end())
       out.retry_after = std::string{retry_after->value()};
+    out.body = std::move(res.body());
     finish(std::move(out));
   }
 

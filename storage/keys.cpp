@@ -88,4 +88,8 @@ std::string schema_version_key() {
   return key;
 }
 
+std::string stream_floor_key(uint64_t agent) {
+  return id_key(table::stream_floor, agent);
+}
+
 } // namespace nod::storage

@@ -82,8 +82,12 @@ enum class table : uint8_t {
   push_subscriptions = 0x60,
   /// Notification settings: user (8) → settings (with channel secrets).
   alert_prefs = 0x61,
+  /// Streams whose oldest events retention deleted: agent (8) → the
+  /// highest seq deleted (8), so that numbering goes on from there even
+  /// when no event of the stream is left (data format 2).
+  stream_floor = 0x62,
   /// First prefix free for the tables of later features.
-  next_free = 0x62,
+  next_free = 0x63,
 };
 
 /// Appends `x` as 8 big-endian bytes.
@@ -126,7 +130,10 @@ std::string cursor_key(uint64_t agent);
 /// range scans read as "to the end".
 std::string prefix_end(std::string_view prefix);
 
-/// Key holding the store's schema version.
+/// Key holding the store's data format version (a decimal number).
 std::string schema_version_key();
+
+/// Key of the stream floor of `agent` (table `stream_floor`).
+std::string stream_floor_key(uint64_t agent);
 
 } // namespace nod::storage

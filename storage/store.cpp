@@ -1,18 +1,59 @@
 #include "storage/store.hpp"
 
+#include "protocol/time.hpp"
+#include "storage/backups.hpp"
 #include "storage/keys.hpp"
 
+#include <charconv>
+#include <ctime>
+#include <filesystem>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 namespace nod::storage {
 
 namespace {
 
-// Bumped when the key layout changes incompatibly.
-constexpr std::string_view current_schema = "1";
+// The data format, bumped when a change means an older server would read
+// the directory wrongly:
+//   1  the first layout.
+//   2  retention may delete the head of a stream; `stream_floor` keeps its
+//      seq numbering (a format-1 server would number again from the last
+//      event left, or from 1).
+constexpr int data_format = 2;
+
+// One step from format `from` to `from + 1`, applied to the whole store in
+// `batch` (written together with the new version stamp).
+using migration_step = status (*)(rocksdb::DB& db, rocksdb::WriteBatch& batch);
+
+// Format 2 only adds a table that starts empty: no key to rewrite.
+status migrate_1_to_2(rocksdb::DB&, rocksdb::WriteBatch&) {
+  return {};
+}
+
+// Index i migrates format i + 1 to i + 2.
+constexpr migration_step migrations[] = {migrate_1_to_2};
+static_assert(std::size(migrations) == data_format - 1);
+
+// The format a version stamp names; 0 when it is not a number.
+int parse_format(const std::string& text) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc{} && end == text.data() + text.size() && v > 0 ? v : 0;
+}
+
+// UTC time for names of directories: 20261206T234413Z.
+std::string compact_utc_now() {
+  auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
 
 rocksdb::Slice slice(std::string_view x) {
   return {x.data(), x.size()};
@@ -96,9 +137,13 @@ store::~store() {
   close();
 }
 
+int current_data_format() {
+  return data_format;
+}
+
 std::unique_ptr<store> store::open(const std::string& dir,
                                    const store_options& opts,
-                                   std::string& error) {
+                                   std::string& error, open_report* report) {
   rocksdb::Options options;
   options.create_if_missing = opts.create_if_missing;
   options.paranoid_checks = true;
@@ -125,28 +170,111 @@ std::unique_ptr<store> store::open(const std::string& dir,
   result->impl_ = std::make_unique<impl>();
   result->impl_->db.reset(raw);
   result->impl_->write_opts.sync = opts.sync;
-  // Check or stamp the schema version, durably, before anyone writes.
+  auto& db = *result->impl_->db;
+  // Check, migrate or stamp the format, durably, before anyone writes.
   std::string version;
-  auto vst = result->impl_->db->Get(result->impl_->read_opts,
-                                    slice(schema_version_key()), &version);
+  auto vst
+    = db.Get(result->impl_->read_opts, slice(schema_version_key()), &version);
+  int found = data_format;
   if (vst.IsNotFound()) {
+    version = std::to_string(data_format);
+  } else if (!vst.ok()) {
+    error = describe_open_failure(dir, vst);
+    return nullptr;
+  } else {
+    found = parse_format(version);
+    if (found == 0) {
+      error = "data directory " + dir + " records the unknown data format \""
+              + version + "\"; it was not written by nod-server";
+      return nullptr;
+    }
+    if (found > data_format) {
+      error = "data directory " + dir + " has data format " + version
+              + ", newer than this nod-server reads ("
+              + std::to_string(data_format)
+              + "): run the newer nod-server, or restore a backup taken "
+                "before the upgrade";
+      return nullptr;
+    }
+  }
+  if (report)
+    report->found_format = found;
+  if (vst.IsNotFound() || found < data_format) {
+    rocksdb::WriteBatch batch;
+    if (found < data_format) {
+      // A copy of the old format first: a failed or unwanted migration
+      // leaves the operator a directory the previous release can open.
+      auto backups = opts.backup_dir.empty()
+                       ? (std::filesystem::path{dir} / "backups").string()
+                       : opts.backup_dir;
+      auto target = (std::filesystem::path{backups}
+                     / ("pre-format-" + std::to_string(data_format) + "-"
+                        + compact_utc_now()))
+                      .string();
+      std::error_code ec;
+      std::filesystem::create_directories(backups, ec);
+      auto cst = result->checkpoint(target);
+      if (cst.ok())
+        cst = write_manifest(target, now_ms(), found);
+      if (!cst.ok()) {
+        error = "data directory " + dir + " has data format " + version
+                + " and needs migrating to " + std::to_string(data_format)
+                + ", but the backup before it " + "failed (" + cst.message()
+                + "); nothing was changed";
+        return nullptr;
+      }
+      if (report)
+        report->migration_backup = target;
+      for (int f = found; f < data_format; ++f) {
+        auto mst = migrations[f - 1](db, batch);
+        if (!mst.ok()) {
+          error = "migrating data directory " + dir + " from format "
+                  + std::to_string(f) + " failed: " + mst.message()
+                  + "; nothing was changed (backup in " + target + ")";
+          return nullptr;
+        }
+      }
+    }
+    batch.Put(slice(schema_version_key()), std::to_string(data_format));
     rocksdb::WriteOptions stamp;
     stamp.sync = true;
-    vst = result->impl_->db->Put(stamp, slice(schema_version_key()),
-                                 slice(current_schema));
+    vst = db.Write(stamp, &batch);
     if (!vst.ok()) {
       error = "cannot write to data directory " + dir + ": " + vst.ToString();
       return nullptr;
     }
-  } else if (!vst.ok()) {
-    error = describe_open_failure(dir, vst);
-    return nullptr;
-  } else if (version != current_schema) {
-    error = "data directory " + dir + " has schema version " + version
-            + ", this nod-server reads version " + std::string{current_schema};
-    return nullptr;
   }
   return result;
+}
+
+status store::checkpoint(const std::string& dir) {
+  if (!impl_ || !impl_->db)
+    return status::error("store is closed");
+  rocksdb::Checkpoint* raw = nullptr;
+  auto st = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!st.ok())
+    return status::error(st.ToString());
+  std::unique_ptr<rocksdb::Checkpoint> cp{raw};
+  // A flush first (log_size_for_flush 0): every acknowledged write is in
+  // the copied table files.
+  st = cp->CreateCheckpoint(dir, 0);
+  if (!st.ok())
+    return status::error(st.ToString());
+  return {};
+}
+
+status store::compact(std::string_view begin, std::string_view end) {
+  if (!impl_ || !impl_->db)
+    return status::error("store is closed");
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction
+    = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  auto b = slice(begin);
+  auto e = slice(end);
+  auto st = impl_->db->CompactRange(co, &b, end.empty() ? nullptr : &e);
+  if (!st.ok())
+    return status::error(st.ToString());
+  return {};
 }
 
 status store::write(write_batch& batch) {

@@ -55,6 +55,22 @@ struct store_options {
   bool sync = true;
   /// Create the store when the directory holds none.
   bool create_if_missing = true;
+  /// Where the backup taken before migrating an older data format goes;
+  /// empty: `<dir>/backups`.
+  std::string backup_dir;
+};
+
+/// The data format this build reads and writes. A directory records its
+/// format; an older one is migrated at open (after a backup), a newer one
+/// refused.
+int current_data_format();
+
+/// What `store::open` did to the directory's format.
+struct open_report {
+  /// The format found (the current one for a fresh directory).
+  int found_format = 0;
+  /// When an older format was migrated: the backup taken first.
+  std::string migration_backup;
 };
 
 /// A set of puts and deletes applied atomically by `store::write`.
@@ -99,8 +115,10 @@ public:
   /// Opens (or creates) the store in `dir`. On failure returns null and
   /// sets `error` to one readable line: the directory, what is wrong
   /// (locked by another process, damaged, not permitted) and what to do.
-  static std::unique_ptr<store>
-  open(const std::string& dir, const store_options& opts, std::string& error);
+  static std::unique_ptr<store> open(const std::string& dir,
+                                     const store_options& opts,
+                                     std::string& error,
+                                     open_report* report = nullptr);
 
   /// Applies `batch` atomically; with `sync`, durable when this returns.
   status write(write_batch& batch);
@@ -115,6 +133,15 @@ public:
               const std::function<bool(std::string_view key,
                                        std::string_view value)>& visit,
               bool reverse = false);
+
+  /// Writes a consistent copy of the store as it is now into `dir` (which
+  /// must not exist; same file system: files are hard links where
+  /// possible) while writes go on. Blocks for the flush and the copy.
+  status checkpoint(const std::string& dir);
+
+  /// Compacts the keys in [begin, end) down to the last level, so that
+  /// deleted keys give their disk space back. Blocks until done.
+  status compact(std::string_view begin, std::string_view end);
 
   /// Flushes and closes; further calls fail. Idempotent.
   status close();

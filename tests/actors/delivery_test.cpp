@@ -716,7 +716,7 @@ TEST_F(delivery_test, one_slow_host_does_not_block_another) {
   EXPECT_EQ(fake->calls[0].req.url, "http://slow.example/a");
   EXPECT_EQ(fake->calls[1].req.url, "http://fast.example/c");
   fake->calls[0].answered = true;
-  fake->calls[0].done(http_post_result{post_failure::none, 200, {}, {}, 0});
+  fake->calls[0].done(http_post_result{post_failure::none, 200, {}, {}, 0, {}});
   run();
   ASSERT_EQ(fake->calls.size(), 3u);
   EXPECT_EQ(fake->calls[2].req.url, "http://slow.example/b");

@@ -107,6 +107,30 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.data_dir, "/var/lib/nod");
      }},
+    {"backup-dir", "NOD_BACKUP_DIR", "/srv/nod-backups",
+     [](const config& c) {
+       EXPECT_EQ(c.backup_dir, "/srv/nod-backups");
+     }},
+    {"activity-retention", "NOD_ACTIVITY_RETENTION", "7d",
+     [](const config& c) {
+       EXPECT_EQ(c.activity_retention.count(), 7LL * 86400000);
+     }},
+    {"delivered-event-retention", "NOD_DELIVERED_EVENT_RETENTION", "12h",
+     [](const config& c) {
+       EXPECT_EQ(c.delivered_event_retention.count(), 12LL * 3600000);
+     }},
+    {"run-retention", "NOD_RUN_RETENTION", "off",
+     [](const config& c) {
+       EXPECT_EQ(c.run_retention.count(), 0);
+     }},
+    {"message-retention", "NOD_MESSAGE_RETENTION", "2s",
+     [](const config& c) {
+       EXPECT_EQ(c.message_retention.count(), 2000);
+     }},
+    {"retention-interval", "NOD_RETENTION_INTERVAL", "1s",
+     [](const config& c) {
+       EXPECT_EQ(c.retention_interval.count(), 1000);
+     }},
     {"log-level", "NOD_LOG_LEVEL", "debug",
      [](const config& c) {
        EXPECT_EQ(c.log_level, "debug");
@@ -494,7 +518,12 @@ const std::vector<bad_case>& bad_cases() {
      "out of range"},
     {"max-frame-bytes", "NOD_MAX_FRAME_BYTES", "-5", "is not a size"},
     {"http-timeout", "NOD_HTTP_TIMEOUT", "soon", "\"soon\" is not a duration"},
-    {"http-timeout", "NOD_HTTP_TIMEOUT", "10d", "is not a duration"},
+    {"http-timeout", "NOD_HTTP_TIMEOUT", "10d", "longer than the maximum 1h"},
+    {"activity-retention", "NOD_ACTIVITY_RETENTION", "a month",
+     "is not a duration"},
+    {"run-retention", "NOD_RUN_RETENTION", "36501d", "longer than the maximum"},
+    {"retention-interval", "NOD_RETENTION_INTERVAL", "off",
+     "is not a duration"},
     {"http-timeout", "NOD_HTTP_TIMEOUT", "0", "\"0\" is not greater than 0"},
     {"idle-timeout", "NOD_IDLE_TIMEOUT", "0ms", "is not greater than 0"},
     {"shutdown-grace", "NOD_SHUTDOWN_GRACE", "2h",
@@ -754,6 +783,12 @@ TEST_F(config_test, example_config_file_matches_defaults) {
   EXPECT_EQ(c.listen_host, d.listen_host);
   EXPECT_EQ(c.listen_port, d.listen_port);
   EXPECT_EQ(c.data_dir, d.data_dir);
+  EXPECT_EQ(c.backup_dir, d.backup_dir);
+  EXPECT_EQ(c.activity_retention, d.activity_retention);
+  EXPECT_EQ(c.delivered_event_retention, d.delivered_event_retention);
+  EXPECT_EQ(c.run_retention, d.run_retention);
+  EXPECT_EQ(c.message_retention, d.message_retention);
+  EXPECT_EQ(c.retention_interval, d.retention_interval);
   EXPECT_EQ(c.log_level, d.log_level);
   EXPECT_EQ(c.admin_password, d.admin_password);
   EXPECT_EQ(c.public_url, d.public_url);

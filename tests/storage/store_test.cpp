@@ -1,7 +1,9 @@
+#include "storage/backups.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 #include "tests/support/temp_dir.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 
@@ -131,7 +133,9 @@ TEST(store, unknown_schema_version_is_refused) {
   }
   std::string error;
   EXPECT_FALSE(store::open(dir.path(), {}, error));
-  EXPECT_NE(error.find("schema version 999"), std::string::npos) << error;
+  EXPECT_NE(error.find("has data format 999, newer than this nod-server reads"),
+            std::string::npos)
+    << error;
 }
 
 TEST(store, calls_after_close_fail_instead_of_crashing) {
@@ -144,6 +148,169 @@ TEST(store, calls_after_close_fail_instead_of_crashing) {
   batch.put("k", "v");
   EXPECT_FALSE(db->write(batch).ok());
   EXPECT_TRUE(db->close().ok());
+}
+
+} // namespace
+} // namespace nod::storage
+
+// -- data format, backups, compaction ----------------------------------------
+
+namespace nod::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A directory as a format-1 server left it: some data, version "1".
+void write_format_1(const std::string& dir) {
+  auto db = open_ok(dir);
+  write_batch batch;
+  batch.put(stream_key(7, 1), "first event");
+  batch.put(stream_key(7, 2), "second event");
+  batch.put(schema_version_key(), "1");
+  ASSERT_TRUE(db->write(batch).ok());
+}
+
+TEST(store_format, an_older_format_is_migrated_once_after_a_backup) {
+  test::temp_dir dir;
+  write_format_1(dir.path());
+  std::string error;
+  open_report report;
+  {
+    auto db = store::open(dir.path(), {}, error, &report);
+    ASSERT_TRUE(db) << error;
+    EXPECT_EQ(report.found_format, 1);
+    ASSERT_FALSE(report.migration_backup.empty());
+    std::string v;
+    ASSERT_TRUE(db->get(schema_version_key(), v).ok());
+    EXPECT_EQ(v, std::to_string(current_data_format()));
+    ASSERT_TRUE(db->get(stream_key(7, 2), v).ok());
+    EXPECT_EQ(v, "second event");
+  }
+  // The backup holds the old format, restorable as it was.
+  std::vector<backup_info> backups;
+  ASSERT_TRUE(list_backups(dir.path() + "/backups", backups).ok());
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(backups[0].format, 1);
+  EXPECT_EQ(backups[0].path, report.migration_backup);
+  {
+    test::temp_dir restored;
+    bool usage = false;
+    ASSERT_TRUE(restore_backup(report.migration_backup, restored.path() + "/d",
+                               error, usage))
+      << error;
+    auto db = store::open(restored.path() + "/d", {}, error, nullptr);
+    ASSERT_TRUE(db) << error;
+  }
+  // Once: the next open finds the current format and takes no backup.
+  open_report again;
+  auto db = store::open(dir.path(), {}, error, &again);
+  ASSERT_TRUE(db) << error;
+  EXPECT_EQ(again.found_format, current_data_format());
+  EXPECT_TRUE(again.migration_backup.empty());
+  ASSERT_TRUE(list_backups(dir.path() + "/backups", backups).ok());
+  EXPECT_EQ(backups.size(), 1u);
+}
+
+TEST(store_format, a_version_that_is_not_a_number_is_refused) {
+  test::temp_dir dir;
+  {
+    auto db = open_ok(dir.path());
+    write_batch batch;
+    batch.put(schema_version_key(), "two");
+    ASSERT_TRUE(db->write(batch).ok());
+  }
+  std::string error;
+  EXPECT_FALSE(store::open(dir.path(), {}, error));
+  EXPECT_NE(error.find("unknown data format \"two\""), std::string::npos)
+    << error;
+}
+
+TEST(store_backup, a_backup_restores_to_the_state_it_was_taken_at) {
+  test::temp_dir dir;
+  auto db = open_ok(dir.path() + "/data");
+  write_batch batch;
+  batch.put("a", "1");
+  batch.put("b", "2");
+  ASSERT_TRUE(db->write(batch).ok());
+  backup_info first;
+  ASSERT_TRUE(take_backup(*db, dir.path() + "/backups", first).ok());
+  EXPECT_GT(first.bytes, 0u);
+  EXPECT_EQ(first.format, current_data_format());
+  batch.clear();
+  batch.put("c", "3");
+  batch.erase("a");
+  ASSERT_TRUE(db->write(batch).ok());
+  backup_info second;
+  ASSERT_TRUE(take_backup(*db, dir.path() + "/backups", second).ok());
+  EXPECT_NE(first.id, second.id);
+
+  std::vector<backup_info> list;
+  ASSERT_TRUE(list_backups(dir.path() + "/backups", list).ok());
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].id, second.id); // newest first
+  EXPECT_EQ(list[1].id, first.id);
+
+  std::string error;
+  bool usage = false;
+  ASSERT_TRUE(
+    restore_backup(first.path, dir.path() + "/restored", error, usage))
+    << error;
+  auto restored = open_ok(dir.path() + "/restored");
+  std::string v;
+  EXPECT_TRUE(restored->get("a", v).ok());
+  EXPECT_TRUE(restored->get("b", v).ok());
+  EXPECT_TRUE(restored->get("c", v).is_not_found());
+  EXPECT_FALSE(fs::exists(dir.path() + "/restored/nod-backup.json"));
+}
+
+TEST(store_backup, restore_refuses_a_non_empty_target_and_a_non_backup) {
+  test::temp_dir dir;
+  auto db = open_ok(dir.path() + "/data");
+  backup_info b;
+  ASSERT_TRUE(take_backup(*db, dir.path() + "/backups", b).ok());
+  fs::create_directories(dir.path() + "/full");
+  std::ofstream{dir.path() + "/full/keep.txt"} << "mine";
+  std::string error;
+  bool usage = false;
+  EXPECT_FALSE(restore_backup(b.path, dir.path() + "/full", error, usage));
+  EXPECT_TRUE(usage);
+  EXPECT_NE(error.find("is not empty"), std::string::npos) << error;
+  EXPECT_TRUE(fs::exists(dir.path() + "/full/keep.txt"));
+  EXPECT_FALSE(
+    restore_backup(dir.path() + "/data", dir.path() + "/new", error, usage));
+  EXPECT_TRUE(usage);
+  EXPECT_NE(error.find("is not a nod-server backup"), std::string::npos)
+    << error;
+}
+
+TEST(store_compact, deleted_keys_give_their_space_back) {
+  test::temp_dir dir;
+  auto db = open_ok(dir.path());
+  // Random bytes: RocksDB compresses anything simpler to nothing.
+  std::string value(4096, '\0');
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 1000; ++i) {
+    for (auto& c : value) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      c = static_cast<char>(x);
+    }
+    write_batch batch;
+    batch.put(pair_key(table::user_activity, 1, i), value);
+    ASSERT_TRUE(db->write(batch).ok());
+  }
+  ASSERT_TRUE(db->compact("", "").ok());
+  auto full = store_bytes(dir.path());
+  EXPECT_GT(full, 1000u * 1000);
+  write_batch batch;
+  for (int i = 0; i < 1000; ++i)
+    batch.erase(pair_key(table::user_activity, 1, i));
+  ASSERT_TRUE(db->write(batch).ok());
+  ASSERT_TRUE(db->compact(id_key(table::user_activity, 1),
+                          prefix_end(id_key(table::user_activity, 1)))
+                .ok());
+  EXPECT_LT(store_bytes(dir.path()), full / 4);
 }
 
 } // namespace

@@ -1,0 +1,459 @@
+// The retention sweeper: deletes finished history older than its settings
+// in small batches (one journal write per batch, a pause between them),
+// then compacts what it deleted so that the disk space comes back.
+//
+// What is never deleted: an event whose delivery has not finished (its
+// record's state is written in the same batch as its pending and in-flight
+// marks, so "delivered" is final), a pending decision, a run that has not
+// ended. Deleting the newest events of a stream is fine: the stream's
+// floor key keeps its seq numbering.
+
+#include "actors/error.hpp"
+#include "actors/maintenance.hpp"
+#include "metrics/metrics.hpp"
+#include "protocol/delivery.hpp"
+#include "protocol/ids.hpp"
+#include "protocol/json.hpp"
+#include "protocol/records.hpp"
+#include "protocol/tasks.hpp"
+#include "protocol/time.hpp"
+#include "storage/keys.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace nod {
+
+using storage::table;
+
+/// One pass: its steps, what it deleted and who waits for it.
+struct retention_pass {
+  int64_t now = 0;
+  std::deque<std::function<void()>> steps;
+  retention_counts counts;
+  std::vector<caf::typed_response_promise<retention_counts>> waiting;
+  /// Per table byte: the smallest and largest key deleted.
+  std::map<uint8_t, std::pair<std::string, std::string>> deleted;
+  std::vector<uint64_t> users;
+  std::unordered_map<uint64_t, uint64_t> agent_owner;
+  std::vector<uint64_t> conversations;
+};
+
+namespace {
+
+using self_ptr = retention_actor::stateful_pointer<retention_state>;
+
+// Keys of time-ordered ids below this were made before `ms`.
+uint64_t time_id_floor(int64_t ms) {
+  return ms <= 0 ? 0 : static_cast<uint64_t>(ms) << 16;
+}
+
+// A scan over [begin, end) whose entries `visit` turns into deletes (or
+// stops the range at); `before_write` may add to the batch first.
+struct range_job {
+  std::string begin;
+  std::string end;
+  std::function<bool(const kv_entry&, journal_write&)> visit;
+  std::function<void(journal_write&, std::function<void()>)> before_write;
+};
+
+void run_next(self_ptr self);
+
+void finish(self_ptr self) {
+  auto pass = self->state.pass;
+  self->state.pass.reset();
+  auto* deleted_total = self->state.deleted_total;
+  auto reply = [pass, deleted_total] {
+    auto& c = pass->counts;
+    if (deleted_total)
+      deleted_total->inc(c.activity + c.events + c.runs + c.messages
+                         + c.decisions);
+    if (c.activity + c.events + c.runs + c.messages + c.decisions > 0)
+      spdlog::info("retention deleted {} activity entries, {} delivered "
+                   "events, {} runs, {} messages, {} decisions",
+                   c.activity, c.events, c.runs, c.messages, c.decisions);
+    for (auto& rp : pass->waiting)
+      rp.deliver(pass->counts);
+  };
+  if (pass->deleted.empty()) {
+    reply();
+    return;
+  }
+  key_ranges ranges;
+  for (auto& [t, r] : pass->deleted)
+    ranges.emplace_back(r.first, r.second + '\0');
+  self
+    ->request(self->state.maintenance, caf::infinite, compact_atom::value,
+              std::move(ranges))
+    .then(
+      [pass, reply](uint64_t bytes) {
+        pass->counts.store_bytes = bytes;
+        reply();
+      },
+      [reply](caf::error&) {
+        reply();
+      });
+}
+
+// Stops the pass after a failed read or write: what it did stays done.
+void abort_pass(self_ptr self, const caf::error& err) {
+  spdlog::error("retention pass stopped: {}", detail_of(err));
+  if (self->state.pass)
+    self->state.pass->steps.clear();
+  finish(self);
+}
+
+void continue_later(self_ptr self) {
+  self->delayed_send(self, self->state.opts.pause, step_atom::value);
+}
+
+void note_deleted(retention_pass& pass, const journal_write& w) {
+  for (auto& k : w.deletes) {
+    if (k.empty())
+      continue;
+    auto t = static_cast<uint8_t>(k[0]);
+    auto i = pass.deleted.find(t);
+    if (i == pass.deleted.end())
+      pass.deleted.emplace(t, std::make_pair(k, k));
+    else {
+      i->second.first = std::min(i->second.first, k);
+      i->second.second = std::max(i->second.second, k);
+    }
+  }
+}
+
+void sweep_range(self_ptr self, std::shared_ptr<range_job> job) {
+  auto limit = self->state.opts.batch;
+  scan_request req{job->begin, job->end, limit, false};
+  self->request(self->state.journal, caf::infinite, scan_atom::value, req)
+    .then(
+      [self, job, limit](std::vector<kv_entry>& entries) {
+        auto w = std::make_shared<journal_write>();
+        bool stopped = false;
+        for (auto& e : entries)
+          if (!job->visit(e, *w)) {
+            stopped = true;
+            break;
+          }
+        bool more = !stopped && entries.size() == limit;
+        if (more)
+          job->begin = entries.back().key + '\0';
+        auto proceed = [self, job, more] {
+          if (more)
+            self->state.pass->steps.push_front([self, job] {
+              sweep_range(self, job);
+            });
+          continue_later(self);
+        };
+        auto write = [self, w, proceed] {
+          if (w->deletes.empty() && w->puts.empty()) {
+            proceed();
+            return;
+          }
+          note_deleted(*self->state.pass, *w);
+          self
+            ->request(self->state.journal, caf::infinite, append_atom::value,
+                      std::move(*w))
+            .then(
+              [proceed](journal_written&) {
+                proceed();
+              },
+              [self](caf::error& err) {
+                abort_pass(self, err);
+              });
+        };
+        if (job->before_write && !w->deletes.empty())
+          job->before_write(*w, write);
+        else
+          write();
+      },
+      [self](caf::error& err) {
+        abort_pass(self, err);
+      });
+}
+
+void add_range(self_ptr self, std::shared_ptr<range_job> job) {
+  self->state.pass->steps.push_back([self, job] {
+    sweep_range(self, job);
+  });
+}
+
+// -- what each setting deletes -----------------------------------------------
+
+void plan_activity(self_ptr self, int64_t cutoff) {
+  auto& pass = *self->state.pass;
+  for (auto user : pass.users) {
+    auto job = std::make_shared<range_job>();
+    job->begin = storage::pair_key(table::user_activity, user, 0);
+    job->end
+      = storage::pair_key(table::user_activity, user, time_id_floor(cutoff));
+    job->visit = [self](const kv_entry& e, journal_write& w) {
+      w.deletes.push_back(e.key);
+      ++self->state.pass->counts.activity;
+      return true;
+    };
+    add_range(self, job);
+  }
+}
+
+void plan_events(self_ptr self, int64_t cutoff) {
+  auto& pass = *self->state.pass;
+  for (auto& [agent, owner] : pass.agent_owner) {
+    auto floor = std::make_shared<uint64_t>(0);
+    auto job = std::make_shared<range_job>();
+    job->begin = storage::pair_key(table::deliveries, agent, 0);
+    job->end = storage::prefix_end(storage::id_key(table::deliveries, agent));
+    job->visit
+      = [self, agent = agent, cutoff](const kv_entry& e, journal_write& w) {
+          delivery_record r;
+          if (!from_json(e.value, r))
+            return true;
+          // Records are in seq order, which is creation order.
+          if (r.created_ms >= cutoff)
+            return false;
+          if (r.state != delivery_states::delivered || r.updated_ms >= cutoff)
+            return true;
+          auto seq = storage::pair_second(e.key);
+          w.deletes.push_back(e.key);
+          w.deletes.push_back(storage::stream_key(agent, seq));
+          ++self->state.pass->counts.events;
+          return true;
+        };
+    job->before_write
+      = [agent = agent, floor](journal_write& w, std::function<void()> done) {
+          uint64_t top = 0;
+          for (auto& k : w.deletes)
+            if (auto d = storage::decode_stream_key(k))
+              top = std::max(top, d->second);
+          if (top > *floor) {
+            *floor = top;
+            w.puts.emplace_back(storage::stream_floor_key(agent),
+                                storage::u64_bytes(top));
+          }
+          done();
+        };
+    // The floor as stored first: it only ever moves up.
+    pass.steps.push_back([self, agent = agent, floor, job] {
+      self
+        ->request(self->state.journal, caf::infinite, get_atom::value,
+                  storage::stream_floor_key(agent))
+        .then(
+          [self, floor, job](std::string& v) {
+            if (v.size() == 8)
+              *floor = storage::get_u64(v);
+            sweep_range(self, job);
+          },
+          [self, job](caf::error& err) {
+            if (code_of(err) == ec::not_found)
+              sweep_range(self, job);
+            else
+              abort_pass(self, err);
+          });
+    });
+  }
+}
+
+void plan_runs(self_ptr self, int64_t cutoff) {
+  auto job = std::make_shared<range_job>();
+  job->begin = storage::id_key(table::runs, 0);
+  job->end = storage::id_key(table::runs, time_id_floor(cutoff));
+  job->visit = [self](const kv_entry& e, journal_write& w) {
+    auto r = run_from_json(e.value);
+    if (!r || !run_ended(*r))
+      return true;
+    w.deletes.push_back(e.key);
+    w.deletes.push_back(storage::pair_key(table::task_runs, r->task, r->id));
+    ++self->state.pass->counts.runs;
+    return true;
+  };
+  // What agents sent for those runs goes with them.
+  job->before_write = [self](journal_write& w, std::function<void()> done) {
+    std::unordered_set<uint64_t> runs;
+    uint64_t lo = UINT64_MAX;
+    uint64_t hi = 0;
+    for (auto& k : w.deletes)
+      if (!k.empty() && static_cast<uint8_t>(k[0]) == uint8_t(table::runs)) {
+        auto id = storage::get_u64(std::string_view{k}.substr(1));
+        runs.insert(id);
+        lo = std::min(lo, id);
+        hi = std::max(hi, id);
+      }
+    if (runs.empty()) {
+      done();
+      return;
+    }
+    scan_request req{storage::id_key(table::run_items, lo),
+                     storage::id_key(table::run_items, hi + 1), 1000000, false};
+    auto wp = &w;
+    self->request(self->state.journal, caf::infinite, scan_atom::value, req)
+      .then(
+        [wp, runs = std::move(runs), done](std::vector<kv_entry>& items) {
+          for (auto& e : items)
+            if (runs.count(storage::get_u64(std::string_view{e.key}.substr(1))))
+              wp->deletes.push_back(e.key);
+          done();
+        },
+        [self](caf::error& err) {
+          abort_pass(self, err);
+        });
+  };
+  add_range(self, job);
+}
+
+void plan_messages(self_ptr self, int64_t cutoff) {
+  auto& pass = *self->state.pass;
+  for (auto conv : pass.conversations) {
+    auto job = std::make_shared<range_job>();
+    job->begin = storage::pair_key(table::messages, conv, 0);
+    job->end = storage::pair_key(table::messages, conv, time_id_floor(cutoff));
+    job->visit = [self](const kv_entry& e, journal_write& w) {
+      w.deletes.push_back(e.key);
+      ++self->state.pass->counts.messages;
+      return true;
+    };
+    add_range(self, job);
+  }
+  auto job = std::make_shared<range_job>();
+  job->begin = storage::id_key(table::decisions, 0);
+  job->end = storage::id_key(table::decisions, time_id_floor(cutoff));
+  job->visit = [self](const kv_entry& e, journal_write& w) {
+    json::document doc;
+    json::field_error err;
+    if (!json::parse_object(e.value, doc, err))
+      return true;
+    auto status = json::string_member(doc, "status");
+    auto agent_text = json::string_member(doc, "agent_id");
+    if (!status || *status == "pending" || !agent_text)
+      return true;
+    auto agent = parse_id64("agt_", *agent_text);
+    auto& owners = self->state.pass->agent_owner;
+    // Without its agent the owner's index key is unknown: keep it.
+    auto owner = agent ? owners.find(*agent) : owners.end();
+    if (owner == owners.end())
+      return true;
+    auto id = storage::get_u64(std::string_view{e.key}.substr(1));
+    w.deletes.push_back(e.key);
+    w.deletes.push_back(storage::id_key(table::expiries, id));
+    w.deletes.push_back(
+      storage::pair_key(table::user_decisions, owner->second, id));
+    ++self->state.pass->counts.decisions;
+    return true;
+  };
+  add_range(self, job);
+}
+
+// Reads the users, agents and conversations, then plans the steps.
+void start_pass(self_ptr self) {
+  auto pass = std::make_shared<retention_pass>();
+  self->state.pass = pass;
+  auto& opts = self->state.opts;
+  pass->now = opts.clock ? opts.clock() : now_ms();
+  auto whole = [](table t) {
+    auto b = std::string(1, static_cast<char>(t));
+    return scan_request{b, storage::prefix_end(b), 100000000, false};
+  };
+  auto& journal = self->state.journal;
+  self->request(journal, caf::infinite, scan_atom::value, whole(table::users))
+    .then(
+      [self, pass, whole](std::vector<kv_entry>& users) {
+        for (auto& e : users)
+          pass->users.push_back(
+            storage::get_u64(std::string_view{e.key}.substr(1)));
+        self
+          ->request(self->state.journal, caf::infinite, scan_atom::value,
+                    whole(table::agents))
+          .then(
+            [self, pass, whole](std::vector<kv_entry>& agents) {
+              for (auto& e : agents) {
+                agent_record a;
+                if (from_storage(e.value, a))
+                  pass->agent_owner[a.id] = a.owner;
+              }
+              self
+                ->request(self->state.journal, caf::infinite, scan_atom::value,
+                          whole(table::conversations))
+                .then(
+                  [self, pass](std::vector<kv_entry>& convs) {
+                    for (auto& e : convs)
+                      pass->conversations.push_back(
+                        storage::get_u64(std::string_view{e.key}.substr(1)));
+                    auto& o = self->state.opts;
+                    auto now = pass->now;
+                    if (o.activity.count() > 0)
+                      plan_activity(self, now - o.activity.count());
+                    if (o.delivered_events.count() > 0)
+                      plan_events(self, now - o.delivered_events.count());
+                    if (o.runs.count() > 0)
+                      plan_runs(self, now - o.runs.count());
+                    if (o.messages.count() > 0)
+                      plan_messages(self, now - o.messages.count());
+                    run_next(self);
+                  },
+                  [self](caf::error& err) {
+                    abort_pass(self, err);
+                  });
+            },
+            [self](caf::error& err) {
+              abort_pass(self, err);
+            });
+      },
+      [self](caf::error& err) {
+        abort_pass(self, err);
+      });
+}
+
+void run_next(self_ptr self) {
+  auto& pass = self->state.pass;
+  if (!pass)
+    return;
+  if (pass->steps.empty()) {
+    finish(self);
+    return;
+  }
+  auto step = std::move(pass->steps.front());
+  pass->steps.pop_front();
+  step();
+}
+
+} // namespace
+
+retention_actor::behavior_type
+retention(retention_actor::stateful_pointer<retention_state> self,
+          journal_actor journal, maintenance_actor maintenance,
+          retention_options opts) {
+  self->state.journal = std::move(journal);
+  self->state.maintenance = std::move(maintenance);
+  self->state.opts = std::move(opts);
+  if (auto* m = self->state.opts.metrics)
+    self->state.deleted_total = &m->get_counter(
+      "nod_retention_deleted_total",
+      "Entries retention deleted (activity, delivered events, runs, "
+      "messages, decisions).");
+  if (self->state.opts.interval.count() > 0)
+    self->delayed_send(self, self->state.opts.interval, timeout_atom::value);
+  return {
+    [self](sweep_atom) -> caf::result<retention_counts> {
+      auto rp = self->make_response_promise<retention_counts>();
+      bool idle = !self->state.pass;
+      if (idle)
+        start_pass(self);
+      if (self->state.pass)
+        self->state.pass->waiting.push_back(rp);
+      return rp;
+    },
+    [self](step_atom) {
+      run_next(self);
+    },
+    [self](timeout_atom) {
+      if (!self->state.pass)
+        start_pass(self);
+      self->delayed_send(self, self->state.opts.interval, timeout_atom::value);
+    },
+  };
+}
+
+} // namespace nod
