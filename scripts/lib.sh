@@ -1,5 +1,5 @@
-# Shared by scripts/start.sh and scripts/test.sh: install missing Debian
-# packages, configure and build. Sourced, not run.
+# Shared by scripts/start.sh, scripts/test.sh and scripts/package.sh:
+# install missing Debian packages, configure and build. Sourced, not run.
 
 set -euo pipefail
 
@@ -26,6 +26,10 @@ packages=(
   # The email channel's tests: a local SMTP server, and a throwaway
   # certificate for its STARTTLS.
   python3-aiosmtpd openssl
+  # The Debian package (scripts/package.sh): cpack's dependency list comes
+  # from dpkg-shlibdeps, which needs file; its test verifies the unit with
+  # systemd-analyze.
+  dpkg-dev file systemd
 )
 
 install_packages() {
