@@ -135,6 +135,24 @@ const std::vector<setting> settings = {
    [](config& c, const std::string& v) {
      return parse_log_level(v, c.log_level);
    }},
+  {"log-format", "NOD_LOG_FORMAT", "FORMAT",
+   "text (readable lines) or json (one JSON object per line).",
+   [](const config& c) {
+     return c.log_format;
+   },
+   [](config& c, const std::string& v) -> reason {
+     std::string s = v;
+     for (auto& ch : s)
+       ch = text::ascii_lower(ch);
+     if (s != "text" && s != "json")
+       return quote(v) + " is not one of text, json";
+     c.log_format = s;
+     return std::nullopt;
+   }},
+  boolean("access-log", "NOD_ACCESS_LOG",
+          "Log one info line per HTTP request answered (costs CPU under "
+          "load).",
+          &config::access_log),
   {"admin-password", "NOD_ADMIN_PASSWORD", "PASSWORD",
    "Password of the admin user on a fresh data directory.",
    // Never print a secret; only say whether one is set.

@@ -23,6 +23,12 @@ struct config {
   std::string data_dir = "./data";
   /// spdlog level: trace, debug, info, warn, error, critical, off.
   std::string log_level = "info";
+  /// Log line format: `text` (readable lines) or `json` (one object per
+  /// line, for log collectors).
+  std::string log_format = "text";
+  /// One info line per HTTP request answered; off by default because it
+  /// costs CPU under load.
+  bool access_log = false;
   /// Password of `admin` on a fresh data directory; random when empty.
   std::string admin_password;
   /// Base URL for trigger URLs and media links; derived from listen if empty.

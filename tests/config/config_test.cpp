@@ -111,6 +111,14 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.log_level, "debug");
      }},
+    {"log-format", "NOD_LOG_FORMAT", "JSON",
+     [](const config& c) {
+       EXPECT_EQ(c.log_format, "json");
+     }},
+    {"access-log", "NOD_ACCESS_LOG", "on",
+     [](const config& c) {
+       EXPECT_TRUE(c.access_log);
+     }},
     {"admin-password", "NOD_ADMIN_PASSWORD", "s3cret pass",
      [](const config& c) {
        EXPECT_EQ(c.admin_password, "s3cret pass");
@@ -294,6 +302,8 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(c.listen_port, 8000);
   EXPECT_EQ(c.data_dir, d.data_dir);
   EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_FALSE(c.access_log);
   EXPECT_EQ(c.admin_password, "");
   EXPECT_EQ(c.public_url, "");
   EXPECT_EQ(c.io_threads, d.io_threads);
@@ -466,6 +476,9 @@ const std::vector<bad_case>& bad_cases() {
     {"data-dir", "NOD_DATA_DIR", "", "must not be empty"},
     {"log-level", "NOD_LOG_LEVEL", "loud",
      "\"loud\" is not one of trace, debug, info, warn, error, critical, off"},
+    {"log-format", "NOD_LOG_FORMAT", "xml", "\"xml\" is not one of text, json"},
+    {"access-log", "NOD_ACCESS_LOG", "sometimes",
+     "\"sometimes\" is not a boolean"},
     {"metrics-token", "NOD_METRICS_TOKEN", "two words",
      "must be printable ASCII without spaces"},
     {"public-url", "NOD_PUBLIC_URL", "ftp://x",
@@ -755,6 +768,8 @@ TEST_F(config_test, example_config_file_matches_defaults) {
   EXPECT_EQ(c.listen_port, d.listen_port);
   EXPECT_EQ(c.data_dir, d.data_dir);
   EXPECT_EQ(c.log_level, d.log_level);
+  EXPECT_EQ(c.log_format, d.log_format);
+  EXPECT_EQ(c.access_log, d.access_log);
   EXPECT_EQ(c.admin_password, d.admin_password);
   EXPECT_EQ(c.public_url, d.public_url);
   EXPECT_EQ(c.io_threads, d.io_threads);
