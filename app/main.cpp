@@ -16,6 +16,7 @@
 #include "actors/task_clock.hpp"
 #include "actors/tasks.hpp"
 #include "actors/webhook_scheduler.hpp"
+#include "app/logging.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/agent_api.hpp"
@@ -49,7 +50,6 @@
 #include <iostream>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -104,16 +104,6 @@ std::vector<std::string> environment() {
   for (char** e = environ; e && *e; ++e)
     env.emplace_back(*e);
   return env;
-}
-
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stdout_color_mt("nod");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ %v",
-                      spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(level));
-  // Lines reach the terminal or log collector at once, not at exit.
-  logger->flush_on(spdlog::level::trace);
-  spdlog::set_default_logger(logger);
 }
 
 std::string url_host(const std::string& host) {
@@ -433,7 +423,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nod-server: %s\n", err->c_str());
     return exit_bad_setting;
   }
-  setup_logging(cfg.log_level);
+  auto access_logger = nod::logging::setup(cfg.log_format, cfg.log_level);
 
   // 1. The store, before anything can accept a write.
   std::error_code ignored;
