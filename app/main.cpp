@@ -454,6 +454,7 @@ int main(int argc, char** argv) {
     nod::net::server server{cfg, metrics, [&ready] {
                               return ready.load();
                             }};
+    server.set_access_logger(access_logger);
     if (auto err = server.listen()) {
       spdlog::critical("{}", *err);
       return exit_failure;
