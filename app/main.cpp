@@ -297,6 +297,30 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
   return d;
 }
 
+// SIGHUP: the configuration is read again from the same sources (file,
+// environment, flags). log-level, log-format and access-log apply at once;
+// any other setting that differs from `started` waits for a restart, and
+// says so. A configuration that does not load changes nothing.
+void reload_config(const std::vector<std::string>& args,
+                   const nod::config& started, nod::net::server& server) {
+  auto loaded = nod::load_config(args, environment());
+  if (loaded.what != nod::config_result::outcome::run) {
+    spdlog::error("received SIGHUP: {}; the configuration in use stays",
+                  loaded.message);
+    return;
+  }
+  const auto& cfg = loaded.cfg;
+  // Said before a stricter log-level could hide it.
+  spdlog::info("received SIGHUP: configuration reloaded: log-level {}, "
+               "log-format {}, access-log {}",
+               cfg.log_level, cfg.log_format, cfg.access_log ? "on" : "off");
+  nod::logging::reconfigure(cfg.log_format, cfg.log_level);
+  server.set_access_log(cfg.access_log);
+  for (auto& name : nod::changed_settings(started, cfg))
+    if (name != "log-level" && name != "log-format" && name != "access-log")
+      spdlog::warn("{} changed; takes effect after a restart", name);
+}
+
 void stop_all(std::initializer_list<caf::actor_addr> actors) {
   for (auto& a : actors)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -397,7 +421,8 @@ int user_command(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   // Block the signals the server handles before any thread starts, so
   // every thread inherits the mask and only `sigwait` below ever sees them:
-  // SIGTERM and SIGINT stop, SIGHUP reloads the TLS certificate.
+  // SIGTERM and SIGINT stop, SIGHUP reloads the configuration and the TLS
+  // certificate.
   sigset_t handled_signals;
   sigemptyset(&handled_signals);
   sigaddset(&handled_signals, SIGTERM);
@@ -408,7 +433,8 @@ int main(int argc, char** argv) {
 
   if (argc > 1 && std::string_view{argv[1]} == "user")
     return user_command({argv + 2, argv + argc});
-  auto loaded = nod::load_config({argv + 1, argv + argc}, environment());
+  const std::vector<std::string> args{argv + 1, argv + argc};
+  auto loaded = nod::load_config(args, environment());
   switch (loaded.what) {
     case nod::config_result::outcome::print_and_exit:
       std::printf("%s\n", loaded.message.c_str());
@@ -423,6 +449,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nod-server: %s\n", err->c_str());
     return exit_bad_setting;
   }
+  // What SIGHUP compares with: `cfg` gets derived values below.
+  const nod::config started_cfg = cfg;
   auto access_logger = nod::logging::setup(cfg.log_format, cfg.log_level);
 
   // 1. The store, before anything can accept a write.
@@ -634,9 +662,10 @@ int main(int argc, char** argv) {
       sigwait(&handled_signals, &received);
       if (received != SIGHUP)
         break;
+      reload_config(args, started_cfg, server);
       if (!server.tls())
-        spdlog::info("received SIGHUP: nothing to reload (no tls-cert)");
-      else if (auto err = server.reload_tls())
+        continue;
+      if (auto err = server.reload_tls())
         spdlog::error("received SIGHUP: {}; the certificate in use stays",
                       *err);
       else

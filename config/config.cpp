@@ -709,6 +709,24 @@ std::string config_help() {
   return out;
 }
 
+std::vector<std::string> changed_settings(const config& a, const config& b) {
+  // `show` prints only whether a secret is set.
+  auto same_secret = [&](const std::string& flag) {
+    if (flag == "admin-password")
+      return a.admin_password == b.admin_password;
+    if (flag == "metrics-token")
+      return a.metrics_token == b.metrics_token;
+    if (flag == "smtp-password")
+      return a.smtp_password == b.smtp_password;
+    return true;
+  };
+  std::vector<std::string> out;
+  for (auto& s : settings)
+    if (s.show(a) != s.show(b) || !same_secret(s.flag))
+      out.emplace_back(s.flag);
+  return out;
+}
+
 std::optional<std::string> validate_environment(const config& cfg) {
   try {
     namespace fs = std::filesystem;

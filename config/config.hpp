@@ -152,6 +152,11 @@ config_result load_config(const std::vector<std::string>& args,
 /// The `--help` text: every setting, its flag, env name and default.
 std::string config_help();
 
+/// The flags of the settings whose values differ between `a` and `b`, in
+/// the order of `--help` (what a reload reports). Secrets are compared by
+/// value, though `--help` never shows them.
+std::vector<std::string> changed_settings(const config& a, const config& b);
+
 /// Checks values that need the file system (data dir writable). Returns an
 /// error line naming the setting, or nothing when all is well.
 std::optional<std::string> validate_environment(const config& cfg);

@@ -728,6 +728,33 @@ TEST_F(config_test, help_lists_every_flag_env_and_default) {
   EXPECT_EQ(with_default, good_cases().size() + 1); // + --config
 }
 
+// -- changed settings (SIGHUP) ----------------------------------------------
+
+TEST_F(config_test, changed_settings_names_each_setting_that_differs) {
+  const config d;
+  EXPECT_TRUE(nod::changed_settings(d, d).empty());
+  for (auto& g : good_cases()) {
+    SCOPED_TRACE(g.flag);
+    auto c = must_load({"--" + g.flag + "=" + g.value});
+    EXPECT_EQ(nod::changed_settings(d, c), strings{g.flag});
+    EXPECT_EQ(nod::changed_settings(c, d), strings{g.flag});
+  }
+  auto c = must_load(
+    {"--max-connections=5", "--log-level=debug", "--access-log=on"});
+  EXPECT_EQ(nod::changed_settings(d, c),
+            (strings{"log-level", "access-log", "max-connections"}));
+}
+
+TEST_F(config_test, changed_settings_compares_secrets_by_value) {
+  auto a = must_load(
+    {"--metrics-token=one", "--smtp-password=x", "--admin-password=p"});
+  auto b = must_load(
+    {"--metrics-token=two", "--smtp-password=y", "--admin-password=q"});
+  EXPECT_EQ(nod::changed_settings(a, b),
+            (strings{"admin-password", "metrics-token", "smtp-password"}));
+  EXPECT_TRUE(nod::changed_settings(a, a).empty());
+}
+
 TEST_F(config_test, version) {
   auto r = nod::load_config({"--version"}, {});
   EXPECT_EQ(r.what, outcome::print_and_exit);
