@@ -277,7 +277,8 @@ void on_result(self_ptr self, uint64_t id, const http_post_result& r) {
   if (j.channel == "push" && r.failure == post_failure::none
       && (r.status == 404 || r.status == 410)) {
     spdlog::info("push subscription {} of user {} is gone ({}): removed",
-                 format_id64("psub_", j.subscription), j.user, r.status);
+                 format_id64("psub_", j.subscription),
+                 format_id64("usr_", j.user), r.status);
     answer_test(j, error + " (the browser unsubscribed; removed)");
     remove_subscription(self, j.user, j.subscription);
     st.jobs.erase(i);

@@ -5,6 +5,7 @@
 #include "actors/pending_marks.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/credentials.hpp"
+#include "protocol/ids.hpp"
 #include "protocol/time.hpp"
 #include "storage/keys.hpp"
 
@@ -126,8 +127,8 @@ void flush(self_ptr self) {
       [self](caf::error& err) {
         // The in-flight marks stay, so a restart tries these again.
         auto& st = self->state;
-        spdlog::error("delivery to agent {}: journal: {}", st.agent,
-                      detail_of(err));
+        spdlog::error("delivery to agent {}: journal: {}",
+                      format_id64("agt_", st.agent), detail_of(err));
         st.saving = false;
         flush(self);
         read_replay(self);
@@ -264,7 +265,7 @@ void load(self_ptr self) {
         auto p = payloads.find(i->seq);
         if (p == payloads.end()) {
           spdlog::error("delivery: event {} of agent {} is missing", i->seq,
-                        st.agent);
+                        format_id64("agt_", st.agent));
           if (!i->replay)
             st.progress.finished += 1;
           i = st.queue.erase(i);
@@ -278,7 +279,7 @@ void load(self_ptr self) {
         if (t == texts.end() || !from_json(*t->second, r)) {
           spdlog::warn("delivery record of agent {} seq {} unreadable; "
                        "starting a new one",
-                       st.agent, i->seq);
+                       format_id64("agt_", st.agent), i->seq);
           r = delivery_record{};
           r.created_ms = now_ms();
         }
@@ -297,7 +298,7 @@ void load(self_ptr self) {
   };
   auto failed = [self, one_done](caf::error& err) mutable {
     spdlog::error("delivery to agent {}: cannot read the journal: {}",
-                  self->state.agent, detail_of(err));
+                  format_id64("agt_", self->state.agent), detail_of(err));
     one_done();
   };
   self
@@ -511,8 +512,8 @@ void read_replay(self_ptr self) {
                                  }),
                   q.end());
         } else {
-          spdlog::error("cannot mark events of agent {} resumed: {}", st.agent,
-                        detail_of(n.error()));
+          spdlog::error("cannot mark events of agent {} resumed: {}",
+                        format_id64("agt_", st.agent), detail_of(n.error()));
         }
         st.replay_reading = false;
         read_replay(self);
@@ -531,7 +532,7 @@ void read_replay(self_ptr self) {
         // The socket is served all the same: what cannot be read now waits
         // for the next poll or socket.
         spdlog::error("cannot read pending events of agent {}: {}",
-                      self->state.agent, detail_of(err));
+                      format_id64("agt_", self->state.agent), detail_of(err));
         std::vector<stream_event> none;
         replayed(self, none);
       });

@@ -5,6 +5,7 @@
 #include "actors/pending_marks.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/delivery.hpp"
+#include "protocol/ids.hpp"
 #include "protocol/time.hpp"
 #include "storage/keys.hpp"
 
@@ -244,8 +245,8 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
     auto& lanes = self->state.lanes;
     for (auto i = lanes.begin(); i != lanes.end(); ++i)
       if (i->second.actor.address() == msg.source) {
-        spdlog::error("delivery lane of agent {} ended: {}", i->first,
-                      to_string(msg.reason));
+        spdlog::error("delivery lane of agent {} ended: {}",
+                      format_id64("agt_", i->first), to_string(msg.reason));
         lanes.erase(i);
         return;
       }

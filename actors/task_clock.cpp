@@ -1,5 +1,6 @@
 #include "actors/task_clock.hpp"
 
+#include "protocol/ids.hpp"
 #include "protocol/time.hpp"
 
 #include <algorithm>
@@ -96,8 +97,8 @@ void fire_task(self_ptr self, uint64_t id, int64_t at) {
       [self, id, at](caf::error& err) {
         auto& st = self->state;
         --st.in_flight;
-        spdlog::warn("task {:x}: firing failed ({}); retrying later", id,
-                     caf::to_string(err));
+        spdlog::warn("task {}: firing failed ({}); retrying later",
+                     format_id64("tsk_", id), caf::to_string(err));
         if (!st.task_times.count(id))
           set_entry(self, id, std::max(at, st.opts.now()) + st.opts.retry_ms,
                     false);
@@ -117,8 +118,8 @@ void expire_decision(self_ptr self, uint64_t id) {
       [self, id](caf::error& err) {
         auto& st = self->state;
         --st.in_flight;
-        spdlog::warn("decision {:x}: expiring failed ({}); retrying later", id,
-                     caf::to_string(err));
+        spdlog::warn("decision {}: expiring failed ({}); retrying later",
+                     format_id64("dec_", id), caf::to_string(err));
         if (!st.expiry_times.count(id))
           set_entry(self, id, st.opts.now() + st.opts.retry_ms, true);
         run_due(self);

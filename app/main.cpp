@@ -17,6 +17,7 @@
 #include "actors/task_clock.hpp"
 #include "actors/tasks.hpp"
 #include "actors/webhook_scheduler.hpp"
+#include "app/logging.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/agent_api.hpp"
@@ -54,7 +55,6 @@
 #include <netinet/in.h>
 #include <optional>
 #include <pthread.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -109,16 +109,6 @@ std::vector<std::string> environment() {
   for (char** e = environ; e && *e; ++e)
     env.emplace_back(*e);
   return env;
-}
-
-void setup_logging(const std::string& level) {
-  auto logger = spdlog::stdout_color_mt("nod");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ %v",
-                      spdlog::pattern_time_type::utc);
-  logger->set_level(spdlog::level::from_str(level));
-  // Lines reach the terminal or log collector at once, not at exit.
-  logger->flush_on(spdlog::level::trace);
-  spdlog::set_default_logger(logger);
 }
 
 std::string url_host(const std::string& host) {
@@ -310,6 +300,30 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
                       people.directory, people.clock, tasks_opts);
   caf::anon_send(people.clock, nod::join_atom::value, d.tasks, d.actions);
   return d;
+}
+
+// SIGHUP: the configuration is read again from the same sources (file,
+// environment, flags). log-level, log-format and access-log apply at once;
+// any other setting that differs from `started` waits for a restart, and
+// says so. A configuration that does not load changes nothing.
+void reload_config(const std::vector<std::string>& args,
+                   const nod::config& started, nod::net::server& server) {
+  auto loaded = nod::load_config(args, environment());
+  if (loaded.what != nod::config_result::outcome::run) {
+    spdlog::error("received SIGHUP: {}; the configuration in use stays",
+                  loaded.message);
+    return;
+  }
+  const auto& cfg = loaded.cfg;
+  // Said before a stricter log-level could hide it.
+  spdlog::info("received SIGHUP: configuration reloaded: log-level {}, "
+               "log-format {}, access-log {}",
+               cfg.log_level, cfg.log_format, cfg.access_log ? "on" : "off");
+  nod::logging::reconfigure(cfg.log_format, cfg.log_level);
+  server.set_access_log(cfg.access_log);
+  for (auto& name : nod::changed_settings(started, cfg))
+    if (name != "log-level" && name != "log-format" && name != "access-log")
+      spdlog::warn("{} changed; takes effect after a restart", name);
 }
 
 void stop_all(std::initializer_list<caf::actor_addr> actors) {
@@ -565,7 +579,8 @@ int restore_command(std::vector<std::string> args) {
 int main(int argc, char** argv) {
   // Block the signals the server handles before any thread starts, so
   // every thread inherits the mask and only `sigwait` below ever sees them:
-  // SIGTERM and SIGINT stop, SIGHUP reloads the TLS certificate.
+  // SIGTERM and SIGINT stop, SIGHUP reloads the configuration and the TLS
+  // certificate.
   sigset_t handled_signals;
   sigemptyset(&handled_signals);
   sigaddset(&handled_signals, SIGTERM);
@@ -580,7 +595,8 @@ int main(int argc, char** argv) {
     return backup_command({argv + 2, argv + argc});
   if (argc > 1 && std::string_view{argv[1]} == "restore")
     return restore_command({argv + 2, argv + argc});
-  auto loaded = nod::load_config({argv + 1, argv + argc}, environment());
+  const std::vector<std::string> args{argv + 1, argv + argc};
+  auto loaded = nod::load_config(args, environment());
   switch (loaded.what) {
     case nod::config_result::outcome::print_and_exit:
       std::printf("%s\n", loaded.message.c_str());
@@ -595,7 +611,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nod-server: %s\n", err->c_str());
     return exit_bad_setting;
   }
-  setup_logging(cfg.log_level);
+  // What SIGHUP compares with: `cfg` gets derived values below.
+  const nod::config started_cfg = cfg;
+  auto access_logger = nod::logging::setup(cfg.log_format, cfg.log_level);
 
   // 1. The store, before anything can accept a write.
   std::error_code ignored;
@@ -639,6 +657,7 @@ int main(int argc, char** argv) {
     nod::net::server server{cfg, metrics, [&ready] {
                               return ready.load();
                             }};
+    server.set_access_logger(access_logger);
     if (auto err = server.listen()) {
       spdlog::critical("{}", *err);
       return exit_failure;
@@ -839,9 +858,10 @@ int main(int argc, char** argv) {
       sigwait(&handled_signals, &received);
       if (received != SIGHUP)
         break;
+      reload_config(args, started_cfg, server);
       if (!server.tls())
-        spdlog::info("received SIGHUP: nothing to reload (no tls-cert)");
-      else if (auto err = server.reload_tls())
+        continue;
+      if (auto err = server.reload_tls())
         spdlog::error("received SIGHUP: {}; the certificate in use stays",
                       *err);
       else

@@ -175,6 +175,24 @@ const std::vector<setting> settings = {
    [](config& c, const std::string& v) {
      return parse_log_level(v, c.log_level);
    }},
+  {"log-format", "NOD_LOG_FORMAT", "FORMAT",
+   "text (readable lines) or json (one JSON object per line).",
+   [](const config& c) {
+     return c.log_format;
+   },
+   [](config& c, const std::string& v) -> reason {
+     std::string s = v;
+     for (auto& ch : s)
+       ch = text::ascii_lower(ch);
+     if (s != "text" && s != "json")
+       return quote(v) + " is not one of text, json";
+     c.log_format = s;
+     return std::nullopt;
+   }},
+  boolean("access-log", "NOD_ACCESS_LOG",
+          "Log one info line per HTTP request answered (costs CPU under "
+          "load).",
+          &config::access_log),
   {"admin-password", "NOD_ADMIN_PASSWORD", "PASSWORD",
    "Password of the admin user on a fresh data directory.",
    // Never print a secret; only say whether one is set.
@@ -728,6 +746,24 @@ std::string config_help() {
     out += line + "\n";
   }
   out.pop_back(); // callers add the final newline, as for other messages
+  return out;
+}
+
+std::vector<std::string> changed_settings(const config& a, const config& b) {
+  // `show` prints only whether a secret is set.
+  auto same_secret = [&](const std::string& flag) {
+    if (flag == "admin-password")
+      return a.admin_password == b.admin_password;
+    if (flag == "metrics-token")
+      return a.metrics_token == b.metrics_token;
+    if (flag == "smtp-password")
+      return a.smtp_password == b.smtp_password;
+    return true;
+  };
+  std::vector<std::string> out;
+  for (auto& s : settings)
+    if (s.show(a) != s.show(b) || !same_secret(s.flag))
+      out.emplace_back(s.flag);
   return out;
 }
 

@@ -34,6 +34,12 @@ struct config {
   std::chrono::milliseconds retention_interval{600000};
   /// spdlog level: trace, debug, info, warn, error, critical, off.
   std::string log_level = "info";
+  /// Log line format: `text` (readable lines) or `json` (one object per
+  /// line, for log collectors).
+  std::string log_format = "text";
+  /// One info line per HTTP request answered; off by default because it
+  /// costs CPU under load.
+  bool access_log = false;
   /// Password of `admin` on a fresh data directory; random when empty.
   std::string admin_password;
   /// Base URL for trigger URLs and media links; derived from listen if empty.
@@ -156,6 +162,11 @@ config_result load_config(const std::vector<std::string>& args,
 
 /// The `--help` text: every setting, its flag, env name and default.
 std::string config_help();
+
+/// The flags of the settings whose values differ between `a` and `b`, in
+/// the order of `--help` (what a reload reports). Secrets are compared by
+/// value, though `--help` never shows them.
+std::vector<std::string> changed_settings(const config& a, const config& b);
 
 /// Checks values that need the file system (data dir writable). Returns an
 /// error line naming the setting, or nothing when all is well.

@@ -22,6 +22,19 @@ http_request to_http_request(
   return req;
 }
 
+std::string forwarded_for(
+  const boost::beast::http::request<boost::beast::http::string_body>& msg) {
+  std::string out;
+  for (const auto& field : msg)
+    if (text::iequals({field.name_string().data(), field.name_string().size()},
+                      "x-forwarded-for")) {
+      if (!out.empty())
+        out += ',';
+      out.append(field.value().data(), field.value().size());
+    }
+  return out;
+}
+
 std::string forwarded_for(const http_request& req) {
   std::string out;
   for (auto& [name, value] : req.headers)

@@ -24,4 +24,8 @@ http_request to_http_request(
 /// its own header instead of extending the client's.
 std::string forwarded_for(const http_request& req);
 
+/// As above, for a request as Beast parsed it.
+std::string forwarded_for(
+  const boost::beast::http::request<boost::beast::http::string_body>& msg);
+
 } // namespace nod::net

@@ -1,6 +1,7 @@
 #include "net/http_session.hpp"
 
 #include "net/beast_request.hpp"
+#include "net/request_log.hpp"
 #include "net/server_core.hpp"
 #include "net/websocket_session.hpp"
 
@@ -185,7 +186,8 @@ bool http_session::admit_body() {
   try {
     verdict = (*found.check)(head);
   } catch (const std::exception& e) {
-    spdlog::error("http: gate of {} {} threw: {}", head.method, head.path,
+    // The route, not the path: a trigger URL's path is its credential.
+    spdlog::error("http: gate of {} {} threw: {}", head.method, found.route,
                   e.what());
     verdict = gate_verdict::refused(error_response(500, "internal error"));
   }
@@ -317,8 +319,6 @@ void http_session::handle_request() {
     keep_alive_ = false; // the health check of a refused connection
   auto req = request_of(msg);
   req.body = std::move(msg.body());
-  if (log_requests())
-    path_ = req.path;
   if (route_websocket(msg, req))
     return;
   // A CORS preflight from an allowed origin (cors-origins).
@@ -354,12 +354,13 @@ void http_session::handle_request() {
   try {
     (*found.target)(req, make_responder());
   } catch (const std::exception& e) {
-    spdlog::error("http: handler of {} {} threw: {}", req.method, req.path,
-                  e.what());
+    spdlog::error("http: handler of {} {} threw: {} request_id={}", req.method,
+                  route_, e.what(), request_id_text_);
     if (!sync_response_)
       sync_response_ = error_response(500, "internal error");
   } catch (...) {
-    spdlog::error("http: handler of {} {} threw", req.method, req.path);
+    spdlog::error("http: handler of {} {} threw request_id={}", req.method,
+                  route_, request_id_text_);
     if (!sync_response_)
       sync_response_ = error_response(500, "internal error");
   }
@@ -421,7 +422,8 @@ void http_session::upgrade(const http::request<http::string_body>& msg,
     auto ws = std::make_shared<websocket_session>(
       srv_, std::move(stream_), strand_, remote_, std::move(slot_));
     srv_.add_ws_session(ws);
-    ws->run(msg, std::move(req), route_, handler, std::move(early), started_);
+    ws->run(msg, std::move(req), route_, handler, std::move(early), started_,
+            std::move(request_id_text_));
   } catch (const std::exception& e) {
     spdlog::warn("ws: cannot start a session: {}", e.what());
   }
@@ -445,10 +447,21 @@ void http_session::begin_request(const http::request<http::string_body>& head) {
   method_ = head.method() == http::verb::unknown
               ? std::string{"OTHER"}
               : std::string{head.method_string()};
+  auto incoming = head["X-Request-Id"];
+  if (acceptable_request_id({incoming.data(), incoming.size()}))
+    request_id_text_.assign(incoming.data(), incoming.size());
+  else
+    format_request_id(srv_.request_id_base_ + request_id_, request_id_text_);
+  auto target = head.target();
+  log_access_ = srv_.access_log_.load(std::memory_order_relaxed);
+  log_debug_ = !log_access_ && log_requests();
+  if (log_access_ || log_debug_) {
+    loggable_path({target.data(), target.size()}, path_);
+    client_ = srv_.client_of(peer_, forwarded_for(head));
+  }
   cors_origin_.clear();
   if (!srv_.cors_.empty()) {
     auto origin = head[http::field::origin];
-    auto target = head.target();
     auto path = target.substr(0, target.find('?'));
     if (cors_policy::covers({path.data(), path.size()})
         && srv_.cors_.allows({origin.data(), origin.size()}))
@@ -501,14 +514,14 @@ void http_session::reply_error(unsigned status, const std::string& detail) {
 }
 
 void http_session::reply_error(http_response res) {
-  if (parser_ && parser_->is_header_done())
+  // What was read of the head, even when it was refused half way (a
+  // Content-Length over the limit): its request id and target are logged.
+  if (parser_)
     begin_request(parser_->get());
   else
     begin_request({});
   keep_alive_ = false;
   route_ = "unmatched";
-  if (log_requests() && parser_ && parser_->is_header_done())
-    path_ = std::string{parser_->get().target()};
   parser_.reset();
   do_write(std::move(res), true);
 }
@@ -525,7 +538,8 @@ void http_session::do_write(http_response res, bool drain) {
     build(res, keep);
   } catch (const std::exception& e) {
     // Beast throws on oversized header fields, for one.
-    spdlog::warn("http: bad response to {}: {}", path_, e.what());
+    spdlog::warn("http: bad response to {} {}: {} request_id={}", method_,
+                 route_, e.what(), request_id_text_);
     build(error_response(500, "internal error"), keep);
   }
   stream_.expires_after(srv_.cfg_.http_timeout);
@@ -551,6 +565,7 @@ void http_session::build(http_response res, bool keep) {
   for (auto& [name, value] : res.headers)
     if (safe_header(name, value) && !reserved_header(name))
       response_.insert(name, value);
+  response_.set("X-Request-Id", request_id_text_);
   response_.keep_alive(keep);
   if (!no_body) {
     response_.content_length(res.body.size());
@@ -565,9 +580,12 @@ void http_session::on_write(bool keep, bool drain, beast::error_code ec,
   auto seconds
     = std::chrono::duration<double>(clock_type::now() - started_).count();
   srv_.record(route_, method_, status, seconds);
-  if (log_requests())
-    spdlog::debug("http: {} {} {} {} {:.3f} ms", remote_, method_, path_,
-                  status, seconds * 1000);
+  if (log_access_)
+    srv_.log_access(method_, path_, status, response_.body().size(), seconds,
+                    client_, request_id_text_);
+  else if (log_debug_)
+    spdlog::debug("http: {} {} {} {} {:.3f} ms request_id={}", remote_, method_,
+                  path_, status, seconds * 1000, request_id_text_);
   response_ = {};
   body_hold_ = body_hold{};
   if (ec)

@@ -138,7 +138,16 @@ private:
   bool keep_alive_ = false;
   std::string method_;
   std::string route_;
-  std::string path_; // for the debug log only
+  /// The request's id: its X-Request-Id if acceptable, else a new one;
+  /// sent back in X-Request-Id.
+  std::string request_id_text_;
+  /// Written to the access log (or the debug log) when answered.
+  bool log_access_ = false;
+  bool log_debug_ = false;
+  /// For those logs only: `loggable_path` of the target, and the client's
+  /// address.
+  std::string path_;
+  std::string client_;
   /// The request's `Origin` when `cors-origins` lets it call this path:
   /// the response says so.
   std::string cors_origin_;

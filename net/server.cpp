@@ -40,6 +40,15 @@ std::optional<std::string> server::reload_tls() {
   return impl_->load_tls();
 }
 
+void server::set_access_logger(std::shared_ptr<spdlog::logger> logger) {
+  if (logger)
+    impl_->access_logger_ = std::move(logger);
+}
+
+void server::set_access_log(bool on) {
+  impl_->access_log_ = on;
+}
+
 bool server::tls() const {
   return impl_->tls_context() != nullptr;
 }

@@ -9,6 +9,10 @@
 #include <optional>
 #include <string>
 
+namespace spdlog {
+class logger;
+} // namespace spdlog
+
 namespace nod {
 struct config;
 namespace metrics {
@@ -62,6 +66,14 @@ public:
   /// from now on present the new certificate, open ones keep theirs.
   /// Returns the error line on failure; the certificate in use stays.
   std::optional<std::string> reload_tls();
+
+  /// Sends access lines to `logger` instead of the default logger; call
+  /// before `start`.
+  void set_access_logger(std::shared_ptr<spdlog::logger> logger);
+
+  /// Turns the access log (`access-log`: one line per request answered)
+  /// on or off for the requests answered from now on. Any thread.
+  void set_access_log(bool on);
 
   /// True when the port speaks TLS (`tls-cert` is set).
   bool tls() const;

@@ -2,6 +2,7 @@
 
 #include "net/http_session.hpp"
 #include "net/websocket_session.hpp"
+#include "protocol/ids.hpp"
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
@@ -102,6 +103,11 @@ server_core::server_core(const config& cfg, metrics::registry& reg,
                                   "connections.")),
     ioc_(std::make_unique<asio::io_context>(
       static_cast<int>(std::max<size_t>(cfg.io_threads, 1)))) {
+  access_log_ = cfg.access_log;
+  access_logger_ = spdlog::default_logger();
+  // Without randomness ids still differ within the run.
+  if (!random_bytes(&request_id_base_, sizeof request_id_base_))
+    request_id_base_ = 0;
   router_.add("GET", "/healthz", [](const http_request&, responder respond) {
     respond(json_response(200, R"({"status":"ok"})"));
   });
@@ -328,6 +334,18 @@ void server_core::record(const std::string& route, const std::string& method,
   }
   requests->inc();
   duration->observe(seconds);
+}
+
+void server_core::log_access(std::string_view method, std::string_view path,
+                             unsigned status, size_t bytes, double seconds,
+                             std::string_view client,
+                             std::string_view request_id) {
+  // Values are free of spaces (HTTP tokens, request targets, addresses,
+  // checked request ids): `log-format = json` splits them into fields.
+  access_logger_->info("access method={} path={} status={} bytes={} "
+                       "duration_ms={:.3f} client={} request_id={}",
+                       method, path.empty() ? "-" : path, status, bytes,
+                       seconds * 1000, client, request_id);
 }
 
 void server_core::stop() {

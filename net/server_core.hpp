@@ -25,9 +25,14 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+namespace spdlog {
+class logger;
+} // namespace spdlog
 
 namespace nod::net::detail {
 
@@ -90,6 +95,13 @@ struct server_core {
   void record(const std::string& route, const std::string& method,
               unsigned status, double seconds);
 
+  /// Writes the access line of one request answered (`access-log`):
+  /// `bytes` of body, `seconds` from the complete request to the written
+  /// response, `path` as `loggable_path` made it.
+  void log_access(std::string_view method, std::string_view path,
+                  unsigned status, size_t bytes, double seconds,
+                  std::string_view client, std::string_view request_id);
+
   const config cfg_;
   metrics::registry& reg_;
   std::function<bool()> ready_;
@@ -119,6 +131,14 @@ struct server_core {
   /// Request ids are unique per server, so a stale responder never matches
   /// a later request, not even of a session at a reused address.
   std::atomic<uint64_t> next_request_id_{1};
+  /// Added to request numbers for the ids of requests that bring none
+  /// (`req_` + 16 hex digits); random, so runs do not repeat ids.
+  uint64_t request_id_base_ = 0;
+  /// `access-log`; SIGHUP may turn it on or off while requests run.
+  std::atomic<bool> access_log_{false};
+  /// Where access lines go: the default logger unless the app set one
+  /// before `start`.
+  std::shared_ptr<spdlog::logger> access_logger_;
 
   metrics::gauge& connections_active_;
   metrics::counter& connections_total_;

@@ -138,8 +138,10 @@ websocket_session::~websocket_session() {
 void websocket_session::run(const http::request<http::string_body>& req,
                             http_request info, std::string route,
                             const ws_handler* handler, std::string early,
-                            clock_type::time_point started) {
+                            clock_type::time_point started,
+                            std::string request_id) {
   info_ = std::move(info);
+  request_id_ = std::move(request_id);
   route_ = std::move(route);
   handler_ = handler;
   started_ = started;
@@ -157,6 +159,7 @@ void websocket_session::run(const http::request<http::string_body>& req,
   ws_.set_option(
     websocket::stream_base::decorator([this](websocket::response_type& res) {
       res.set(http::field::server, "nod-server");
+      res.set("X-Request-Id", request_id_);
       handshake_status_ = res.result_int();
     }));
   ws_.read_message_max(srv_.cfg_.max_frame_bytes);
@@ -247,10 +250,16 @@ void websocket_session::request_close(uint16_t code, std::string reason) {
 
 void websocket_session::on_accept(beast::error_code ec) {
   early_ = {};
-  if (handshake_status_ != 0)
-    srv_.record(
-      route_, "GET", handshake_status_,
-      std::chrono::duration<double>(clock_type::now() - started_).count());
+  if (handshake_status_ != 0) {
+    auto seconds
+      = std::chrono::duration<double>(clock_type::now() - started_).count();
+    srv_.record(route_, "GET", handshake_status_, seconds);
+    // The upgrade is the socket's one access line; its frames are not.
+    if (srv_.access_log_.load(std::memory_order_relaxed))
+      srv_.log_access("GET", info_.path, handshake_status_, 0, seconds,
+                      info_.client, request_id_);
+  }
+  request_id_ = {};
   if (ec) {
     spdlog::debug("ws: {}: handshake: {}", remote_, ec.message());
     info_ = {};

@@ -68,7 +68,7 @@ public:
   /// the strand.
   void run(const http::request<http::string_body>& req, http_request info,
            std::string route, const ws_handler* handler, std::string early,
-           clock_type::time_point started);
+           clock_type::time_point started, std::string request_id);
 
   /// The server began to stop: close with `going_away`.
   void on_server_stop();
@@ -134,6 +134,8 @@ private:
   std::string early_;
   clock_type::time_point started_;
   unsigned handshake_status_ = 0;
+  /// The upgrade request's id (X-Request-Id), answered and logged.
+  std::string request_id_;
 
   // Strand only.
   ws_callbacks callbacks_;

@@ -135,6 +135,14 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.log_level, "debug");
      }},
+    {"log-format", "NOD_LOG_FORMAT", "JSON",
+     [](const config& c) {
+       EXPECT_EQ(c.log_format, "json");
+     }},
+    {"access-log", "NOD_ACCESS_LOG", "on",
+     [](const config& c) {
+       EXPECT_TRUE(c.access_log);
+     }},
     {"admin-password", "NOD_ADMIN_PASSWORD", "s3cret pass",
      [](const config& c) {
        EXPECT_EQ(c.admin_password, "s3cret pass");
@@ -318,6 +326,8 @@ TEST_F(config_test, defaults) {
   EXPECT_EQ(c.listen_port, 8000);
   EXPECT_EQ(c.data_dir, d.data_dir);
   EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_FALSE(c.access_log);
   EXPECT_EQ(c.admin_password, "");
   EXPECT_EQ(c.public_url, "");
   EXPECT_EQ(c.io_threads, d.io_threads);
@@ -490,6 +500,9 @@ const std::vector<bad_case>& bad_cases() {
     {"data-dir", "NOD_DATA_DIR", "", "must not be empty"},
     {"log-level", "NOD_LOG_LEVEL", "loud",
      "\"loud\" is not one of trace, debug, info, warn, error, critical, off"},
+    {"log-format", "NOD_LOG_FORMAT", "xml", "\"xml\" is not one of text, json"},
+    {"access-log", "NOD_ACCESS_LOG", "sometimes",
+     "\"sometimes\" is not a boolean"},
     {"metrics-token", "NOD_METRICS_TOKEN", "two words",
      "must be printable ASCII without spaces"},
     {"public-url", "NOD_PUBLIC_URL", "ftp://x",
@@ -744,6 +757,33 @@ TEST_F(config_test, help_lists_every_flag_env_and_default) {
   EXPECT_EQ(with_default, good_cases().size() + 1); // + --config
 }
 
+// -- changed settings (SIGHUP) ----------------------------------------------
+
+TEST_F(config_test, changed_settings_names_each_setting_that_differs) {
+  const config d;
+  EXPECT_TRUE(nod::changed_settings(d, d).empty());
+  for (auto& g : good_cases()) {
+    SCOPED_TRACE(g.flag);
+    auto c = must_load({"--" + g.flag + "=" + g.value});
+    EXPECT_EQ(nod::changed_settings(d, c), strings{g.flag});
+    EXPECT_EQ(nod::changed_settings(c, d), strings{g.flag});
+  }
+  auto c = must_load(
+    {"--max-connections=5", "--log-level=debug", "--access-log=on"});
+  EXPECT_EQ(nod::changed_settings(d, c),
+            (strings{"log-level", "access-log", "max-connections"}));
+}
+
+TEST_F(config_test, changed_settings_compares_secrets_by_value) {
+  auto a = must_load(
+    {"--metrics-token=one", "--smtp-password=x", "--admin-password=p"});
+  auto b = must_load(
+    {"--metrics-token=two", "--smtp-password=y", "--admin-password=q"});
+  EXPECT_EQ(nod::changed_settings(a, b),
+            (strings{"admin-password", "metrics-token", "smtp-password"}));
+  EXPECT_TRUE(nod::changed_settings(a, a).empty());
+}
+
 TEST_F(config_test, version) {
   auto r = nod::load_config({"--version"}, {});
   EXPECT_EQ(r.what, outcome::print_and_exit);
@@ -790,6 +830,8 @@ TEST_F(config_test, example_config_file_matches_defaults) {
   EXPECT_EQ(c.message_retention, d.message_retention);
   EXPECT_EQ(c.retention_interval, d.retention_interval);
   EXPECT_EQ(c.log_level, d.log_level);
+  EXPECT_EQ(c.log_format, d.log_format);
+  EXPECT_EQ(c.access_log, d.access_log);
   EXPECT_EQ(c.admin_password, d.admin_password);
   EXPECT_EQ(c.public_url, d.public_url);
   EXPECT_EQ(c.io_threads, d.io_threads);

@@ -2,6 +2,8 @@
 #include "metrics/metrics.hpp"
 #include "net/server.hpp"
 #include "tests/e2e/http_client.hpp"
+#include "tests/support/log_capture.hpp"
+#include "tests/support/match.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -54,9 +56,15 @@ protected:
 
   /// Starts the server with the test routes.
   void start() {
+    start_with_logger(nullptr);
+  }
+
+  /// As `start`, with access lines going to `access_logger` (unless null).
+  void start_with_logger(std::shared_ptr<spdlog::logger> access_logger) {
     srv = std::make_unique<server>(cfg, reg, [this] {
       return ready.load();
     });
+    srv->set_access_logger(std::move(access_logger));
     auto& r = srv->routes();
     r.add("POST", "/echo", [](const http_request& req, responder respond) {
       respond(json_response(200, req.body));
@@ -181,6 +189,90 @@ TEST_F(server_test, unknown_path_is_404_json) {
   EXPECT_EQ(res.status, 404u);
   EXPECT_EQ(res.body, R"({"detail":"not found"})");
   EXPECT_EQ(res.header("content-type"), "application/json");
+}
+
+TEST_F(server_test, every_response_carries_a_request_id) {
+  start();
+  // The client's own, when it is one.
+  auto res = http_call(port, "GET", "/inspect/x", {},
+                       {{"X-Request-Id", "client-7f3a/\"1\""}});
+  EXPECT_EQ(res.header("x-request-id"), "client-7f3a/\"1\"");
+  // Otherwise a new one, for each request.
+  auto first = http_call(port, "GET", "/healthz").header("x-request-id");
+  auto second = http_call(port, "GET", "/no/such").header("x-request-id");
+  EXPECT_TRUE(test::matches(first, "req_", test::hex, 16)) << first;
+  EXPECT_TRUE(test::matches(second, "req_", test::hex, 16)) << second;
+  EXPECT_NE(first, second);
+  for (auto bad : {std::string("two words"), std::string(129, 'x'),
+                   std::string("caf\xc3\xa9")}) {
+    auto id = http_call(port, "GET", "/healthz", {}, {{"X-Request-Id", bad}})
+                .header("x-request-id");
+    EXPECT_TRUE(test::matches(id, "req_", test::hex, 16)) << id;
+  }
+  // Errors too: a handler that threw, a body too large, a request that is
+  // not HTTP.
+  res = http_call(port, "GET", "/throws", {}, {{"X-Request-Id", "boom-1"}});
+  EXPECT_EQ(res.status, 500u);
+  EXPECT_EQ(res.header("x-request-id"), "boom-1");
+  // Refused half way through the head: the id, if it came before.
+  auto refused = raw_exchange(port, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                    "X-Request-Id: big-1\r\n"
+                                    "Content-Length: 2000\r\n\r\n");
+  EXPECT_EQ(refused.rfind("HTTP/1.1 413", 0), 0u) << refused;
+  EXPECT_NE(refused.find("\r\nX-Request-Id: big-1\r\n"), std::string::npos)
+    << refused;
+  auto raw = raw_exchange(port, "THIS IS NOT HTTP\r\n\r\n");
+  EXPECT_NE(raw.find("\r\nX-Request-Id: req_"), std::string::npos) << raw;
+}
+
+TEST_F(server_test, access_log_has_a_line_per_request_when_on) {
+  cfg.access_log = true;
+  std::shared_ptr<test::capture_sink> lines;
+  start_with_logger(test::capture_logger("access", lines));
+  auto res = http_call(port, "GET", "/inspect/abc?q=token-in-query", {},
+                       {{"X-Request-Id", "line-1"}});
+  ASSERT_EQ(res.status, 200u);
+  auto line = lines->wait_for("request_id=line-1");
+  EXPECT_EQ(line.rfind("access method=GET path=/inspect/abc status=200 bytes="
+                         + std::to_string(res.body.size()) + " duration_ms=",
+                       0),
+            0u)
+    << line;
+  EXPECT_NE(line.find(" client=127.0.0.1 request_id=line-1"), std::string::npos)
+    << line;
+  // Query strings can carry tokens: never logged.
+  EXPECT_EQ(line.find("token-in-query"), std::string::npos) << line;
+  // Errors and refusals too, with the id the response carried.
+  auto missing = http_call(port, "POST",
+                           "/webhook/trg_"
+                           "0123456789abcdef0123456789abcdef");
+  line = lines->wait_for("request_id=" + missing.header("x-request-id"));
+  EXPECT_NE(line.find("method=POST path=/webhook/trg_01234567\u2026 "
+                      "status=404 "),
+            std::string::npos)
+    << line;
+  // A trigger URL's id is its credential.
+  EXPECT_EQ(line.find("89abcdef0123456789abcdef"), std::string::npos) << line;
+  raw_exchange(port, "POST /echo HTTP/1.1\r\nHost: x\r\n"
+                     "X-Request-Id: big-2\r\nContent-Length: 2000\r\n\r\n");
+  EXPECT_NE(lines->wait_for("request_id=big-2")
+              .find("method=POST path=/echo status=413 "),
+            std::string::npos);
+  // Off (SIGHUP): no more lines.
+  srv->set_access_log(false);
+  http_call(port, "GET", "/healthz", {}, {{"X-Request-Id", "unlogged"}});
+  srv->set_access_log(true);
+  http_call(port, "GET", "/healthz", {}, {{"X-Request-Id", "logged-again"}});
+  EXPECT_FALSE(lines->wait_for("request_id=logged-again").empty());
+  EXPECT_TRUE(lines->wait_for("request_id=unlogged", 0ms).empty());
+}
+
+TEST_F(server_test, access_log_is_off_by_default) {
+  std::shared_ptr<test::capture_sink> lines;
+  start_with_logger(test::capture_logger("access", lines));
+  http_call(port, "GET", "/healthz", {}, {{"X-Request-Id", "quiet"}});
+  srv->stop();
+  EXPECT_TRUE(lines->lines().empty());
 }
 
 TEST_F(server_test, wrong_method_is_405_with_allow) {

@@ -3,6 +3,7 @@
 #include "net/server.hpp"
 #include "net/websocket.hpp"
 #include "tests/e2e/http_client.hpp"
+#include "tests/support/log_capture.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -244,6 +245,34 @@ TEST_F(websocket_test, server_header_on_the_handshake) {
   EXPECT_NE(raw.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"),
             std::string::npos)
     << raw;
+}
+
+TEST_F(websocket_test, the_upgrade_has_a_request_id_and_one_access_line) {
+  cfg.idle_timeout = 300ms; // ends the exchange: nobody answers the ping
+  cfg.access_log = true;
+  std::shared_ptr<test::capture_sink> lines;
+  srv = std::make_unique<server>(cfg, reg, nullptr);
+  srv->set_access_logger(test::capture_logger("access", lines));
+  srv->add_websocket("/ws/echo", recorder(true));
+  ASSERT_FALSE(srv->start());
+  port = srv->port();
+  auto request = upgrade_request;
+  request.insert(request.size() - 2, "X-Request-Id: upgrade-1\r\n");
+  auto raw = raw_exchange(port, request);
+  EXPECT_EQ(raw.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0u) << raw;
+  EXPECT_NE(raw.find("X-Request-Id: upgrade-1\r\n"), std::string::npos) << raw;
+  auto line = lines->wait_for("request_id=upgrade-1");
+  EXPECT_EQ(
+    line.rfind("access method=GET path=/ws/echo status=101 bytes=0 ", 0), 0u)
+    << line;
+  EXPECT_NE(line.find(" client=127.0.0.1 "), std::string::npos) << line;
+  // Frames are not requests: a socket is one line.
+  ws_client client;
+  ASSERT_EQ(client.connect(port, "/ws/echo"), 101u);
+  ASSERT_TRUE(client.send_text("hello"));
+  EXPECT_EQ(client.read_text().value_or(""), "hello");
+  srv->stop();
+  EXPECT_EQ(lines->lines().size(), 2u);
 }
 
 TEST_F(websocket_test, plain_get_is_426) {
