@@ -108,7 +108,7 @@ struct retention_options {
   /// Keys read per step; a step's deletes are one journal write.
   uint32_t batch = 500;
   /// Pause between steps, so that a pass never holds the journal long.
-  std::chrono::milliseconds pause{5};
+  std::chrono::milliseconds pause{20};
   /// Unix ms now (tests move it).
   std::function<int64_t()> clock;
   metrics::registry* metrics = nullptr;

@@ -200,61 +200,93 @@ void plan_activity(self_ptr self, int64_t cutoff) {
   }
 }
 
-void plan_events(self_ptr self, int64_t cutoff) {
-  auto& pass = *self->state.pass;
-  for (auto& [agent, owner] : pass.agent_owner) {
-    auto floor = std::make_shared<uint64_t>(0);
-    auto job = std::make_shared<range_job>();
-    job->begin = storage::pair_key(table::deliveries, agent, 0);
-    job->end = storage::prefix_end(storage::id_key(table::deliveries, agent));
-    job->visit
-      = [self, agent = agent, cutoff](const kv_entry& e, journal_write& w) {
-          delivery_record r;
-          if (!from_json(e.value, r))
-            return true;
-          // Records are in seq order, which is creation order.
-          if (r.created_ms >= cutoff)
-            return false;
-          if (r.state != delivery_states::delivered || r.updated_ms >= cutoff)
-            return true;
-          auto seq = storage::pair_second(e.key);
-          w.deletes.push_back(e.key);
-          w.deletes.push_back(storage::stream_key(agent, seq));
-          ++self->state.pass->counts.events;
-          return true;
-        };
-    job->before_write
-      = [agent = agent, floor](journal_write& w, std::function<void()> done) {
-          uint64_t top = 0;
-          for (auto& k : w.deletes)
-            if (auto d = storage::decode_stream_key(k))
-              top = std::max(top, d->second);
-          if (top > *floor) {
-            *floor = top;
-            w.puts.emplace_back(storage::stream_floor_key(agent),
-                                storage::u64_bytes(top));
-          }
-          done();
-        };
-    // The floor as stored first: it only ever moves up.
-    pass.steps.push_back([self, agent = agent, floor, job] {
-      self
-        ->request(self->state.journal, caf::infinite, get_atom::value,
-                  storage::stream_floor_key(agent))
-        .then(
-          [self, floor, job](std::string& v) {
-            if (v.size() == 8)
-              *floor = storage::get_u64(v);
+// The steps for the delivered events of `agent`: its stream floor as
+// stored (it only ever moves up), then its delivery records in seq order.
+std::function<void()> agent_events_step(self_ptr self, uint64_t agent,
+                                        int64_t cutoff) {
+  auto floor = std::make_shared<uint64_t>(0);
+  auto job = std::make_shared<range_job>();
+  job->begin = storage::pair_key(table::deliveries, agent, 0);
+  job->end = storage::prefix_end(storage::id_key(table::deliveries, agent));
+  job->visit = [self, agent, cutoff](const kv_entry& e, journal_write& w) {
+    delivery_record r;
+    if (!from_json(e.value, r))
+      return true;
+    // Records are in seq order, which is creation order.
+    if (r.created_ms >= cutoff)
+      return false;
+    if (r.state != delivery_states::delivered || r.updated_ms >= cutoff)
+      return true;
+    auto seq = storage::pair_second(e.key);
+    w.deletes.push_back(e.key);
+    w.deletes.push_back(storage::stream_key(agent, seq));
+    ++self->state.pass->counts.events;
+    return true;
+  };
+  job->before_write
+    = [agent, floor](journal_write& w, std::function<void()> done) {
+        uint64_t top = 0;
+        for (auto& k : w.deletes)
+          if (auto d = storage::decode_stream_key(k))
+            top = std::max(top, d->second);
+        if (top > *floor) {
+          *floor = top;
+          w.puts.emplace_back(storage::stream_floor_key(agent),
+                              storage::u64_bytes(top));
+        }
+        done();
+      };
+  return [self, agent, floor, job] {
+    self
+      ->request(self->state.journal, caf::infinite, get_atom::value,
+                storage::stream_floor_key(agent))
+      .then(
+        [self, floor, job](std::string& v) {
+          if (v.size() == 8)
+            *floor = storage::get_u64(v);
+          sweep_range(self, job);
+        },
+        [self, job](caf::error& err) {
+          if (code_of(err) == ec::not_found)
             sweep_range(self, job);
-          },
-          [self, job](caf::error& err) {
-            if (code_of(err) == ec::not_found)
-              sweep_range(self, job);
-            else
-              abort_pass(self, err);
+          else
+            abort_pass(self, err);
+        });
+  };
+}
+
+// Finds the next agent from `from` on with delivery records (deleted
+// agents' too: their delivered events age like any other) and puts its
+// steps, then the search for the one after, first in line.
+void next_agent_events(self_ptr self, int64_t cutoff, uint64_t from) {
+  auto table_start = std::string(1, static_cast<char>(table::deliveries));
+  scan_request req{storage::id_key(table::deliveries, from),
+                   storage::prefix_end(table_start), 1, false};
+  self->request(self->state.journal, caf::infinite, scan_atom::value, req)
+    .then(
+      [self, cutoff](std::vector<kv_entry>& found) {
+        if (found.empty() || found[0].key.size() < 9) {
+          run_next(self);
+          return;
+        }
+        auto agent = storage::get_u64(std::string_view{found[0].key}.substr(1));
+        auto& steps = self->state.pass->steps;
+        if (agent != UINT64_MAX)
+          steps.push_front([self, cutoff, agent] {
+            next_agent_events(self, cutoff, agent + 1);
           });
-    });
-  }
+        steps.push_front(agent_events_step(self, agent, cutoff));
+        run_next(self);
+      },
+      [self](caf::error& err) {
+        abort_pass(self, err);
+      });
+}
+
+void plan_events(self_ptr self, int64_t cutoff) {
+  self->state.pass->steps.push_back([self, cutoff] {
+    next_agent_events(self, cutoff, 0);
+  });
 }
 
 void plan_runs(self_ptr self, int64_t cutoff) {
