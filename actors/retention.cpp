@@ -1,6 +1,7 @@
 // The retention sweeper: deletes finished history older than its settings
 // in small batches (one journal write per batch, a pause between them),
-// then compacts what it deleted so that the disk space comes back.
+// then compacts the key ranges it deleted from (each agent's, user's or
+// conversation's old end, not whole tables) so that the space comes back.
 //
 // What is never deleted: an event whose delivery has not finished (its
 // record's state is written in the same batch as its pending and in-flight
@@ -36,8 +37,10 @@ struct retention_pass {
   std::deque<std::function<void()>> steps;
   retention_counts counts;
   std::vector<caf::typed_response_promise<retention_counts>> waiting;
-  /// Per table byte: the smallest and largest key deleted.
-  std::map<uint8_t, std::pair<std::string, std::string>> deleted;
+  /// The smallest and largest key deleted per region: the table and first
+  /// id of a pair key (one agent's stream, one user's activity), or the
+  /// table of an id key (time-ordered ids: the old end of the table).
+  std::map<std::string, std::pair<std::string, std::string>> deleted;
   std::vector<uint64_t> users;
   std::unordered_map<uint64_t, uint64_t> agent_owner;
   std::vector<uint64_t> conversations;
@@ -84,8 +87,28 @@ void finish(self_ptr self) {
     return;
   }
   key_ranges ranges;
-  for (auto& [t, r] : pass->deleted)
+  for (auto& [region, r] : pass->deleted)
     ranges.emplace_back(r.first, r.second + '\0');
+  // Thousands of regions (agents, users): neighbours in the same table
+  // merged in groups, so that a pass makes at most about `max_ranges`
+  // compaction calls (`ranges` is in key order: the map's).
+  constexpr size_t max_ranges = 256;
+  if (ranges.size() > max_ranges) {
+    auto group = (ranges.size() + max_ranges - 1) / max_ranges;
+    key_ranges merged;
+    size_t in_last = 0;
+    for (auto& r : ranges) {
+      if (!merged.empty() && in_last < group
+          && merged.back().first[0] == r.first[0]) {
+        merged.back().second = r.second;
+        ++in_last;
+      } else {
+        merged.push_back(r);
+        in_last = 1;
+      }
+    }
+    ranges = std::move(merged);
+  }
   self
     ->request(self->state.maintenance, caf::infinite, compact_atom::value,
               std::move(ranges))
@@ -115,10 +138,10 @@ void note_deleted(retention_pass& pass, const journal_write& w) {
   for (auto& k : w.deletes) {
     if (k.empty())
       continue;
-    auto t = static_cast<uint8_t>(k[0]);
-    auto i = pass.deleted.find(t);
+    auto region = k.substr(0, k.size() >= 17 ? 9 : 1);
+    auto i = pass.deleted.find(region);
     if (i == pass.deleted.end())
-      pass.deleted.emplace(t, std::make_pair(k, k));
+      pass.deleted.emplace(std::move(region), std::make_pair(k, k));
     else {
       i->second.first = std::min(i->second.first, k);
       i->second.second = std::max(i->second.second, k);

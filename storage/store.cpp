@@ -11,6 +11,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 
 namespace nod::storage {
@@ -159,6 +160,11 @@ std::unique_ptr<store> store::open(const std::string& dir,
   // search of each put.
   options.memtable_insert_with_hint_prefix_extractor.reset(
     rocksdb::NewFixedPrefixTransform(9));
+  // Retention deletes runs of old keys: a table file where they dominate
+  // (100 of any 1,000 entries) is queued for compaction by itself, so the
+  // space comes back without a manual compaction of the whole range.
+  options.table_properties_collector_factories.emplace_back(
+    rocksdb::NewCompactOnDeletionCollectorFactory(1000, 100));
   rocksdb::DB* raw = nullptr;
   auto st = rocksdb::DB::Open(options, dir, &raw);
   if (!st.ok()) {
