@@ -331,6 +331,17 @@ void stop_all(std::initializer_list<caf::actor_addr> actors) {
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
+// The password the `user` and `backup` commands use: NOD_USER_PASSWORD,
+// else the first line of standard input (never a flag: `ps` shows flags).
+std::string password_input() {
+  std::string password;
+  if (auto* env = std::getenv("NOD_USER_PASSWORD"))
+    password = env;
+  else
+    std::getline(std::cin, password);
+  return password;
+}
+
 // `nod-server user add NAME [--admin]` and `nod-server user passwd NAME`:
 // manage people while the server is stopped (the store allows one
 // process). The password comes from NOD_USER_PASSWORD or the first line of
@@ -370,11 +381,7 @@ int user_command(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nod-server: %s\n", err->c_str());
     return exit_bad_setting;
   }
-  std::string password;
-  if (auto* env = std::getenv("NOD_USER_PASSWORD"))
-    password = env;
-  else
-    std::getline(std::cin, password);
+  auto password = password_input();
   std::string error;
   auto db = nod::storage::store::open(cfg.data_dir, {}, error);
   if (!db) {
@@ -500,11 +507,7 @@ int backup_command(std::vector<std::string> args) {
   if (auto* env = std::getenv("NOD_TOKEN"); env && *env) {
     token = env;
   } else {
-    std::string password;
-    if (auto* env = std::getenv("NOD_USER_PASSWORD"))
-      password = env;
-    else
-      std::getline(std::cin, password);
+    auto password = password_input();
     nod::json::writer w;
     w.start_object();
     w.field("username", user);

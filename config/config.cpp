@@ -79,32 +79,39 @@ setting size(const char* flag, const char* env, const char* help,
           }};
 }
 
-setting duration(const char* flag, const char* env, const char* help,
-                 std::chrono::milliseconds config::*field) {
+// A setting held as milliseconds, shown and read by `format` and `parse`.
+setting milliseconds_setting(const char* flag, const char* env,
+                             const char* help,
+                             std::chrono::milliseconds config::*field,
+                             std::string (*format)(std::chrono::milliseconds),
+                             reason (*parse)(const std::string&,
+                                             std::chrono::milliseconds&)) {
   return {flag,
           env,
           "DURATION",
           help,
-          [field](const config& c) {
-            return format_duration(c.*field);
+          [field, format](const config& c) {
+            return format(c.*field);
           },
-          [field](config& c, const std::string& v) {
-            return parse_duration(v, c.*field);
+          [field, parse](config& c, const std::string& v) {
+            return parse(v, c.*field);
           }};
 }
 
+setting duration(const char* flag, const char* env, const char* help,
+                 std::chrono::milliseconds config::*field) {
+  return milliseconds_setting(
+    flag, env, help, field, format_duration,
+    [](const std::string& v, std::chrono::milliseconds& out) {
+      return parse_duration(v, out);
+    });
+}
+
+// A retention period: a duration up to a century, or off.
 setting retention(const char* flag, const char* env, const char* help,
                   std::chrono::milliseconds config::*field) {
-  return {flag,
-          env,
-          "DURATION",
-          help,
-          [field](const config& c) {
-            return format_retention(c.*field);
-          },
-          [field](config& c, const std::string& v) {
-            return parse_retention(v, c.*field);
-          }};
+  return milliseconds_setting(flag, env, help, field, format_retention,
+                              parse_retention);
 }
 
 setting boolean(const char* flag, const char* env, const char* help,
