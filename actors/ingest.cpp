@@ -20,7 +20,6 @@ using self_ptr = ingest_actor::stateful_pointer<ingest_state>;
 using storage::table;
 
 /// How long an idempotency key answers with its first reply.
-constexpr int64_t idempotency_ttl_ms = 24 * 3600 * 1000;
 
 // -- the objects the app API returns ----------------------------------------
 

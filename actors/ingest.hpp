@@ -11,6 +11,10 @@
 
 namespace nod {
 
+/// How long an `Idempotency-Key` holds its first reply; retention deletes
+/// records older than this.
+constexpr int64_t idempotency_ttl_ms = 24 * 3600 * 1000;
+
 namespace metrics {
 class counter;
 class registry;

@@ -80,14 +80,18 @@ struct retention_counts {
   uint64_t runs = 0;
   uint64_t messages = 0;
   uint64_t decisions = 0;
+  /// Images of messages (with `messages`).
+  uint64_t media = 0;
+  /// `Idempotency-Key` records past their 24 hours (every pass).
+  uint64_t idempotency_keys = 0;
   /// The store's bytes on disk after the pass's compaction (0: none ran).
   uint64_t store_bytes = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, retention_counts& x) {
-  return f(x.activity, x.events, x.runs, x.messages, x.decisions,
-           x.store_bytes);
+  return f(x.activity, x.events, x.runs, x.messages, x.decisions, x.media,
+           x.idempotency_keys, x.store_bytes);
 }
 
 /// The retention sweeper: `sweep` runs a pass (or joins the one running)

@@ -10,6 +10,7 @@
 // floor key keeps its seq numbering.
 
 #include "actors/error.hpp"
+#include "actors/ingest.hpp"
 #include "actors/maintenance.hpp"
 #include "metrics/metrics.hpp"
 #include "protocol/delivery.hpp"
@@ -21,6 +22,7 @@
 #include "storage/keys.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <map>
 #include <spdlog/spdlog.h>
@@ -72,13 +74,16 @@ void finish(self_ptr self) {
   auto* deleted_total = self->state.deleted_total;
   auto reply = [pass, deleted_total] {
     auto& c = pass->counts;
+    auto total = c.activity + c.events + c.runs + c.messages + c.decisions
+                 + c.media + c.idempotency_keys;
     if (deleted_total)
-      deleted_total->inc(c.activity + c.events + c.runs + c.messages
-                         + c.decisions);
-    if (c.activity + c.events + c.runs + c.messages + c.decisions > 0)
+      deleted_total->inc(total);
+    if (total > 0)
       spdlog::info("retention deleted {} activity entries, {} delivered "
-                   "events, {} runs, {} messages, {} decisions",
-                   c.activity, c.events, c.runs, c.messages, c.decisions);
+                   "events, {} runs, {} messages, {} decisions, {} images, "
+                   "{} idempotency keys",
+                   c.activity, c.events, c.runs, c.messages, c.decisions,
+                   c.media, c.idempotency_keys);
     for (auto& rp : pass->waiting)
       rp.deliver(pass->counts);
   };
@@ -401,6 +406,43 @@ void plan_messages(self_ptr self, int64_t cutoff) {
   add_range(self, job);
 }
 
+// Images are made with their message (time ids): those older than the
+// cutoff belong to deleted messages.
+void plan_media(self_ptr self, int64_t cutoff) {
+  auto job = std::make_shared<range_job>();
+  job->begin = storage::id_key(table::media, 0);
+  job->end = storage::id_key(table::media, time_id_floor(cutoff));
+  job->visit = [self](const kv_entry& e, journal_write& w) {
+    w.deletes.push_back(e.key);
+    ++self->state.pass->counts.media;
+    return true;
+  };
+  add_range(self, job);
+}
+
+// Idempotency records answer repeats for 24 hours; after that they are
+// dead weight. Keyed by agent and hash, not time: the whole table is read.
+void plan_idempotency(self_ptr self, int64_t now) {
+  auto job = std::make_shared<range_job>();
+  auto table_start = std::string(1, static_cast<char>(table::idempotency));
+  job->begin = table_start;
+  job->end = storage::prefix_end(table_start);
+  job->visit = [self, now](const kv_entry& e, journal_write& w) {
+    // The record starts with its time, Unix ms, and a newline.
+    int64_t at = 0;
+    auto nl = e.value.find('\n');
+    if (nl == std::string::npos)
+      return true;
+    auto [end, ec] = std::from_chars(e.value.data(), e.value.data() + nl, at);
+    if (ec != std::errc{} || now - at <= idempotency_ttl_ms)
+      return true;
+    w.deletes.push_back(e.key);
+    ++self->state.pass->counts.idempotency_keys;
+    return true;
+  };
+  add_range(self, job);
+}
+
 // Reads the users, agents and conversations, then plans the steps.
 void start_pass(self_ptr self) {
   auto pass = std::make_shared<retention_pass>();
@@ -444,8 +486,11 @@ void start_pass(self_ptr self) {
                       plan_events(self, now - o.delivered_events.count());
                     if (o.runs.count() > 0)
                       plan_runs(self, now - o.runs.count());
-                    if (o.messages.count() > 0)
+                    if (o.messages.count() > 0) {
                       plan_messages(self, now - o.messages.count());
+                      plan_media(self, now - o.messages.count());
+                    }
+                    plan_idempotency(self, now);
                     run_next(self);
                   },
                   [self](caf::error& err) {

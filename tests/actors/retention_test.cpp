@@ -2,6 +2,7 @@
 // deterministic scheduler; compaction requests go to a recording stand-in
 // for the maintenance actor.
 
+#include "actors/ingest.hpp"
 #include "actors/journal.hpp"
 #include "actors/maintenance.hpp"
 #include "protocol/delivery.hpp"
@@ -246,6 +247,23 @@ TEST_F(retention_test, ended_runs_go_with_their_items_open_ones_stay) {
     EXPECT_TRUE(has(storage::id_key(table::runs, id)));
     EXPECT_TRUE(has(storage::pair_key(table::run_items, id, 1)));
   }
+}
+
+TEST_F(retention_test, idempotency_records_go_after_a_day_whatever_is_set) {
+  storage::write_batch b;
+  auto key = [](uint64_t agent, const char* hash) {
+    return storage::id_key(table::idempotency, agent) + hash;
+  };
+  b.put(key(1, "aa"), std::to_string(now - idempotency_ttl_ms - 1)
+                        + "\nhash\n{\"status\":\"ok\"}");
+  b.put(key(1, "bb"), std::to_string(now - 1000) + "\nhash\n{}");
+  b.put(key(2, "cc"), "not a record");
+  ASSERT_TRUE(store->write(b).ok());
+  spawn_sweeper({});
+  EXPECT_EQ(sweep().idempotency_keys, 1u);
+  EXPECT_FALSE(has(key(1, "aa")));
+  EXPECT_TRUE(has(key(1, "bb")));
+  EXPECT_TRUE(has(key(2, "cc")));
 }
 
 } // namespace

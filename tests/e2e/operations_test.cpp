@@ -250,6 +250,18 @@ TEST_F(retention_test, old_history_goes_and_nothing_pending_is_lost) {
   auto offline = create_agent("offline");
   // Parked: no socket, no webhook. It must survive retention.
   say(offline, "wait for me");
+  // An image goes with its message.
+  auto pic = agent_call(
+    busy, "POST", "/api/agent/events",
+    R"({"type":"message","image_base64":"data:image/png;base64,iVBORw0KGgpwaXhlbHM="})");
+  ASSERT_EQ(pic.status, 200u) << pic.body;
+  auto pic_msgs = parse(app("GET", "/api/conversations/"
+                                     + str(parse(pic.body), "conversation_id")
+                                     + "/messages")
+                          .body);
+  auto pic_url = str(pic_msgs[0], "image_url");
+  auto pic_path = pic_url.substr(pic_url.find("/media/"));
+  ASSERT_EQ(app("GET", pic_path).status, 200u);
   auto pending_decision = ask_decision(busy, "still open");
   auto resolved = ask_decision(busy, "answered");
   ASSERT_EQ(resolve(resolved, R"({"status":"approved"})").status, 200u);
@@ -311,6 +323,9 @@ TEST_F(retention_test, old_history_goes_and_nothing_pending_is_lost) {
     return app("GET", "/api/decisions/" + resolved).status == 404u;
   }));
   EXPECT_EQ(app("GET", "/api/decisions/" + pending_decision).status, 200u);
+  EXPECT_TRUE(eventually([&] {
+    return app("GET", pic_path).status == 404u;
+  }));
   ASSERT_TRUE(eventually([&] {
     return store_bytes() < full / 2;
   }))
