@@ -315,12 +315,14 @@ void reload_config(const std::vector<std::string>& args,
     return;
   }
   const auto& cfg = loaded.cfg;
+  // The access log first: a request answered after the line below is
+  // logged as it says.
+  server.set_access_log(cfg.access_log);
   // Said before a stricter log-level could hide it.
   spdlog::info("received SIGHUP: configuration reloaded: log-level {}, "
                "log-format {}, access-log {}",
                cfg.log_level, cfg.log_format, cfg.access_log ? "on" : "off");
   nod::logging::reconfigure(cfg.log_format, cfg.log_level);
-  server.set_access_log(cfg.access_log);
   for (auto& name : nod::changed_settings(started, cfg))
     if (name != "log-level" && name != "log-format" && name != "access-log")
       spdlog::warn("{} changed; takes effect after a restart", name);

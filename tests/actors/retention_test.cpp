@@ -21,6 +21,25 @@ using storage::table;
 
 constexpr int64_t now = 10'000'000;
 
+// Stands in for the maintenance actor: records what it is asked to
+// compact. (A function with an argument: CAF 0.17 trips UBSan spawning
+// one without.)
+maintenance_actor::behavior_type
+recording_maintenance(std::shared_ptr<std::vector<key_ranges>> compactions) {
+  return {
+    [](backup_atom) -> caf::result<backup_entry> {
+      return backup_entry{};
+    },
+    [](backups_atom) -> caf::result<std::vector<backup_entry>> {
+      return std::vector<backup_entry>{};
+    },
+    [compactions](compact_atom, const key_ranges& r) -> caf::result<uint64_t> {
+      compactions->push_back(r);
+      return uint64_t{42};
+    },
+  };
+}
+
 class retention_test : public test::actor_fixture {
 protected:
   retention_test() {
@@ -30,21 +49,7 @@ protected:
     store = std::move(db);
     journal = spawn_journal(sys, store, {}, false);
     compactions = std::make_shared<std::vector<key_ranges>>();
-    maintenance
-      = sys.spawn([c = compactions]() -> maintenance_actor::behavior_type {
-          return {
-            [](backup_atom) -> caf::result<backup_entry> {
-              return backup_entry{};
-            },
-            [](backups_atom) -> caf::result<std::vector<backup_entry>> {
-              return std::vector<backup_entry>{};
-            },
-            [c](compact_atom, const key_ranges& r) -> caf::result<uint64_t> {
-              c->push_back(r);
-              return uint64_t{42};
-            },
-          };
-        });
+    maintenance = sys.spawn(recording_maintenance, compactions);
     run();
   }
 
