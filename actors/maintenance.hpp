@@ -94,11 +94,31 @@ typename Inspector::result_type inspect(Inspector& f, retention_counts& x) {
            x.idempotency_keys, x.store_bytes);
 }
 
+/// How long each kind of finished history is kept and how often a pass
+/// runs, in milliseconds (0 keeps it; an interval of 0: only when asked).
+struct retention_periods {
+  int64_t activity_ms = 0;
+  int64_t delivered_events_ms = 0;
+  int64_t runs_ms = 0;
+  int64_t messages_ms = 0;
+  int64_t interval_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, retention_periods& x) {
+  return f(x.activity_ms, x.delivered_events_ms, x.runs_ms, x.messages_ms,
+           x.interval_ms);
+}
+
 /// The retention sweeper: `sweep` runs a pass (or joins the one running)
-/// and replies with what it deleted; a timer asks for one every interval.
+/// and replies with what it deleted; a timer asks for one every interval
+/// (its generation tells a timer of older settings to do nothing); new
+/// periods (SIGHUP) apply from the next pass.
 using retention_actor
   = caf::typed_actor<caf::replies_to<sweep_atom>::with<retention_counts>,
-                     caf::reacts_to<step_atom>, caf::reacts_to<timeout_atom>>;
+                     caf::reacts_to<step_atom>,
+                     caf::reacts_to<timeout_atom, uint64_t>,
+                     caf::reacts_to<retention_periods>>;
 
 /// Settings of the retention sweeper: how long each kind of finished
 /// history is kept (0 keeps it).
@@ -128,6 +148,8 @@ struct retention_state {
   retention_options opts;
   std::shared_ptr<retention_pass> pass;
   metrics::counter* deleted_total = nullptr;
+  /// Moves when the interval changes: older timers are ignored.
+  uint64_t timer_generation = 0;
 };
 
 retention_actor::behavior_type

@@ -519,6 +519,13 @@ void run_next(self_ptr self) {
   step();
 }
 
+void arm_timer(self_ptr self) {
+  auto& st = self->state;
+  if (st.opts.interval.count() > 0)
+    self->delayed_send(self, st.opts.interval, timeout_atom::value,
+                       st.timer_generation);
+}
+
 } // namespace
 
 retention_actor::behavior_type
@@ -533,8 +540,7 @@ retention(retention_actor::stateful_pointer<retention_state> self,
       "nod_retention_deleted_total",
       "Entries retention deleted (activity, delivered events, runs, "
       "messages, decisions).");
-  if (self->state.opts.interval.count() > 0)
-    self->delayed_send(self, self->state.opts.interval, timeout_atom::value);
+  arm_timer(self);
   return {
     [self](sweep_atom) -> caf::result<retention_counts> {
       auto rp = self->make_response_promise<retention_counts>();
@@ -548,10 +554,24 @@ retention(retention_actor::stateful_pointer<retention_state> self,
     [self](step_atom) {
       run_next(self);
     },
-    [self](timeout_atom) {
+    [self](timeout_atom, uint64_t generation) {
+      if (generation != self->state.timer_generation)
+        return;
       if (!self->state.pass)
         start_pass(self);
-      self->delayed_send(self, self->state.opts.interval, timeout_atom::value);
+      arm_timer(self);
+    },
+    [self](const retention_periods& p) {
+      auto& o = self->state.opts;
+      o.activity = std::chrono::milliseconds{p.activity_ms};
+      o.delivered_events = std::chrono::milliseconds{p.delivered_events_ms};
+      o.runs = std::chrono::milliseconds{p.runs_ms};
+      o.messages = std::chrono::milliseconds{p.messages_ms};
+      if (o.interval.count() != p.interval_ms) {
+        o.interval = std::chrono::milliseconds{p.interval_ms};
+        ++self->state.timer_generation;
+        arm_timer(self);
+      }
     },
   };
 }

@@ -55,6 +55,7 @@
 #include <netinet/in.h>
 #include <optional>
 #include <pthread.h>
+#include <set>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -306,8 +307,16 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
 // environment, flags). log-level, log-format and access-log apply at once;
 // any other setting that differs from `started` waits for a restart, and
 // says so. A configuration that does not load changes nothing.
+// The retention settings as the sweeper takes them.
+nod::retention_periods retention_periods_of(const nod::config& cfg) {
+  return {cfg.activity_retention.count(), cfg.delivered_event_retention.count(),
+          cfg.run_retention.count(), cfg.message_retention.count(),
+          cfg.retention_interval.count()};
+}
+
 void reload_config(const std::vector<std::string>& args,
-                   const nod::config& started, nod::net::server& server) {
+                   const nod::config& started, nod::net::server& server,
+                   const nod::retention_actor& retention) {
   auto loaded = nod::load_config(args, environment());
   if (loaded.what != nod::config_result::outcome::run) {
     spdlog::error("received SIGHUP: {}; the configuration in use stays",
@@ -323,8 +332,17 @@ void reload_config(const std::vector<std::string>& args,
                "log-format {}, access-log {}",
                cfg.log_level, cfg.log_format, cfg.access_log ? "on" : "off");
   nod::logging::reconfigure(cfg.log_format, cfg.log_level);
+  caf::anon_send(retention, retention_periods_of(cfg));
+  static const std::set<std::string> applied{"log-level",
+                                             "log-format",
+                                             "access-log",
+                                             "activity-retention",
+                                             "delivered-event-retention",
+                                             "run-retention",
+                                             "message-retention",
+                                             "retention-interval"};
   for (auto& name : nod::changed_settings(started, cfg))
-    if (name != "log-level" && name != "log-format" && name != "access-log")
+    if (applied.count(name) == 0)
       spdlog::warn("{} changed; takes effect after a restart", name);
 }
 
@@ -676,14 +694,10 @@ int main(int argc, char** argv) {
       nod::maintenance, shared_db,
       nod::maintenance_options{backup_dir, &metrics});
     nod::retention_options retention_opts;
-    retention_opts.activity = cfg.activity_retention;
-    retention_opts.delivered_events = cfg.delivered_event_retention;
-    retention_opts.runs = cfg.run_retention;
-    retention_opts.messages = cfg.message_retention;
-    retention_opts.interval = cfg.retention_interval;
     retention_opts.metrics = &metrics;
     auto retention
       = sys.spawn(nod::retention, journal, maintenance, retention_opts);
+    caf::anon_send(retention, retention_periods_of(cfg));
     shared_db.reset();
     // Links the server hands out (media) need its public address; without
     // NOD_PUBLIC_URL it is the listen address (a port of 0 is not known
@@ -863,7 +877,7 @@ int main(int argc, char** argv) {
       sigwait(&handled_signals, &received);
       if (received != SIGHUP)
         break;
-      reload_config(args, started_cfg, server);
+      reload_config(args, started_cfg, server, retention);
       if (!server.tls())
         continue;
       if (auto err = server.reload_tls())

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -347,6 +348,36 @@ TEST_F(retention_test, old_history_goes_and_nothing_pending_is_lost) {
   say(busy, "after the sweep");
   auto next = parse(next_of(*ws, "user_message"));
   EXPECT_EQ(testkit::uint(next, "seq"), last_seq + 1);
+}
+
+class retention_reload_test : public ops_fixture {};
+
+TEST_F(retention_reload_test, sighup_applies_new_retention_settings) {
+  auto conf = dir / "nod.conf";
+  auto write = [&](const std::string& text) {
+    std::ofstream{conf} << text;
+  };
+  write("activity-retention = off\nretention-interval = 1h\n");
+  stop();
+  start({{"NOD_CONFIG", conf}});
+  token = login();
+  auto a = create_agent("reloaded");
+  ASSERT_EQ(agent_call(a, "POST", "/api/agent/events",
+                       R"({"type":"alert","title":"kept until reload"})")
+              .status,
+            200u);
+  std::this_thread::sleep_for(seconds(3));
+  EXPECT_EQ(parse(app("GET", "/api/activity").body).Size(), 1u);
+
+  write("activity-retention = 1s\nretention-interval = 1s\n");
+  server->signal(SIGHUP);
+  EXPECT_TRUE(eventually([&] {
+    auto act = parse(app("GET", "/api/activity").body);
+    return act.IsArray() && act.Empty();
+  }));
+  EXPECT_EQ(server->output().find("activity-retention changed"),
+            std::string::npos)
+    << server->output();
 }
 
 } // namespace
