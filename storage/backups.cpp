@@ -1,5 +1,6 @@
 #include "storage/backups.hpp"
 
+#include "protocol/json.hpp"
 #include "protocol/time.hpp"
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
-#include <rapidjson/document.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -21,7 +21,8 @@ namespace {
 
 constexpr const char* manifest_name = "nod-backup.json";
 
-// 20261206T234413.123Z: sorts by time, safe in any file system.
+} // namespace
+
 std::string backup_name(int64_t ms) {
   auto secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
@@ -32,6 +33,8 @@ std::string backup_name(int64_t ms) {
   return buf;
 }
 
+namespace {
+
 bool sync_path(const fs::path& p, bool directory) {
   int fd = ::open(p.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY);
   if (fd < 0)
@@ -41,16 +44,18 @@ bool sync_path(const fs::path& p, bool directory) {
   return ok;
 }
 
-uint64_t files_bytes(const fs::path& dir, bool recurse) {
+// Bytes of the regular files directly in `dir`; RocksDB's info logs
+// (LOG, LOG.old.*) left out with `skip_logs`: they are not the store.
+uint64_t files_bytes(const fs::path& dir, bool skip_logs) {
   uint64_t total = 0;
   std::error_code ec;
   for (fs::directory_iterator it{dir, ec}, end; !ec && it != end;
        it.increment(ec)) {
     std::error_code fec;
-    if (it->is_regular_file(fec))
-      total += it->file_size(fec);
-    else if (recurse && it->is_directory(fec))
-      total += files_bytes(it->path(), true);
+    if (!it->is_regular_file(fec)
+        || (skip_logs && it->path().filename().string().rfind("LOG", 0) == 0))
+      continue;
+    total += it->file_size(fec);
   }
   return total;
 }
@@ -63,16 +68,20 @@ bool read_manifest(const fs::path& dir, backup_info& out) {
     return false;
   std::stringstream text;
   text << in.rdbuf();
-  rapidjson::Document doc;
-  doc.Parse(text.str().c_str());
-  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("id")
-      || !doc["id"].IsString() || !doc.HasMember("created_ms")
-      || !doc["created_ms"].IsInt64() || !doc.HasMember("format")
-      || !doc["format"].IsInt())
+  json::document doc;
+  json::field_error err;
+  std::optional<int64_t> created;
+  std::optional<int64_t> format;
+  auto id = json::parse_object(text.str(), doc, err)
+              ? json::string_member(doc, "id")
+              : std::nullopt;
+  if (!id || !json::get_int(doc, "created_ms", 0, INT64_MAX, created, err)
+      || !json::get_int(doc, "format", 1, INT32_MAX, format, err) || !created
+      || !format)
     return false;
-  out.id = doc["id"].GetString();
-  out.created_ms = doc["created_ms"].GetInt64();
-  out.format = doc["format"].GetInt();
+  out.id = *id;
+  out.created_ms = *created;
+  out.format = static_cast<int>(*format);
   out.path = fs::absolute(dir).lexically_normal().string();
   return true;
 }
@@ -81,12 +90,16 @@ bool read_manifest(const fs::path& dir, backup_info& out) {
 
 status write_manifest(const std::string& dir, int64_t created_ms, int format) {
   fs::path target{dir};
-  auto id = target.filename().string();
+  json::writer w;
+  w.start_object();
+  w.field("id", target.filename().string());
+  w.field("created_at", iso8601(created_ms));
+  w.field("created_ms", created_ms);
+  w.field("format", format);
+  w.end_object();
   {
     std::ofstream m{target / manifest_name, std::ios::trunc};
-    m << "{\"id\":\"" << id << "\",\"created_at\":\"" << iso8601(created_ms)
-      << "\",\"created_ms\":" << created_ms << ",\"format\":" << format
-      << "}\n";
+    m << w.str() << '\n';
     m.flush();
     if (!m)
       return status::error("cannot write the manifest of backup "
@@ -98,14 +111,15 @@ status write_manifest(const std::string& dir, int64_t created_ms, int format) {
   return {};
 }
 
-status take_backup(store& db, const std::string& backup_dir, backup_info& out) {
+status take_backup(store& db, const std::string& backup_dir, backup_info& out,
+                   const std::string& prefix, int format) {
   std::error_code ec;
   fs::create_directories(backup_dir, ec);
   if (ec)
     return status::error("cannot create backup directory " + backup_dir + ": "
                          + ec.message());
   auto created = now_ms();
-  auto id = backup_name(created);
+  auto id = prefix + backup_name(created);
   fs::path target = fs::path{backup_dir} / id;
   for (int n = 2; fs::exists(target, ec); ++n)
     target = fs::path{backup_dir} / (id + "-" + std::to_string(n));
@@ -114,14 +128,16 @@ status take_backup(store& db, const std::string& backup_dir, backup_info& out) {
   if (!st.ok())
     return status::error("checkpoint into " + target.string()
                          + " failed: " + st.message());
-  st = write_manifest(target.string(), created, current_data_format());
+  if (format == 0)
+    format = current_data_format();
+  st = write_manifest(target.string(), created, format);
   if (!st.ok())
     return st;
   out.id = id;
   out.path = fs::absolute(target).lexically_normal().string();
   out.bytes = files_bytes(target, false);
   out.created_ms = created;
-  out.format = current_data_format();
+  out.format = format;
   return {};
 }
 
@@ -211,18 +227,7 @@ bool restore_backup(const std::string& from, const std::string& to,
 }
 
 uint64_t store_bytes(const std::string& dir) {
-  // RocksDB's own info logs (LOG, LOG.old.*) are not the store.
-  uint64_t logs = 0;
-  std::error_code ec;
-  for (fs::directory_iterator it{dir, ec}, end; !ec && it != end;
-       it.increment(ec)) {
-    std::error_code fec;
-    if (it->is_regular_file(fec)
-        && it->path().filename().string().rfind("LOG", 0) == 0)
-      logs += it->file_size(fec);
-  }
-  auto all = files_bytes(dir, false);
-  return all > logs ? all - logs : 0;
+  return files_bytes(dir, true);
 }
 
 } // namespace nod::storage

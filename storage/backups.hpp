@@ -32,9 +32,16 @@ struct backup_info {
 status write_manifest(const std::string& dir, int64_t created_ms, int format);
 
 /// Takes a backup of `db` into a new directory under `backup_dir`
-/// (created if missing). Blocks for the flush and the copy: call it off
-/// the io threads and actors (the maintenance actor's own thread).
-status take_backup(store& db, const std::string& backup_dir, backup_info& out);
+/// (created if missing), named `prefix` + `backup_name(now)`, its manifest
+/// naming `format` (0: the current one; a migration backs up the format it
+/// found). Blocks for the flush and the copy: call it off the io threads
+/// and the actors on CAF's workers (the maintenance actor has a thread).
+status take_backup(store& db, const std::string& backup_dir, backup_info& out,
+                   const std::string& prefix = {}, int format = 0);
+
+/// A backup's name for a time, Unix ms: 20261206T234413.123Z (sorts by
+/// time, safe in any file system).
+std::string backup_name(int64_t ms);
 
 /// The complete backups under `backup_dir`, newest first (none when the
 /// directory does not exist).

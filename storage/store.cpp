@@ -1,11 +1,9 @@
 #include "storage/store.hpp"
 
-#include "protocol/time.hpp"
 #include "storage/backups.hpp"
 #include "storage/keys.hpp"
 
 #include <charconv>
-#include <ctime>
 #include <filesystem>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -44,16 +42,6 @@ int parse_format(const std::string& text) {
   int v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   return ec == std::errc{} && end == text.data() + text.size() && v > 0 ? v : 0;
-}
-
-// UTC time for names of directories: 20261206T234413Z.
-std::string compact_utc_now() {
-  auto t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
 }
 
 rocksdb::Slice slice(std::string_view x) {
@@ -213,22 +201,18 @@ std::unique_ptr<store> store::open(const std::string& dir,
       auto backups = opts.backup_dir.empty()
                        ? (std::filesystem::path{dir} / "backups").string()
                        : opts.backup_dir;
-      auto target = (std::filesystem::path{backups}
-                     / ("pre-format-" + std::to_string(data_format) + "-"
-                        + compact_utc_now()))
-                      .string();
-      std::error_code ec;
-      std::filesystem::create_directories(backups, ec);
-      auto cst = result->checkpoint(target);
-      if (cst.ok())
-        cst = write_manifest(target, now_ms(), found);
+      backup_info taken;
+      auto cst
+        = take_backup(*result, backups, taken,
+                      "pre-format-" + std::to_string(data_format) + "-", found);
       if (!cst.ok()) {
         error = "data directory " + dir + " has data format " + version
                 + " and needs migrating to " + std::to_string(data_format)
-                + ", but the backup before it " + "failed (" + cst.message()
+                + ", but the backup before it failed (" + cst.message()
                 + "); nothing was changed";
         return nullptr;
       }
+      auto target = taken.path;
       if (report)
         report->migration_backup = target;
       for (int f = found; f < data_format; ++f) {
