@@ -18,65 +18,53 @@ void write_backup(json::writer& w, const backup_entry& b) {
   w.end_object();
 }
 
-/// Runs `next` for a signed-in admin; 403 for anyone else.
-template <class F>
-void with_admin(const ctx_ptr& ctx, const http_request& req, responder respond,
-                F next) {
-  with_user(ctx, req, std::move(respond),
-            [next](const user_record& user, const responder& respond) {
-              if (!user.admin) {
-                respond(error_response(403, "only an admin can do this"));
-                return;
-              }
-              next(respond);
-            });
-}
-
 } // namespace
 
 // POST /api/admin/backups: a consistent checkpoint of the store, taken
 // while the server goes on serving.
 void create_backup(const ctx_ptr& ctx, const http_request& req,
                    responder respond) {
-  with_admin(ctx, req, std::move(respond), [ctx](const responder& respond) {
-    ask<backup_entry>(
-      *ctx->sys, ctx->maintenance,
-      [respond](caf::expected<backup_entry> b) {
-        if (!b) {
-          respond(from_error(b.error()));
-          return;
-        }
-        json::writer w;
-        write_backup(w, *b);
-        respond(json_response(201, w.str()));
-      },
-      backup_atom::value);
-  });
+  with_admin(ctx, req, "take backups", std::move(respond),
+             [ctx](const user_record&, const responder& respond) {
+               ask<backup_entry>(
+                 *ctx->sys, ctx->maintenance,
+                 [respond](caf::expected<backup_entry> b) {
+                   if (!b) {
+                     respond(from_error(b.error()));
+                     return;
+                   }
+                   json::writer w;
+                   write_backup(w, *b);
+                   respond(json_response(201, w.str()));
+                 },
+                 backup_atom::value);
+             });
 }
 
 // GET /api/admin/backups: `{"backups": [...]}`, newest first.
 void list_backups(const ctx_ptr& ctx, const http_request& req,
                   responder respond) {
-  with_admin(ctx, req, std::move(respond), [ctx](const responder& respond) {
-    ask<std::vector<backup_entry>>(
-      *ctx->sys, ctx->maintenance,
-      [respond](caf::expected<std::vector<backup_entry>> list) {
-        if (!list) {
-          respond(from_error(list.error()));
-          return;
-        }
-        json::writer w;
-        w.start_object();
-        w.key("backups");
-        w.start_array();
-        for (auto& b : *list)
-          write_backup(w, b);
-        w.end_array();
-        w.end_object();
-        respond(json_response(200, w.str()));
-      },
-      backups_atom::value);
-  });
+  with_admin(ctx, req, "list backups", std::move(respond),
+             [ctx](const user_record&, const responder& respond) {
+               ask<std::vector<backup_entry>>(
+                 *ctx->sys, ctx->maintenance,
+                 [respond](caf::expected<std::vector<backup_entry>> list) {
+                   if (!list) {
+                     respond(from_error(list.error()));
+                     return;
+                   }
+                   json::writer w;
+                   w.start_object();
+                   w.key("backups");
+                   w.start_array();
+                   for (auto& b : *list)
+                     write_backup(w, b);
+                   w.end_array();
+                   w.end_object();
+                   respond(json_response(200, w.str()));
+                 },
+                 backups_atom::value);
+             });
 }
 
 } // namespace nod::net::app

@@ -92,13 +92,9 @@ void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
         return true;
       }))
     return;
-  with_user(
-    ctx, req, std::move(respond),
-    [ctx, username, password, admin](user_record caller, responder respond) {
-      if (!caller.admin) {
-        respond(error_response(403, "only an admin can add users"));
-        return;
-      }
+  with_admin(
+    ctx, req, "add users", std::move(respond),
+    [ctx, username, password, admin](const user_record&, responder respond) {
       ask<user_record>(
         *ctx->sys, ctx->accounts,
         [respond](caf::expected<user_record> u) {

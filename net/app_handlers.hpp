@@ -72,6 +72,22 @@ void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,
     auth_atom::value, creds->token);
 }
 
+/// Runs `next(user, respond)` for an authenticated admin; 403 with
+/// "only an admin can WHAT" for anyone else.
+template <class F>
+void with_admin(const ctx_ptr& ctx, const http_request& req, const char* what,
+                responder respond, F next) {
+  with_user(
+    ctx, req, std::move(respond),
+    [what, next](user_record user, responder respond) {
+      if (!user.admin) {
+        respond(error_response(403, std::string{"only an admin can "} + what));
+        return;
+      }
+      next(std::move(user), std::move(respond));
+    });
+}
+
 /// Runs `next(user, id, respond)` for an authenticated caller and the id
 /// with `prefix` in the path's `{id}` (404 when malformed).
 template <class F>
