@@ -120,15 +120,9 @@ using retention_actor
                      caf::reacts_to<timeout_atom, uint64_t>,
                      caf::reacts_to<retention_periods>>;
 
-/// Settings of the retention sweeper: how long each kind of finished
-/// history is kept (0 keeps it).
+/// Settings of the retention sweeper (how long things are kept comes as
+/// `retention_periods` messages).
 struct retention_options {
-  std::chrono::milliseconds activity{0};
-  std::chrono::milliseconds delivered_events{0};
-  std::chrono::milliseconds runs{0};
-  std::chrono::milliseconds messages{0};
-  /// Time between passes; 0: only when asked.
-  std::chrono::milliseconds interval{0};
   /// Keys read per step; a step's deletes are one journal write.
   uint32_t batch = 500;
   /// Pause between steps, so that a pass never holds the journal long.
@@ -146,6 +140,9 @@ struct retention_state {
   journal_actor journal;
   maintenance_actor maintenance;
   retention_options opts;
+  /// What to keep how long; nothing is deleted until the first periods
+  /// arrive (the server sends them at start and on SIGHUP).
+  retention_periods periods;
   std::shared_ptr<retention_pass> pass;
   metrics::counter* deleted_total = nullptr;
   /// Moves when the interval changes: older timers are ignored.

@@ -478,17 +478,17 @@ void start_pass(self_ptr self) {
                     for (auto& e : convs)
                       pass->conversations.push_back(
                         storage::get_u64(std::string_view{e.key}.substr(1)));
-                    auto& o = self->state.opts;
+                    const auto& p = self->state.periods;
                     auto now = pass->now;
-                    if (o.activity.count() > 0)
-                      plan_activity(self, now - o.activity.count());
-                    if (o.delivered_events.count() > 0)
-                      plan_events(self, now - o.delivered_events.count());
-                    if (o.runs.count() > 0)
-                      plan_runs(self, now - o.runs.count());
-                    if (o.messages.count() > 0) {
-                      plan_messages(self, now - o.messages.count());
-                      plan_media(self, now - o.messages.count());
+                    if (p.activity_ms > 0)
+                      plan_activity(self, now - p.activity_ms);
+                    if (p.delivered_events_ms > 0)
+                      plan_events(self, now - p.delivered_events_ms);
+                    if (p.runs_ms > 0)
+                      plan_runs(self, now - p.runs_ms);
+                    if (p.messages_ms > 0) {
+                      plan_messages(self, now - p.messages_ms);
+                      plan_media(self, now - p.messages_ms);
                     }
                     plan_idempotency(self, now);
                     run_next(self);
@@ -521,9 +521,9 @@ void run_next(self_ptr self) {
 
 void arm_timer(self_ptr self) {
   auto& st = self->state;
-  if (st.opts.interval.count() > 0)
-    self->delayed_send(self, st.opts.interval, timeout_atom::value,
-                       st.timer_generation);
+  if (st.periods.interval_ms > 0)
+    self->delayed_send(self, std::chrono::milliseconds{st.periods.interval_ms},
+                       timeout_atom::value, st.timer_generation);
 }
 
 } // namespace
@@ -562,14 +562,11 @@ retention(retention_actor::stateful_pointer<retention_state> self,
       arm_timer(self);
     },
     [self](const retention_periods& p) {
-      auto& o = self->state.opts;
-      o.activity = std::chrono::milliseconds{p.activity_ms};
-      o.delivered_events = std::chrono::milliseconds{p.delivered_events_ms};
-      o.runs = std::chrono::milliseconds{p.runs_ms};
-      o.messages = std::chrono::milliseconds{p.messages_ms};
-      if (o.interval.count() != p.interval_ms) {
-        o.interval = std::chrono::milliseconds{p.interval_ms};
-        ++self->state.timer_generation;
+      auto& st = self->state;
+      bool rearm = st.periods.interval_ms != p.interval_ms;
+      st.periods = p;
+      if (rearm) {
+        ++st.timer_generation;
         arm_timer(self);
       }
     },

@@ -66,13 +66,16 @@ protected:
                      std::chrono::milliseconds interval = {},
                      std::chrono::milliseconds runs = {}) {
     retention_options opts;
-    opts.delivered_events = delivered;
-    opts.runs = runs;
-    opts.interval = interval;
     opts.clock = [] {
       return now;
     };
     sweeper = sys.spawn(retention, journal, maintenance, opts);
+    // As the server does at start and on SIGHUP.
+    retention_periods periods;
+    periods.delivered_events_ms = delivered.count();
+    periods.runs_ms = runs.count();
+    periods.interval_ms = interval.count();
+    self->send(sweeper, periods);
     run();
   }
 
