@@ -43,9 +43,8 @@ struct retention_pass {
   /// id of a pair key (one agent's stream, one user's activity), or the
   /// table of an id key (time-ordered ids: the old end of the table).
   std::map<std::string, std::pair<std::string, std::string>> deleted;
-  std::vector<uint64_t> users;
+  /// Agent → owner, read when decisions are swept (their owner's index).
   std::unordered_map<uint64_t, uint64_t> agent_owner;
-  std::vector<uint64_t> conversations;
 };
 
 namespace {
@@ -204,28 +203,67 @@ void sweep_range(self_ptr self, std::shared_ptr<range_job> job) {
       });
 }
 
-void add_range(self_ptr self, std::shared_ptr<range_job> job) {
-  self->state.pass->steps.push_back([self, job] {
+std::function<void()> range_step(self_ptr self,
+                                 std::shared_ptr<range_job> job) {
+  return [self, job] {
     sweep_range(self, job);
+  };
+}
+
+void add_range(self_ptr self, std::shared_ptr<range_job> job) {
+  self->state.pass->steps.push_back(range_step(self, std::move(job)));
+}
+
+using step_list = std::vector<std::function<void()>>;
+
+// A step that reads the whole of table `t` (users, agents, conversations:
+// one row per person, agent or conversation) and puts the steps `plan`
+// makes of it first in line. Only passes that need a table read it.
+void plan_over_table(self_ptr self, table t,
+                     std::function<step_list(std::vector<kv_entry>&)> plan) {
+  self->state.pass->steps.push_back([self, t, plan] {
+    auto begin = std::string(1, static_cast<char>(t));
+    scan_request req{begin, storage::prefix_end(begin), 100000000, false};
+    self->request(self->state.journal, caf::infinite, scan_atom::value, req)
+      .then(
+        [self, plan](std::vector<kv_entry>& rows) {
+          auto first = plan(rows);
+          auto& steps = self->state.pass->steps;
+          steps.insert(steps.begin(), std::make_move_iterator(first.begin()),
+                       std::make_move_iterator(first.end()));
+          run_next(self);
+        },
+        [self](caf::error& err) {
+          abort_pass(self, err);
+        });
   });
+}
+
+// The first id of a key `t` + id (8).
+uint64_t row_id(const kv_entry& e) {
+  return storage::get_u64(std::string_view{e.key}.substr(1));
 }
 
 // -- what each setting deletes -----------------------------------------------
 
 void plan_activity(self_ptr self, int64_t cutoff) {
-  auto& pass = *self->state.pass;
-  for (auto user : pass.users) {
-    auto job = std::make_shared<range_job>();
-    job->begin = storage::pair_key(table::user_activity, user, 0);
-    job->end
-      = storage::pair_key(table::user_activity, user, time_id_floor(cutoff));
-    job->visit = [self](const kv_entry& e, journal_write& w) {
-      w.deletes.push_back(e.key);
-      ++self->state.pass->counts.activity;
-      return true;
-    };
-    add_range(self, job);
-  }
+  plan_over_table(self, table::users, [self, cutoff](auto& users) {
+    step_list steps;
+    for (auto& row : users) {
+      auto user = row_id(row);
+      auto job = std::make_shared<range_job>();
+      job->begin = storage::pair_key(table::user_activity, user, 0);
+      job->end
+        = storage::pair_key(table::user_activity, user, time_id_floor(cutoff));
+      job->visit = [self](const kv_entry& e, journal_write& w) {
+        w.deletes.push_back(e.key);
+        ++self->state.pass->counts.activity;
+        return true;
+      };
+      steps.push_back(range_step(self, job));
+    }
+    return steps;
+  });
 }
 
 // The steps for the delivered events of `agent`: its stream floor as
@@ -364,19 +402,39 @@ void plan_runs(self_ptr self, int64_t cutoff) {
   add_range(self, job);
 }
 
+std::function<void()> decisions_step(self_ptr self, int64_t cutoff);
+
 void plan_messages(self_ptr self, int64_t cutoff) {
-  auto& pass = *self->state.pass;
-  for (auto conv : pass.conversations) {
-    auto job = std::make_shared<range_job>();
-    job->begin = storage::pair_key(table::messages, conv, 0);
-    job->end = storage::pair_key(table::messages, conv, time_id_floor(cutoff));
-    job->visit = [self](const kv_entry& e, journal_write& w) {
-      w.deletes.push_back(e.key);
-      ++self->state.pass->counts.messages;
-      return true;
-    };
-    add_range(self, job);
-  }
+  plan_over_table(self, table::conversations, [self, cutoff](auto& convs) {
+    step_list steps;
+    for (auto& row : convs) {
+      auto conv = row_id(row);
+      auto job = std::make_shared<range_job>();
+      job->begin = storage::pair_key(table::messages, conv, 0);
+      job->end
+        = storage::pair_key(table::messages, conv, time_id_floor(cutoff));
+      job->visit = [self](const kv_entry& e, journal_write& w) {
+        w.deletes.push_back(e.key);
+        ++self->state.pass->counts.messages;
+        return true;
+      };
+      steps.push_back(range_step(self, job));
+    }
+    return steps;
+  });
+  plan_over_table(self, table::agents, [self, cutoff](auto& agents) {
+    for (auto& row : agents) {
+      agent_record a;
+      if (from_storage(row.value, a))
+        self->state.pass->agent_owner[a.id] = a.owner;
+    }
+    return step_list{decisions_step(self, cutoff)};
+  });
+}
+
+// Decisions no longer pending, with their expiry and their owner's index
+// key (known from `agent_owner`).
+std::function<void()> decisions_step(self_ptr self, int64_t cutoff) {
   auto job = std::make_shared<range_job>();
   job->begin = storage::id_key(table::decisions, 0);
   job->end = storage::id_key(table::decisions, time_id_floor(cutoff));
@@ -403,7 +461,7 @@ void plan_messages(self_ptr self, int64_t cutoff) {
     ++self->state.pass->counts.decisions;
     return true;
   };
-  add_range(self, job);
+  return range_step(self, job);
 }
 
 // Images are made with their message (time ids): those older than the
@@ -443,67 +501,26 @@ void plan_idempotency(self_ptr self, int64_t now) {
   add_range(self, job);
 }
 
-// Reads the users, agents and conversations, then plans the steps.
+// Plans what the periods ask for, then runs the steps one by one.
 void start_pass(self_ptr self) {
   auto pass = std::make_shared<retention_pass>();
   self->state.pass = pass;
   auto& opts = self->state.opts;
   pass->now = opts.clock ? opts.clock() : now_ms();
-  auto whole = [](table t) {
-    auto b = std::string(1, static_cast<char>(t));
-    return scan_request{b, storage::prefix_end(b), 100000000, false};
-  };
-  auto& journal = self->state.journal;
-  self->request(journal, caf::infinite, scan_atom::value, whole(table::users))
-    .then(
-      [self, pass, whole](std::vector<kv_entry>& users) {
-        for (auto& e : users)
-          pass->users.push_back(
-            storage::get_u64(std::string_view{e.key}.substr(1)));
-        self
-          ->request(self->state.journal, caf::infinite, scan_atom::value,
-                    whole(table::agents))
-          .then(
-            [self, pass, whole](std::vector<kv_entry>& agents) {
-              for (auto& e : agents) {
-                agent_record a;
-                if (from_storage(e.value, a))
-                  pass->agent_owner[a.id] = a.owner;
-              }
-              self
-                ->request(self->state.journal, caf::infinite, scan_atom::value,
-                          whole(table::conversations))
-                .then(
-                  [self, pass](std::vector<kv_entry>& convs) {
-                    for (auto& e : convs)
-                      pass->conversations.push_back(
-                        storage::get_u64(std::string_view{e.key}.substr(1)));
-                    const auto& p = self->state.periods;
-                    auto now = pass->now;
-                    if (p.activity_ms > 0)
-                      plan_activity(self, now - p.activity_ms);
-                    if (p.delivered_events_ms > 0)
-                      plan_events(self, now - p.delivered_events_ms);
-                    if (p.runs_ms > 0)
-                      plan_runs(self, now - p.runs_ms);
-                    if (p.messages_ms > 0) {
-                      plan_messages(self, now - p.messages_ms);
-                      plan_media(self, now - p.messages_ms);
-                    }
-                    plan_idempotency(self, now);
-                    run_next(self);
-                  },
-                  [self](caf::error& err) {
-                    abort_pass(self, err);
-                  });
-            },
-            [self](caf::error& err) {
-              abort_pass(self, err);
-            });
-      },
-      [self](caf::error& err) {
-        abort_pass(self, err);
-      });
+  const auto& p = self->state.periods;
+  auto now = pass->now;
+  if (p.activity_ms > 0)
+    plan_activity(self, now - p.activity_ms);
+  if (p.delivered_events_ms > 0)
+    plan_events(self, now - p.delivered_events_ms);
+  if (p.runs_ms > 0)
+    plan_runs(self, now - p.runs_ms);
+  if (p.messages_ms > 0) {
+    plan_messages(self, now - p.messages_ms);
+    plan_media(self, now - p.messages_ms);
+  }
+  plan_idempotency(self, now);
+  run_next(self);
 }
 
 void run_next(self_ptr self) {
