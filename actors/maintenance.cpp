@@ -17,7 +17,7 @@ backup_entry entry_of(const storage::backup_info& b) {
 
 } // namespace
 
-maintenance_actor::behavior_type maintenance(maintenance_actor::pointer self,
+maintenance_actor::behavior_type maintenance(maintenance_actor::pointer,
                                              std::shared_ptr<storage::store> db,
                                              maintenance_options opts) {
   metrics::gauge* store_bytes = nullptr;
@@ -31,7 +31,6 @@ maintenance_actor::behavior_type maintenance(maintenance_actor::pointer self,
     backups = &opts.metrics->get_counter("nod_backups_total",
                                          "Backups taken since start.");
   }
-  (void)self;
   return {
     [db, opts, store_bytes, backups](backup_atom) -> caf::result<backup_entry> {
       storage::backup_info info;

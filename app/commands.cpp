@@ -90,6 +90,7 @@ int backup_command(std::vector<std::string> args) {
   net::webhook_client_options opts;
   opts.ca_file = ca_file;
   opts.max_response_bytes = 1024 * 1024;
+  opts.keep_body = true;
   net::webhook_client client{opts};
   auto fail = [&](const std::string& what, const http_post_result& r) -> int {
     if (r.failure != post_failure::none)

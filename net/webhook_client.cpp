@@ -253,10 +253,11 @@ public:
           clock_type::time_point started)
     : strand_(std::move(strand)), tls_ctx_(tls_ctx), setup_error_(setup_error),
       verify_tls_(opts.verify_tls), allowed_hosts_(opts.allowed_hosts),
-      max_response_bytes_(opts.max_response_bytes), registry_(std::move(reg)),
-      id_(registry_->next_id++), post_(std::move(post)), started_(started),
-      resolver_(strand_), deadline_(strand_), conn_(std::move(idle)),
-      reused_(conn_ != nullptr), done_(std::move(done)) {
+      max_response_bytes_(opts.max_response_bytes), keep_body_(opts.keep_body),
+      registry_(std::move(reg)), id_(registry_->next_id++),
+      post_(std::move(post)), started_(started), resolver_(strand_),
+      deadline_(strand_), conn_(std::move(idle)), reused_(conn_ != nullptr),
+      done_(std::move(done)) {
     // Nothing else here: shared_from_this is not available yet.
   }
 
@@ -525,7 +526,8 @@ private:
     auto retry_after = res.find(http::field::retry_after);
     if (retry_after != res.end())
       out.retry_after = std::string{retry_after->value()};
-    out.body = std::move(res.body());
+    if (keep_body_)
+      out.body = std::move(res.body());
     finish(std::move(out));
   }
 
@@ -609,6 +611,7 @@ private:
   bool verify_tls_;
   std::shared_ptr<const address_policy> allowed_hosts_;
   size_t max_response_bytes_;
+  bool keep_body_;
   std::shared_ptr<registry> registry_;
   uint64_t id_;
   http_post post_;

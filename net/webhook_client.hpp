@@ -26,6 +26,9 @@ struct webhook_client_options {
   /// Largest response (headers and body) read; larger is a
   /// connection_error.
   size_t max_response_bytes = 64 * 1024;
+  /// Hand the response body to the caller (`http_post_result::body`);
+  /// webhooks and pushes need only the status.
+  bool keep_body = false;
   /// Where the client may connect (`webhook-allowed-hosts`), checked on
   /// every resolved address before connecting; null allows anything.
   std::shared_ptr<const address_policy> allowed_hosts;

@@ -50,8 +50,9 @@ struct http_post_result {
   std::string error;
   /// Time the attempt took.
   int64_t elapsed_us = 0;
-  /// The response body (up to the client's `max_response_bytes`); last,
-  /// so that brace-initialised results elsewhere keep their meaning.
+  /// The response body, when the client keeps bodies (up to its
+  /// `max_response_bytes`); last, so that brace-initialised results
+  /// elsewhere keep their meaning.
   std::string body;
 };
 
