@@ -38,6 +38,8 @@ struct retention_pass {
   int64_t now = 0;
   std::deque<std::function<void()>> steps;
   retention_counts counts;
+  /// How much of `counts` the metric has (it counts written deletions).
+  uint64_t counted = 0;
   std::vector<caf::typed_response_promise<retention_counts>> waiting;
   /// The smallest and largest key deleted per region: the table and first
   /// id of a pair key (one agent's stream, one user's activity), or the
@@ -67,16 +69,28 @@ struct range_job {
 
 void run_next(self_ptr self);
 
+uint64_t total_of(const retention_counts& c) {
+  return c.activity + c.events + c.runs + c.messages + c.decisions + c.media
+         + c.idempotency_keys;
+}
+
+// Adds what the pass deleted since the last call to the metric: called once
+// a batch is written, so the metric never runs behind the store (a pass's
+// compaction can take seconds).
+void count_written(self_ptr self) {
+  auto& pass = *self->state.pass;
+  auto total = total_of(pass.counts);
+  if (self->state.deleted_total && total > pass.counted)
+    self->state.deleted_total->inc(total - pass.counted);
+  pass.counted = total;
+}
+
 void finish(self_ptr self) {
   auto pass = self->state.pass;
   self->state.pass.reset();
-  auto* deleted_total = self->state.deleted_total;
-  auto reply = [pass, deleted_total] {
+  auto reply = [pass] {
     auto& c = pass->counts;
-    auto total = c.activity + c.events + c.runs + c.messages + c.decisions
-                 + c.media + c.idempotency_keys;
-    if (deleted_total)
-      deleted_total->inc(total);
+    auto total = total_of(c);
     if (total > 0)
       spdlog::info("retention deleted {} activity entries, {} delivered "
                    "events, {} runs, {} messages, {} decisions, {} images, "
@@ -186,7 +200,8 @@ void sweep_range(self_ptr self, std::shared_ptr<range_job> job) {
             ->request(self->state.journal, caf::infinite, append_atom::value,
                       std::move(*w))
             .then(
-              [proceed](journal_written&) {
+              [self, proceed](journal_written&) {
+                count_written(self);
                 proceed();
               },
               [self](caf::error& err) {
