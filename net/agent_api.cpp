@@ -17,6 +17,7 @@
 #include "protocol/webhook.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -44,9 +45,11 @@ namespace {
 /// What a poll may wait at most (A6: 60 s).
 constexpr int64_t max_wait_s = 60;
 
-void agent_call_actor(caf::event_based_actor* self, ctx_ptr ctx, uint64_t id,
-                      std::string secret, std::string client, agent_step next,
-                      responder respond) {
+/// Asks accounts for the agent's credentials from `self`, then runs
+/// `next` (401 for wrong ones).
+void agent_call(caf::event_based_actor* self, const ctx_ptr& ctx, uint64_t id,
+                const std::string& secret, const std::string& client,
+                agent_step next, responder respond) {
   auto epoch = ctx->agents.epoch();
   self
     ->request(ctx->api.accounts, ask_timeout, agent_auth_atom::value, id,
@@ -80,22 +83,19 @@ gate_verdict check_agent_early(const ctx_ptr& ctx, const http_request& head) {
   gate_verdict verdict;
   verdict.later
     = [ctx, id = *id, secret, client = head.client](gate_decision decide) {
-        ctx->api.sys->spawn(
-          agent_call_actor, ctx, id, secret, client,
-          [decide](caf::event_based_actor*, const agent_record&) {
-            decide(std::nullopt);
-          },
-          [decide](http_response res) {
-            decide(std::move(res));
+        ctx->api.edge->post(
+          [ctx, id, secret, client, decide](caf::event_based_actor* self) {
+            agent_call(
+              self, ctx, id, secret, client,
+              [decide](caf::event_based_actor*, const agent_record&) {
+                decide(std::nullopt);
+              },
+              [decide](http_response res) {
+                decide(std::move(res));
+              });
           });
       };
   return verdict;
-}
-
-/// Runs `next` for an agent the auth cache vouches for.
-void agent_step_actor(caf::event_based_actor* self, agent_step next,
-                      agent_record agent) {
-  next(self, agent);
 }
 
 } // namespace
@@ -111,10 +111,16 @@ void with_agent(const ctx_ptr& ctx, const http_request& req,
   if (over_limit(ctx->limiter, *id, respond))
     return;
   if (auto agent = ctx->agents.find(*id, secret))
-    ctx->api.sys->spawn(agent_step_actor, std::move(next), std::move(*agent));
+    ctx->api.edge->post([next = std::move(next), agent = std::move(*agent)](
+                          caf::event_based_actor* self) {
+      next(self, agent);
+    });
   else
-    ctx->api.sys->spawn(agent_call_actor, ctx, *id, secret, req.client,
-                        std::move(next), respond);
+    ctx->api.edge->post([ctx, id = *id, secret, client = req.client,
+                         next = std::move(next),
+                         respond](caf::event_based_actor* self) {
+      agent_call(self, ctx, id, secret, client, next, respond);
+    });
 }
 
 namespace {
@@ -391,6 +397,8 @@ namespace nod::net {
 
 void add_agent_api(server& srv, agent_api_context api) {
   using namespace agent;
+  api.edge = std::make_shared<edge_actors>(*api.sys,
+                                           api.sys->scheduler().num_workers());
   auto ctx = std::make_shared<context>(std::move(api));
   auto bind
     = [ctx](void (*fn)(const ctx_ptr&, const http_request&, responder)) {

@@ -15,10 +15,13 @@ class counter;
 namespace nod::net {
 
 class server;
+class edge_actors;
 
 /// What the agent API (API.md A1-A3) needs from the rest of the server.
 struct agent_api_context {
   caf::actor_system* sys = nullptr;
+  /// What handlers ask actors through; made by `add_agent_api`.
+  std::shared_ptr<edge_actors> edge;
   accounts_actor accounts;
   directory_actor directory;
   ingest_actor ingest;

@@ -1,12 +1,14 @@
 #include "net/app_api.hpp"
 
 #include "net/app_handlers.hpp"
+#include "net/ask.hpp"
 #include "net/openapi.hpp"
 #include "net/server.hpp"
 #include "net/session_socket.hpp"
 #include "net/websocket.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <memory>
@@ -107,7 +109,7 @@ gate_verdict check_user_early(const ctx_ptr& ctx, const http_request& head) {
   gate_verdict verdict;
   verdict.later = [ctx, token = creds->token](gate_decision decide) {
     ask<user_record>(
-      *ctx->sys, ctx->accounts,
+      *ctx->edge, ctx->accounts,
       [decide](caf::expected<user_record> user) {
         if (user)
           decide(std::nullopt);
@@ -124,6 +126,8 @@ gate_verdict check_user_early(const ctx_ptr& ctx, const http_request& head) {
 
 void add_app_api(server& srv, app_api_context context) {
   using namespace app;
+  context.edge = std::make_shared<edge_actors>(
+    *context.sys, context.sys->scheduler().num_workers());
   auto ctx = std::make_shared<const app_api_context>(std::move(context));
   auto bind
     = [ctx](void (*fn)(const ctx_ptr&, const http_request&, responder)) {

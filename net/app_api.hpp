@@ -8,15 +8,19 @@
 #include "protocol/address_policy.hpp"
 
 #include <caf/fwd.hpp>
+#include <memory>
 #include <string>
 
 namespace nod::net {
 
 class server;
+class edge_actors;
 
 /// What the app API (API.md Part B) needs from the rest of the server.
 struct app_api_context {
   caf::actor_system* sys = nullptr;
+  /// What handlers ask actors through; made by `add_app_api`.
+  std::shared_ptr<edge_actors> edge;
   accounts_actor accounts;
   directory_actor directory;
   reader_actor reader;

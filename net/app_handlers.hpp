@@ -62,7 +62,7 @@ void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,
     return;
   }
   ask<user_record>(
-    *ctx->sys, ctx->accounts,
+    *ctx->edge, ctx->accounts,
     [respond, next](caf::expected<user_record> user) {
       if (!user)
         respond(from_error(user.error()));
