@@ -35,6 +35,13 @@ std::string agent_key(uint64_t id) {
   return storage::id_key(table::agents, id);
 }
 
+/// A session ends early or a user changes: edge caches of sessions drop
+/// what they hold (before the change is acknowledged).
+void sessions_changed(self_ptr self) {
+  if (auto& epoch = self->state.opts.sessions_epoch)
+    epoch->fetch_add(1, std::memory_order_release);
+}
+
 // A random id that is neither 0 nor taken.
 template <class Map>
 uint64_t fresh_id(const Map& taken) {
@@ -248,6 +255,7 @@ set_password(self_ptr self, const std::string& username, std::string password) {
         }
         auto before = u->second;
         u->second.password_hash = std::move(hash);
+        sessions_changed(self);
         // A new password ends every session of the user.
         auto w = put_user(u->second, false);
         std::vector<std::pair<std::string, session_record>> ended;
@@ -378,6 +386,7 @@ caf::result<login_result> login(self_ptr self, const std::string& username,
 
 // Drops a session from memory and the store (best effort for expiry).
 void end_session(self_ptr self, const std::string& token_hash) {
+  sessions_changed(self);
   self->state.sessions.erase(token_hash);
   journal_write w;
   w.deletes.push_back(session_key(token_hash));
@@ -388,7 +397,8 @@ void end_session(self_ptr self, const std::string& token_hash) {
   });
 }
 
-caf::result<user_record> authenticate(self_ptr self, const std::string& token) {
+caf::result<session_user> authenticate(self_ptr self,
+                                       const std::string& token) {
   auto& st = self->state;
   auto token_hash = sha256_hex(token);
   auto i = st.sessions.find(token_hash);
@@ -399,7 +409,7 @@ caf::result<user_record> authenticate(self_ptr self, const std::string& token) {
     end_session(self, token_hash);
     return make_error(ec::unauthenticated, "invalid or expired token");
   }
-  return u->second;
+  return session_user{u->second, i->second.expires_ms};
 }
 
 caf::result<bool> logout(self_ptr self, const std::string& token) {
@@ -409,6 +419,7 @@ caf::result<bool> logout(self_ptr self, const std::string& token) {
   if (i == st.sessions.end())
     return make_error(ec::unauthenticated, "invalid or expired token");
   auto before = i->second;
+  sessions_changed(self);
   st.sessions.erase(i);
   journal_write w;
   w.deletes.push_back(session_key(token_hash));

@@ -38,6 +38,10 @@ struct accounts_options {
   /// deletion), before the change is acknowledged: caches of agent
   /// credentials outside this actor drop what they hold. May be null.
   std::shared_ptr<std::atomic<uint64_t>> agents_epoch;
+  /// The same for login sessions: moved forward whenever a session ends
+  /// before its time (logout, a new password) or a user changes. May be
+  /// null.
+  std::shared_ptr<std::atomic<uint64_t>> sessions_epoch;
 };
 
 /// Failed attempts of one throttling key (a username, a client address or

@@ -285,6 +285,12 @@ struct login_result {
   int64_t expires_ms = 0;
 };
 
+/// Reply to checking a session token: its user, and when it expires.
+struct session_user {
+  user_record user;
+  int64_t expires_ms = 0;
+};
+
 /// Reply to creating an agent or rotating its secret: the record and the
 /// secret in clear, which is never stored or shown again.
 struct agent_created {
@@ -336,6 +342,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::user_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_input)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::login_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::session_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::processing_update)
@@ -364,8 +371,8 @@ using accounts_actor = caf::typed_actor<
                   std::string>::with<login_result>,
   // token → revoked.
   caf::replies_to<logout_atom, std::string>::with<bool>,
-  // token → its user.
-  caf::replies_to<auth_atom, std::string>::with<user_record>,
+  // token → its user and the session's expiry.
+  caf::replies_to<auth_atom, std::string>::with<session_user>,
   // username, password, admin → the new user.
   caf::replies_to<user_add_atom, std::string, std::string,
                   bool>::with<user_record>,

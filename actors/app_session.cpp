@@ -19,7 +19,8 @@ void authenticate(self_ptr self, std::string token) {
     ->request(self->state.accounts, caf::infinite, auth_atom::value,
               std::move(token))
     .then(
-      [self](user_record& user) {
+      [self](session_user& session) {
+        auto& user = session.user;
         auto& st = self->state;
         st.auth_pending = false;
         st.authenticated = true;

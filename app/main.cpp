@@ -180,8 +180,10 @@ nod::address_policy webhook_policy(const nod::config& cfg,
 struct people_actors {
   nod::hasher_actor hasher;
   nod::accounts_actor accounts;
-  /// Moves when any agent changes (edge caches of credentials).
+  /// Move when any agent changes, when a session ends early (edge caches
+  /// of credentials).
   std::shared_ptr<std::atomic<uint64_t>> agents_epoch;
+  std::shared_ptr<std::atomic<uint64_t>> sessions_epoch;
   nod::directory_actor directory;
   /// Task fire times and decision expiries (ingest registers the latter).
   nod::task_clock_actor clock;
@@ -203,6 +205,8 @@ people_actors spawn_people(caf::actor_system& sys,
   nod::accounts_options accounts_opts;
   accounts_opts.agents_epoch = std::make_shared<std::atomic<uint64_t>>(0);
   p.agents_epoch = accounts_opts.agents_epoch;
+  accounts_opts.sessions_epoch = std::make_shared<std::atomic<uint64_t>>(0);
+  p.sessions_epoch = accounts_opts.sessions_epoch;
   p.accounts = sys.spawn(nod::accounts, journal, p.hasher, accounts_opts);
   nod::directory_options directory_opts;
   directory_opts.max_sockets_per_agent = cfg.max_sockets_per_agent;
@@ -662,6 +666,7 @@ int main(int argc, char** argv) {
     nod::net::app_api_context api;
     api.sys = &sys;
     api.accounts = people.accounts;
+    api.sessions_epoch = people.sessions_epoch;
     api.directory = people.directory;
     api.reader = people.reader;
     api.actions = delivery.actions;

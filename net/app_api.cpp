@@ -4,6 +4,7 @@
 #include "net/ask.hpp"
 #include "net/openapi.hpp"
 #include "net/server.hpp"
+#include "net/session_cache.hpp"
 #include "net/session_socket.hpp"
 #include "net/websocket.hpp"
 
@@ -106,15 +107,20 @@ gate_verdict check_user_early(const ctx_ptr& ctx, const http_request& head) {
   auto creds = credentials_of(head);
   if (!creds)
     return gate_verdict::refused(error_response(401, "missing credentials"));
+  if (ctx->sessions->find(creds->token))
+    return {};
   gate_verdict verdict;
   verdict.later = [ctx, token = creds->token](gate_decision decide) {
-    ask<user_record>(
+    auto epoch = ctx->sessions->epoch();
+    ask<session_user>(
       *ctx->edge, ctx->accounts,
-      [decide](caf::expected<user_record> user) {
-        if (user)
-          decide(std::nullopt);
-        else
-          decide(from_error(user.error()));
+      [ctx, token, epoch, decide](caf::expected<session_user> s) {
+        if (!s) {
+          decide(from_error(s.error()));
+          return;
+        }
+        ctx->sessions->put(token, s->user, s->expires_ms, epoch);
+        decide(std::nullopt);
       },
       auth_atom::value, token);
   };
@@ -128,6 +134,7 @@ void add_app_api(server& srv, app_api_context context) {
   using namespace app;
   context.edge = std::make_shared<edge_actors>(
     *context.sys, context.sys->scheduler().num_workers());
+  context.sessions = std::make_shared<session_cache>(context.sessions_epoch);
   auto ctx = std::make_shared<const app_api_context>(std::move(context));
   auto bind
     = [ctx](void (*fn)(const ctx_ptr&, const http_request&, responder)) {

@@ -10,6 +10,7 @@
 #include "net/app_api.hpp"
 #include "net/ask.hpp"
 #include "net/http.hpp"
+#include "net/session_cache.hpp"
 #include "protocol/ids.hpp"
 #include "protocol/json.hpp"
 
@@ -47,7 +48,9 @@ bool is_safe_method(const std::string& method);
 // Origin header must be this server's origin (API.md B1).
 bool same_origin(const app_api_context& ctx, const http_request& req);
 
-/// Runs `next(user)` for an authenticated caller, else answers 401/403.
+/// Runs `next(user)` for an authenticated caller, else answers 401/403;
+/// on the io thread when the session cache knows the caller, else on an
+/// edge actor.
 template <class F>
 void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,
                F next) {
@@ -61,13 +64,21 @@ void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,
     respond(error_response(403, "cross-origin request refused"));
     return;
   }
-  ask<user_record>(
+  if (auto user = ctx->sessions->find(creds->token)) {
+    next(std::move(*user), std::move(respond));
+    return;
+  }
+  auto epoch = ctx->sessions->epoch();
+  ask<session_user>(
     *ctx->edge, ctx->accounts,
-    [respond, next](caf::expected<user_record> user) {
-      if (!user)
-        respond(from_error(user.error()));
-      else
-        next(std::move(*user), respond);
+    [ctx, token = creds->token, epoch, respond,
+     next](caf::expected<session_user> s) {
+      if (!s) {
+        respond(from_error(s.error()));
+        return;
+      }
+      ctx->sessions->put(token, s->user, s->expires_ms, epoch);
+      next(std::move(s->user), respond);
     },
     auth_atom::value, creds->token);
 }

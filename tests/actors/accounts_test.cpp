@@ -37,11 +37,11 @@ TEST_F(accounts_test, login_gives_a_token_that_authenticates_until_logout) {
   add_user("alice");
   auto token = login("alice");
   EXPECT_TRUE(test::matches(token, "nodt_", test::hex, 64));
-  auto who = call<user_record>(acc, auth_atom::value, token);
+  auto who = call<session_user>(acc, auth_atom::value, token);
   ASSERT_TRUE(who);
-  EXPECT_EQ(who->username, "alice");
+  EXPECT_EQ(who->user.username, "alice");
   ASSERT_TRUE(call<bool>(acc, logout_atom::value, token));
-  auto after = call<user_record>(acc, auth_atom::value, token);
+  auto after = call<session_user>(acc, auth_atom::value, token);
   ASSERT_FALSE(after);
   EXPECT_EQ(code_of(after.error()), ec::unauthenticated);
 }
@@ -144,7 +144,7 @@ TEST_F(accounts_test, new_password_ends_sessions) {
     = call<user_record>(acc, passwd_atom::value, std::string{"alice"},
                         std::string{"brand-new-password"});
   ASSERT_TRUE(changed);
-  EXPECT_FALSE(call<user_record>(acc, auth_atom::value, token));
+  EXPECT_FALSE(call<session_user>(acc, auth_atom::value, token));
   EXPECT_TRUE(call<login_result>(acc, login_atom::value, std::string{"alice"},
                                  std::string{"brand-new-password"}, remote));
 }
@@ -224,9 +224,9 @@ TEST_F(accounts_test, everything_survives_a_restart) {
   ASSERT_TRUE(
     call<bool>(acc, agent_del_atom::value, alice.id, deleted.agent.id));
   restart();
-  auto who = call<user_record>(acc, auth_atom::value, token);
+  auto who = call<session_user>(acc, auth_atom::value, token);
   ASSERT_TRUE(who);
-  EXPECT_EQ(who->id, alice.id);
+  EXPECT_EQ(who->user.id, alice.id);
   auto agents
     = call<std::vector<agent_record>>(acc, agent_list_atom::value, alice.id);
   ASSERT_TRUE(agents);
