@@ -212,6 +212,15 @@ caf::result<bool> expire_decision(self_ptr self, uint64_t decision) {
   return rp;
 }
 
+/// Notes that conversation `conv` is `agent`'s.
+void remember_conversation(self_ptr self, uint64_t conv, uint64_t agent) {
+  auto& known = self->state.conversation_agents;
+  // Bounded: forgotten in bulk, read again when needed.
+  if (known.size() >= 100000)
+    known.clear();
+  known[conv] = agent;
+}
+
 /// Step 3 of `user_message`: the message is written with its event.
 void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
                   const user_record& user, uint64_t agent, uint64_t conv,
@@ -254,7 +263,9 @@ void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
   self
     ->request(self->state.outbox, caf::infinite, send_atom::value, std::move(o))
     .then(
-      [rp, message = std::move(rendered.message_json)](outbound_sent&) mutable {
+      [self, rp, conv, agent,
+       message = std::move(rendered.message_json)](outbound_sent&) mutable {
+        remember_conversation(self, conv, agent);
         rp.deliver(message);
       },
       [rp](caf::error& err) mutable {
@@ -292,52 +303,77 @@ void with_reply_to(self_ptr self, caf::typed_response_promise<std::string> rp,
       });
 }
 
+/// Step 1 of `user_message`: the conversation must be the agent's; its
+/// default one starts with the first message either side sends.
+void in_conversation(self_ptr self, caf::typed_response_promise<std::string> rp,
+                     const user_record& user, const agent_record& agent,
+                     const user_message_input& in) {
+  if (agent.type == "approval_only") {
+    rp.deliver(make_error(ec::forbidden, "approval-only agents do not "
+                                         "take chat messages"));
+    return;
+  }
+  auto conv = in.conversation_id ? *parse_id64("conv_", *in.conversation_id)
+                                 : default_conversation(agent.id);
+  auto& known = self->state.conversation_agents;
+  if (auto i = known.find(conv); i != known.end()) {
+    if (i->second != agent.id)
+      rp.deliver(make_error(ec::not_found, "conversation not found"));
+    else
+      with_reply_to(self, rp, user, agent.id, conv, in, std::nullopt);
+    return;
+  }
+  self
+    ->request(self->state.journal, caf::infinite, get_atom::value,
+              storage::id_key(table::conversations, conv))
+    .then(
+      [self, rp, user, agent_id = agent.id, conv,
+       in](std::string& obj) mutable {
+        auto owner = member(obj, "agent_id");
+        auto owner_id = owner ? parse_id64("agt_", *owner) : std::nullopt;
+        if (owner_id)
+          remember_conversation(self, conv, *owner_id);
+        if (owner_id != agent_id) {
+          rp.deliver(make_error(ec::not_found, "conversation not found"));
+          return;
+        }
+        with_reply_to(self, rp, user, agent_id, conv, in, std::nullopt);
+      },
+      [self, rp, user, agent_id = agent.id, conv, in](caf::error& err) mutable {
+        if (code_of(err) != ec::not_found) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        if (conv != default_conversation(agent_id)) {
+          rp.deliver(make_error(ec::not_found, "conversation not found"));
+          return;
+        }
+        auto at = now_ms();
+        with_reply_to(self, rp, user, agent_id, conv, in,
+                      conversation_json(conv, agent_id, at, at));
+      });
+}
+
 caf::result<std::string> user_message(self_ptr self, const user_record& user,
                                       uint64_t agent_id,
                                       user_message_input& in) {
   auto rp = self->make_response_promise<std::string>();
+  auto& agents = self->state.agents;
+  if (auto* agent = agents.find(agent_id)) {
+    if (agent->owner != user.id)
+      rp.deliver(make_error(ec::not_found, "agent not found"));
+    else
+      in_conversation(self, rp, user, *agent, in);
+    return rp;
+  }
+  auto epoch = agents.epoch();
   self
     ->request(self->state.accounts, caf::infinite, agent_get_atom::value,
               user.id, agent_id)
     .then(
-      [self, rp, user, in](agent_record& agent) mutable {
-        if (agent.type == "approval_only") {
-          rp.deliver(make_error(ec::forbidden, "approval-only agents do not "
-                                               "take chat messages"));
-          return;
-        }
-        auto conv = in.conversation_id
-                      ? *parse_id64("conv_", *in.conversation_id)
-                      : default_conversation(agent.id);
-        // Step 1: the conversation must be the agent's; its default one
-        // starts with the first message either side sends.
-        self
-          ->request(self->state.journal, caf::infinite, get_atom::value,
-                    storage::id_key(table::conversations, conv))
-          .then(
-            [self, rp, user, agent_id = agent.id, conv,
-             in](std::string& obj) mutable {
-              auto owner = member(obj, "agent_id");
-              if (!owner || parse_id64("agt_", *owner) != agent_id) {
-                rp.deliver(make_error(ec::not_found, "conversation not found"));
-                return;
-              }
-              with_reply_to(self, rp, user, agent_id, conv, in, std::nullopt);
-            },
-            [self, rp, user, agent_id = agent.id, conv,
-             in](caf::error& err) mutable {
-              if (code_of(err) != ec::not_found) {
-                rp.deliver(std::move(err));
-                return;
-              }
-              if (conv != default_conversation(agent_id)) {
-                rp.deliver(make_error(ec::not_found, "conversation not found"));
-                return;
-              }
-              auto at = now_ms();
-              with_reply_to(self, rp, user, agent_id, conv, in,
-                            conversation_json(conv, agent_id, at, at));
-            });
+      [self, rp, user, in, epoch](agent_record& agent) mutable {
+        self->state.agents.put(agent, epoch);
+        in_conversation(self, rp, user, agent, in);
       },
       [rp](caf::error& err) mutable {
         rp.deliver(std::move(err));
@@ -349,7 +385,9 @@ caf::result<std::string> user_message(self_ptr self, const user_record& user,
 
 actions_actor::behavior_type
 actions(self_ptr self, journal_actor journal, accounts_actor accounts,
-        outbox_actor outbox, task_clock_actor clock, std::string public_url) {
+        outbox_actor outbox, task_clock_actor clock, std::string public_url,
+        std::shared_ptr<const std::atomic<uint64_t>> agents_epoch) {
+  self->state.agents = agent_cache{std::move(agents_epoch)};
   self->state.journal = std::move(journal);
   self->state.accounts = std::move(accounts);
   self->state.outbox = std::move(outbox);

@@ -1,7 +1,10 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/agent_cache.hpp"
 #include "actors/task_interfaces.hpp"
+
+#include <unordered_map>
 
 namespace nod {
 
@@ -16,6 +19,11 @@ struct actions_state {
   task_clock_actor clock;
   /// Base of trigger URLs of those tasks.
   std::string public_url;
+  /// The agents people message, as accounts gave them.
+  agent_cache agents;
+  /// Conversation → its agent, for those read or written here (a
+  /// conversation never changes agent and is never deleted).
+  std::unordered_map<uint64_t, uint64_t> conversation_agents;
 };
 
 /// Behavior of the actions actor: turns a person's resolution or message
@@ -23,6 +31,7 @@ struct actions_state {
 actions_actor::behavior_type
 actions(actions_actor::stateful_pointer<actions_state> self,
         journal_actor journal, accounts_actor accounts, outbox_actor outbox,
-        task_clock_actor clock, std::string public_url);
+        task_clock_actor clock, std::string public_url,
+        std::shared_ptr<const std::atomic<uint64_t>> agents_epoch);
 
 } // namespace nod

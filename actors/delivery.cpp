@@ -538,42 +538,54 @@ void read_replay(self_ptr self) {
       });
 }
 
-/// Hands the queue's head to the webhook, or parks it when the agent has
-/// none.
+/// Hands the hooked event to `agent`'s webhook, or parks it when the agent
+/// has none.
+void send_webhook(self_ptr self, const agent_record& agent) {
+  auto& st = self->state;
+  if (!st.hooked)
+    return;
+  auto key = webhook_secret_key(agent.webhook_secret);
+  if (!agent.webhook_url || !key) {
+    // A socket that authenticated meanwhile takes it: its replay
+    // read may already be done, and a parked event would wait for
+    // the next one.
+    if (!st.sockets.empty())
+      st.queue.push_front(std::move(*st.hooked));
+    else
+      park(self, *st.hooked);
+    st.hooked.reset();
+    pump(self);
+    report(self);
+    return;
+  }
+  webhook_job job;
+  job.agent = st.agent;
+  job.url = *agent.webhook_url;
+  job.key = std::move(*key);
+  job.event_id = st.hooked->record->event_id;
+  job.body = with_seq(st.hooked->event_json, st.hooked->seq);
+  job.hops = st.hooked->record->hops + 1;
+  self->send(st.deps.webhooks, webhook_atom::value, std::move(job),
+             caf::actor_cast<webhook_listener_actor>(self));
+}
+
+/// Takes the queue's head to the webhook (the agent's from the cache, or
+/// asked for).
 void start_webhook(self_ptr self) {
   auto& st = self->state;
   st.hooked = std::move(st.queue.front());
   st.queue.pop_front();
+  if (auto* agent = st.agents.find(st.agent)) {
+    send_webhook(self, *agent);
+    return;
+  }
+  auto epoch = st.agents.epoch();
   self
     ->request(st.deps.accounts, caf::infinite, agent_find_atom::value, st.agent)
     .then(
-      [self](agent_record& agent) {
-        auto& st = self->state;
-        if (!st.hooked)
-          return;
-        auto key = webhook_secret_key(agent.webhook_secret);
-        if (!agent.webhook_url || !key) {
-          // A socket that authenticated meanwhile takes it: its replay
-          // read may already be done, and a parked event would wait for
-          // the next one.
-          if (!st.sockets.empty())
-            st.queue.push_front(std::move(*st.hooked));
-          else
-            park(self, *st.hooked);
-          st.hooked.reset();
-          pump(self);
-          report(self);
-          return;
-        }
-        webhook_job job;
-        job.agent = st.agent;
-        job.url = *agent.webhook_url;
-        job.key = std::move(*key);
-        job.event_id = st.hooked->record->event_id;
-        job.body = with_seq(st.hooked->event_json, st.hooked->seq);
-        job.hops = st.hooked->record->hops + 1;
-        self->send(st.deps.webhooks, webhook_atom::value, std::move(job),
-                   caf::actor_cast<webhook_listener_actor>(self));
+      [self, epoch](agent_record& agent) {
+        self->state.agents.put(agent, epoch);
+        send_webhook(self, agent);
       },
       [self](caf::error&) {
         // The agent is gone; keep the event all the same.
@@ -645,6 +657,7 @@ delivery_actor::behavior_type delivery(self_ptr self, uint64_t agent,
   st.agent = agent;
   st.owner = owner;
   st.deps = std::move(deps);
+  st.agents = agent_cache{st.deps.agents_epoch};
   st.opts = opts;
   if (st.opts.ack_window == 0)
     st.opts.ack_window = 1;

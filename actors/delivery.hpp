@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/agent_cache.hpp"
 #include "actors/alerts.hpp"
 #include "protocol/delivery.hpp"
 
@@ -30,6 +31,9 @@ struct delivery_deps {
   alerts_actor alerts;
   /// Where to count deliveries by channel and result; may be null.
   metrics::registry* metrics = nullptr;
+  /// The accounts actor's agents epoch: a lane keeps its agent (webhook
+  /// URL and secret) while it stands. Null: asked for every webhook.
+  std::shared_ptr<const std::atomic<uint64_t>> agents_epoch;
 };
 
 /// Settings of delivery lanes.
@@ -68,6 +72,8 @@ struct delivery_state {
   uint64_t owner = 0;
   delivery_deps deps;
   delivery_options opts;
+  /// This lane's agent, as accounts last gave it.
+  agent_cache agents;
   outbox_actor outbox;
   /// Events on no channel yet, in seq order.
   std::deque<lane_item> queue;

@@ -288,11 +288,12 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
   deps.notifier = d.notifier;
   deps.alerts = alerts;
   deps.metrics = metrics;
+  deps.agents_epoch = people.agents_epoch;
   nod::outbox_options box_opts;
   box_opts.lane.ack_window = static_cast<uint32_t>(cfg.ack_window);
   d.outbox = sys.spawn(nod::outbox, deps, box_opts);
   d.actions = sys.spawn(nod::actions, journal, people.accounts, d.outbox,
-                        people.clock, cfg.public_url);
+                        people.clock, cfg.public_url, people.agents_epoch);
   nod::tasks_options tasks_opts;
   tasks_opts.public_url = cfg.public_url;
   d.tasks = sys.spawn(nod::tasks, journal, people.accounts, d.outbox,

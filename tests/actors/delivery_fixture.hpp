@@ -87,9 +87,10 @@ protected:
     deps.accounts = acc;
     deps.webhooks = webhooks;
     deps.notifier = notes;
+    deps.agents_epoch = opts.agents_epoch;
     box = sys.spawn(outbox, deps, box_options);
     act = sys.spawn(actions, journal, acc, box, task_clock_actor{},
-                    std::string{"http://x"});
+                    std::string{"http://x"}, opts.agents_epoch);
     run();
   }
 

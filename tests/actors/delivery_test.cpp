@@ -162,6 +162,32 @@ TEST_F(delivery_test, offline_agent_without_webhook_keeps_it_pending) {
   EXPECT_TRUE(has(pending[0].payload, event_id));
 }
 
+// The lane and actions keep the agent between events; a change to it must
+// reach both at once.
+TEST_F(delivery_test, a_changed_webhook_url_is_used_from_the_next_event) {
+  set_webhook("http://hooks.example/first");
+  say("one");
+  ASSERT_EQ(http->calls.size(), 1u);
+  EXPECT_EQ(http->calls[0].req.url, "http://hooks.example/first");
+  // Changed while the lane is busy with "one": "two" waits in it.
+  set_webhook("http://hooks.example/second");
+  say("two");
+  http->answer_all(200);
+  run();
+  ASSERT_EQ(http->calls.size(), 2u);
+  EXPECT_EQ(http->calls[1].req.url, "http://hooks.example/second");
+  http->answer_all(200);
+  run();
+  auto deleted = call<bool>(acc, agent_del_atom::value, owner.id, agent);
+  ASSERT_TRUE(deleted && *deleted);
+  user_message_input in;
+  in.text = "to nobody";
+  auto r = call<std::string>(act, user_message_atom::value, owner, agent, in);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(code_of(r.error()), ec::not_found);
+  EXPECT_EQ(http->calls.size(), 2u);
+}
+
 TEST_F(delivery_test, webhook_retries_with_growing_backoff_then_parks) {
   set_webhook("http://hooks.example/agent");
   say("to the webhook");

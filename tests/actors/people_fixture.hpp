@@ -32,6 +32,11 @@ protected:
     journal = spawn_journal(sys, std::shared_ptr<storage::store>{std::move(db)},
                             {}, false);
     hash = sys.spawn(hasher, password_cost::minimum);
+    // As the server runs: with the epochs edge caches go by.
+    if (!opts.agents_epoch)
+      opts.agents_epoch = std::make_shared<std::atomic<uint64_t>>(0);
+    if (!opts.sessions_epoch)
+      opts.sessions_epoch = std::make_shared<std::atomic<uint64_t>>(0);
     acc = sys.spawn(accounts, journal, hash, opts);
     directory_ = sys.spawn(directory, directory_options{});
     run();

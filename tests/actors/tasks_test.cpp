@@ -85,7 +85,8 @@ protected:
       return wall();
     };
     clk = sys.spawn(task_clock, co);
-    acts = sys.spawn(actions, journal, acc, box, clk, std::string{"http://x"});
+    acts = sys.spawn(actions, journal, acc, box, clk, std::string{"http://x"},
+                     opts.agents_epoch);
     tasks_options to;
     to.public_url = "http://x";
     to.now = [this] {
