@@ -38,7 +38,7 @@ void count_pending(gathering_ptr g) {
     return;
   }
   ask<std::vector<int64_t>>(
-    *g->from.edge, g->from.reader,
+    g->from.reader,
     [g](caf::expected<std::vector<int64_t>> counts) {
       if (counts && counts->size() == g->live.size())
         for (size_t i = 0; i < g->live.size(); ++i)
@@ -55,7 +55,7 @@ void count_undelivered(gathering_ptr g) {
     return;
   }
   ask<std::vector<uint64_t>>(
-    *g->from.edge, g->from.outbox,
+    g->from.outbox,
     [g](caf::expected<std::vector<uint64_t>> counts) {
       if (counts && counts->size() == g->live.size())
         for (size_t i = 0; i < g->live.size(); ++i)
@@ -80,7 +80,7 @@ void with_live(const live_sources& from, std::vector<agent_record> agents,
     return;
   }
   ask<std::vector<agent_live>>(
-    *from.edge, from.directory,
+    from.directory,
     [g](caf::expected<std::vector<agent_live>> live) {
       if (live && live->size() == g->agents.size())
         g->live = std::move(*live);

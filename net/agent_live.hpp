@@ -13,12 +13,9 @@
 
 namespace nod::net {
 
-class edge_actors;
-
 /// The actors that know an agent's live state; any may be absent (its
 /// fields then read as none).
 struct live_sources {
-  edge_actors* edge = nullptr;
   directory_actor directory;
   outbox_actor outbox;
   reader_actor reader;

@@ -28,15 +28,13 @@ void get_me(const ctx_ptr& ctx, const http_request& req, responder respond) {
     ctx, req, respond,
     [ctx, respond](caf::event_based_actor*, const agent_record& agent) {
       auto& api = ctx->api;
-      with_live(
-        live_sources{api.edge.get(), api.directory, api.outbox, api.reader},
-        {agent},
-        [respond](const std::vector<agent_record>& agents,
-                  const std::vector<agent_live>& live) {
-          json::writer w;
-          write_agent(w, agents[0], live[0], false);
-          respond(json_response(200, w.str()));
-        });
+      with_live(live_sources{api.directory, api.outbox, api.reader}, {agent},
+                [respond](const std::vector<agent_record>& agents,
+                          const std::vector<agent_live>& live) {
+                  json::writer w;
+                  write_agent(w, agents[0], live[0], false);
+                  respond(json_response(200, w.str()));
+                });
     });
 }
 

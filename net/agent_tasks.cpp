@@ -311,7 +311,7 @@ void inbound_trigger(const ctx_ptr& ctx, const http_request& req,
   call.received_ms = now_ms();
   call.hops = *hops;
   ask<std::string>(
-    *ctx->api.edge, ctx->api.tasks,
+    ctx->api.tasks,
     [respond](caf::expected<std::string> reply) {
       if (!reply)
         respond(from_error(reply.error()));

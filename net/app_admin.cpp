@@ -27,7 +27,7 @@ void create_backup(const ctx_ptr& ctx, const http_request& req,
   with_admin(ctx, req, "take backups", std::move(respond),
              [ctx](const user_record&, const responder& respond) {
                ask<backup_entry>(
-                 *ctx->edge, ctx->maintenance,
+                 ctx->maintenance,
                  [respond](caf::expected<backup_entry> b) {
                    if (!b) {
                      respond(from_error(b.error()));
@@ -47,7 +47,7 @@ void list_backups(const ctx_ptr& ctx, const http_request& req,
   with_admin(ctx, req, "list backups", std::move(respond),
              [ctx](const user_record&, const responder& respond) {
                ask<std::vector<backup_entry>>(
-                 *ctx->edge, ctx->maintenance,
+                 ctx->maintenance,
                  [respond](caf::expected<std::vector<backup_entry>> list) {
                    if (!list) {
                      respond(from_error(list.error()));

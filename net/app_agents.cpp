@@ -33,20 +33,19 @@ std::string agent_json(const agent_record& agent, const agent_live& live,
 template <class Render>
 void with_live(const ctx_ptr& ctx, std::vector<agent_record> agents,
                responder respond, Render render) {
-  net::with_live(
-    live_sources{ctx->edge.get(), ctx->directory, ctx->outbox, ctx->reader},
-    std::move(agents),
-    [respond, render](const std::vector<agent_record>& agents,
-                      const std::vector<agent_live>& live) {
-      respond(render(agents, live));
-    });
+  net::with_live(live_sources{ctx->directory, ctx->outbox, ctx->reader},
+                 std::move(agents),
+                 [respond, render](const std::vector<agent_record>& agents,
+                                   const std::vector<agent_live>& live) {
+                   respond(render(agents, live));
+                 });
 }
 
 /// Answers with one agent (and its webhook secret) after `msg` to accounts.
 template <class... Ts>
 void agent_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
   ask<agent_record>(
-    *ctx->edge, ctx->accounts,
+    ctx->accounts,
     [ctx, respond](caf::expected<agent_record> a) {
       if (!a) {
         respond(from_error(a.error()));
@@ -98,7 +97,7 @@ void create_agent(const ctx_ptr& ctx, const http_request& req,
   with_user(ctx, req, std::move(respond),
             [ctx, in](user_record user, responder respond) {
               ask<agent_created>(
-                *ctx->edge, ctx->accounts,
+                ctx->accounts,
                 [respond](caf::expected<agent_created> c) {
                   if (!c)
                     respond(from_error(c.error()));
@@ -121,7 +120,7 @@ void list_agents(const ctx_ptr& ctx, const http_request& req,
     ctx, req, std::move(respond),
     [ctx, page](user_record user, responder respond) {
       ask<std::vector<agent_record>>(
-        *ctx->edge, ctx->accounts,
+        ctx->accounts,
         [ctx, page, respond](caf::expected<std::vector<agent_record>> list) {
           if (!list) {
             respond(from_error(list.error()));
@@ -184,7 +183,7 @@ void delete_agent(const ctx_ptr& ctx, const http_request& req,
     ctx, req, std::move(respond),
     [ctx](const user_record& user, uint64_t id, const responder& respond) {
       ask<bool>(
-        *ctx->edge, ctx->accounts,
+        ctx->accounts,
         [ctx, id, respond](caf::expected<bool> r) {
           if (!r) {
             respond(from_error(r.error()));
@@ -203,7 +202,7 @@ void rotate_secret(const ctx_ptr& ctx, const http_request& req,
     ctx, req, std::move(respond),
     [ctx](const user_record& user, uint64_t id, const responder& respond) {
       ask<agent_created>(
-        *ctx->edge, ctx->accounts,
+        ctx->accounts,
         [ctx, id, respond](caf::expected<agent_created> c) {
           if (!c) {
             respond(from_error(c.error()));
@@ -237,7 +236,7 @@ void send_message(const ctx_ptr& ctx, const http_request& req,
     ctx, req, std::move(respond),
     [ctx, in](const user_record& user, uint64_t id, const responder& respond) {
       ask<std::string>(
-        *ctx->edge, ctx->actions,
+        ctx->actions,
         [respond](caf::expected<std::string> message) {
           if (!message)
             respond(from_error(message.error()));

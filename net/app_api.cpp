@@ -9,7 +9,6 @@
 #include "net/websocket.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/scheduler/abstract_coordinator.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <memory>
@@ -113,7 +112,7 @@ gate_verdict check_user_early(const ctx_ptr& ctx, const http_request& head) {
   verdict.later = [ctx, token = creds->token](gate_decision decide) {
     auto epoch = ctx->sessions->epoch();
     ask<session_user>(
-      *ctx->edge, ctx->accounts,
+      ctx->accounts,
       [ctx, token, epoch, decide](caf::expected<session_user> s) {
         if (!s) {
           decide(from_error(s.error()));
@@ -132,8 +131,6 @@ gate_verdict check_user_early(const ctx_ptr& ctx, const http_request& head) {
 
 void add_app_api(server& srv, app_api_context context) {
   using namespace app;
-  context.edge = std::make_shared<edge_actors>(
-    *context.sys, context.sys->scheduler().num_workers());
   context.sessions = std::make_shared<session_cache>(context.sessions_epoch);
   auto ctx = std::make_shared<const app_api_context>(std::move(context));
   auto bind

@@ -15,14 +15,11 @@
 namespace nod::net {
 
 class server;
-class edge_actors;
 class session_cache;
 
 /// What the app API (API.md Part B) needs from the rest of the server.
 struct app_api_context {
   caf::actor_system* sys = nullptr;
-  /// What handlers ask actors through; made by `add_app_api`.
-  std::shared_ptr<edge_actors> edge;
   /// The accounts actor's `sessions_epoch` (null: every request asks
   /// accounts), and the sessions it confirmed, made by `add_app_api`.
   std::shared_ptr<const std::atomic<uint64_t>> sessions_epoch;

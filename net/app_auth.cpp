@@ -36,7 +36,7 @@ void login(const ctx_ptr& ctx, const http_request& req, responder respond) {
       }))
     return;
   ask<login_result>(
-    *ctx->edge, ctx->accounts,
+    ctx->accounts,
     [ctx, respond](caf::expected<login_result> r) {
       if (!r) {
         respond(from_error(r.error()));
@@ -65,7 +65,7 @@ void logout(const ctx_ptr& ctx, const http_request& req, responder respond) {
     ctx, req, std::move(respond),
     [ctx, token = credentials_of(req)->token](user_record, responder respond) {
       ask<bool>(
-        *ctx->edge, ctx->accounts,
+        ctx->accounts,
         [ctx, respond](caf::expected<bool> r) {
           if (!r) {
             respond(from_error(r.error()));
@@ -96,7 +96,7 @@ void add_user(const ctx_ptr& ctx, const http_request& req, responder respond) {
     ctx, req, "add users", std::move(respond),
     [ctx, username, password, admin](const user_record&, responder respond) {
       ask<user_record>(
-        *ctx->edge, ctx->accounts,
+        ctx->accounts,
         [respond](caf::expected<user_record> u) {
           if (!u)
             respond(from_error(u.error()));

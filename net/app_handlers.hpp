@@ -49,8 +49,8 @@ bool is_safe_method(const std::string& method);
 bool same_origin(const app_api_context& ctx, const http_request& req);
 
 /// Runs `next(user)` for an authenticated caller, else answers 401/403;
-/// on the io thread when the session cache knows the caller, else on an
-/// edge actor.
+/// on the io thread when the session cache knows the caller, else on the
+/// accounts actor's.
 template <class F>
 void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,
                F next) {
@@ -70,7 +70,7 @@ void with_user(const ctx_ptr& ctx, const http_request& req, responder respond,
   }
   auto epoch = ctx->sessions->epoch();
   ask<session_user>(
-    *ctx->edge, ctx->accounts,
+    ctx->accounts,
     [ctx, token = creds->token, epoch, respond,
      next](caf::expected<session_user> s) {
       if (!s) {

@@ -31,7 +31,7 @@ void ask_for_person(const ctx_ptr& ctx, const http_request& req,
             [ctx, status, atom, extra...](const user_record& user,
                                           const responder& respond) {
               ask<std::string>(
-                *ctx->edge, ctx->alerts,
+                ctx->alerts,
                 [respond, status](caf::expected<std::string> r) {
                   if (!r)
                     respond(from_error(r.error()));
@@ -50,7 +50,7 @@ void push_key(const ctx_ptr& ctx, const http_request& req, responder respond) {
   with_user(ctx, req, std::move(respond),
             [ctx](const user_record&, const responder& respond) {
               ask<std::string>(
-                *ctx->edge, ctx->alerts,
+                ctx->alerts,
                 [respond](caf::expected<std::string> key) {
                   if (!key) {
                     respond(from_error(key.error()));
@@ -89,7 +89,7 @@ void delete_subscription(const ctx_ptr& ctx, const http_request& req,
     ctx, req, "psub_", std::move(respond),
     [ctx](const user_record& user, uint64_t id, const responder& respond) {
       ask<bool>(
-        *ctx->edge, ctx->alerts,
+        ctx->alerts,
         [respond](caf::expected<bool> r) {
           if (!r)
             respond(from_error(r.error()));

@@ -20,7 +20,7 @@ namespace {
 template <class... Ts>
 void read_call(const ctx_ptr& ctx, responder respond, Ts&&... msg) {
   ask<std::string>(
-    *ctx->edge, ctx->reader,
+    ctx->reader,
     [respond](caf::expected<std::string> json) {
       if (!json)
         respond(from_error(json.error()));
@@ -111,7 +111,7 @@ void resolve_decision(const ctx_ptr& ctx, const http_request& req,
   with_user(ctx, req, std::move(respond),
             [ctx, id = *id, r](user_record user, responder respond) {
               ask<std::string>(
-                *ctx->edge, ctx->actions,
+                ctx->actions,
                 [respond](caf::expected<std::string> decision) {
                   if (!decision)
                     respond(from_error(decision.error()));
@@ -184,7 +184,7 @@ void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
     return;
   auto read = [ctx, id = *id](read_scope scope, const responder& respond) {
     ask<media_item>(
-      *ctx->edge, ctx->reader,
+      ctx->reader,
       [respond, id](caf::expected<media_item> item) {
         if (!item) {
           respond(from_error(item.error()));
@@ -213,7 +213,7 @@ void get_media(const ctx_ptr& ctx, const http_request& req, responder respond) {
     return;
   }
   ask<agent_record>(
-    *ctx->edge, ctx->accounts,
+    ctx->accounts,
     [read, respond](caf::expected<agent_record> a) {
       if (a) {
         read(read_scope{a->owner, a->id}, respond);

@@ -15,7 +15,7 @@ template <class... Ts>
 void task_call(const ctx_ptr& ctx, const responder& respond, int status,
                Ts&&... msg) {
   ask<std::string>(
-    *ctx->edge, ctx->tasks,
+    ctx->tasks,
     [respond, status](caf::expected<std::string> reply) {
       if (!reply)
         respond(from_error(reply.error()));
@@ -85,7 +85,7 @@ void list_tasks(const ctx_ptr& ctx, const http_request& req,
       };
       if (agent) {
         ask<agent_record>(
-          *ctx->edge, ctx->accounts,
+          ctx->accounts,
           [list, respond](caf::expected<agent_record> a) {
             if (!a)
               respond(from_error(a.error()));
@@ -96,7 +96,7 @@ void list_tasks(const ctx_ptr& ctx, const http_request& req,
         return;
       }
       ask<std::vector<agent_record>>(
-        *ctx->edge, ctx->accounts,
+        ctx->accounts,
         [list, respond](caf::expected<std::vector<agent_record>> agents) {
           if (!agents) {
             respond(from_error(agents.error()));
@@ -135,7 +135,7 @@ void delete_task(const ctx_ptr& ctx, const http_request& req,
   with_task_id(ctx, req, std::move(respond),
                [ctx](task_caller caller, uint64_t id, responder respond) {
                  ask<bool>(
-                   *ctx->edge, ctx->tasks,
+                   ctx->tasks,
                    [respond](caf::expected<bool> r) {
                      if (!r)
                        respond(from_error(r.error()));

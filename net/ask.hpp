@@ -1,25 +1,37 @@
 #pragma once
 
 // The REST side of the asio/CAF seam: a handler never blocks on an actor.
-// `ask` hands a job to one of a few long-lived edge actors, which sends
-// the request and passes the reply (or error) to a callback on its actor
-// thread; the callback answers through the request's thread-safe
-// `responder`. (A short-lived actor per request cost a spawn, a
-// scheduling and a teardown on the actor clock each time.)
+//
+// `ask` sends one request straight from the calling thread; its sender is a
+// reply callback, a tiny actor without a mailbox that runs the callback on
+// the replying actor's thread as the reply arrives (no scheduling, no
+// timer). A request that is never answered (its promise dropped, the actor
+// gone) calls the callback with an error when the last reference to the
+// callback goes. (A short-lived actor per request cost a spawn, two
+// schedulings, a timer and a teardown each time.)
+//
+// Steps that need an actor of their own for several requests in turn (an
+// agent's long poll) run as jobs on a few long-lived edge actors.
 
 #include <atomic>
 #include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/mailbox_element.hpp>
+#include <caf/message.hpp>
+#include <caf/response_type.hpp>
+#include <caf/sec.hpp>
 #include <chrono>
 #include <functional>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace nod::net {
 
-/// How long a REST handler waits for an actor before answering 503.
+/// How long a long poll step waits for an actor before answering 503.
 constexpr std::chrono::seconds ask_timeout{30};
 
 /// What an edge actor runs: anything that starts requests from `self` and
@@ -43,24 +55,50 @@ private:
   std::atomic<size_t> next_{0};
 };
 
-/// Sends `xs...` to `dest` and calls `on_reply(caf::expected<R>)` with the
-/// reply, the error, or a timeout. `on_reply` runs on an actor thread.
+/// Called once with a reply message (the result or a `caf::error`), or
+/// with an error when no reply can come.
+using reply_handler = std::function<void(caf::expected<caf::message>)>;
+
+/// A sender for one request to `dest` whose reply goes to `on_reply`.
+caf::strong_actor_ptr reply_callback(caf::abstract_actor& dest,
+                                     reply_handler on_reply);
+
+/// Sends `xs...` to `dest` and calls `on_reply(caf::expected<R>)` once with
+/// the reply or the error, on the replying actor's thread (keep it short:
+/// answer, or ask the next actor).
 template <class R, class Handle, class F, class... Ts>
-void ask(edge_actors& edge, const Handle& dest, F on_reply, Ts&&... xs) {
-  edge.post([dest, on_reply = std::move(on_reply),
-             msg = std::make_tuple(std::forward<Ts>(xs)...)](
-              caf::event_based_actor* self) mutable {
-    auto send = [&](auto&... args) {
-      return self->request(dest, ask_timeout, std::move(args)...);
-    };
-    std::apply(send, msg).then(
-      [on_reply](R& reply) {
-        on_reply(caf::expected<R>{std::move(reply)});
-      },
-      [on_reply](caf::error& err) {
-        on_reply(caf::expected<R>{std::move(err)});
-      });
-  });
+void ask(const Handle& dest, F on_reply, Ts&&... xs) {
+  static_assert(
+    std::is_same<
+      caf::response_type_t<typename Handle::signatures,
+                           typename caf::detail::implicit_conversions<
+                             typename std::decay<Ts>::type>::type...>,
+      caf::detail::type_list<R>>::value,
+    "`dest` does not answer these arguments with R");
+  auto* target = caf::actor_cast<caf::abstract_actor*>(dest);
+  if (target == nullptr) {
+    on_reply(caf::expected<R>{caf::make_error(caf::sec::invalid_argument)});
+    return;
+  }
+  auto sender = reply_callback(
+    *target, [on_reply](caf::expected<caf::message> reply) mutable {
+      if (!reply)
+        on_reply(caf::expected<R>{std::move(reply.error())});
+      else if (reply->template match_elements<R>())
+        on_reply(
+          caf::expected<R>{std::move(reply->template get_mutable_as<R>(0))});
+      else if (reply->template match_elements<caf::error>())
+        on_reply(caf::expected<R>{
+          std::move(reply->template get_mutable_as<caf::error>(0))});
+      else
+        on_reply(
+          caf::expected<R>{caf::make_error(caf::sec::unexpected_response)});
+    });
+  // Any request id will do: the callback serves this request alone.
+  target->enqueue(caf::make_mailbox_element(std::move(sender),
+                                            caf::make_message_id(1), {},
+                                            std::forward<Ts>(xs)...),
+                  nullptr);
 }
 
 } // namespace nod::net
