@@ -10,6 +10,8 @@ packages=(
   ca-certificates cmake g++ ninja-build ccache pkg-config
   libcaf-dev libboost-dev rapidjson-dev librocksdb-dev libspdlog-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
+  # The server's allocator (docs/benchmarks.md: cross-thread frees).
+  libjemalloc-dev
   # zlib: the web app tests inflate the gzip responses.
   zlib1g-dev
   # Task schedules in IANA time zones (the system's zoneinfo).
