@@ -84,6 +84,12 @@ struct journal_write {
   std::vector<std::pair<std::string, std::string>> puts;
   std::vector<std::string> deletes;
   std::vector<key_expectation> expects;
+  /// False for a change whose loss only repeats work (a delivery's
+  /// outcome: the event is delivered again): it is written to the log at
+  /// once, so it survives the process being killed, and becomes durable
+  /// against an OS crash with the next synced write, without an fsync of
+  /// its own.
+  bool sync = true;
 };
 
 /// Reply to a `journal_write`: the `seq` of each append, in order.
@@ -208,11 +214,12 @@ using journal_actor = caf::typed_actor<
   // Internal: group commit of what is waiting.
   caf::reacts_to<flush_atom>>;
 
-/// The journal's writer: applies one batch to the store (durably with
-/// `sync`), blocking its own thread so that the journal never waits on the
-/// disk; replies with the number of operations written.
+/// The journal's writer: applies one batch to the store (fsynced if the
+/// bool says so and `journal-sync` is on), blocking its own thread so that
+/// the journal never waits on the disk; replies with the number of
+/// operations written.
 using journal_writer_actor = caf::typed_actor<caf::replies_to<
-  write_atom, std::shared_ptr<storage::write_batch>>::with<uint64_t>>;
+  write_atom, std::shared_ptr<storage::write_batch>, bool>::with<uint64_t>>;
 
 // -- people's side: atoms ---------------------------------------------------
 

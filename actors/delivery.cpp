@@ -81,6 +81,9 @@ void flush(self_ptr self) {
   if (st.saving || st.dirty.empty())
     return;
   journal_write w;
+  // A lost outcome (OS crash) leaves the in-flight mark: the event is
+  // delivered again at the next start, as after any crash mid-delivery.
+  w.sync = false;
   std::vector<std::string> frames;
   bool parked = false;
   auto at = now_ms();

@@ -121,7 +121,7 @@ void start_write(self_ptr self) {
   st.write_started = std::chrono::steady_clock::now();
   self
     ->request(st.writer, caf::infinite, write_atom::value,
-              st.closed.front().batch)
+              st.closed.front().batch, st.closed.front().sync)
     .then(
       [self](uint64_t) {
         on_written(self, caf::error{});
@@ -252,6 +252,7 @@ caf::result<journal_written> append(self_ptr self, journal_write& w) {
     unit.batch->put(key, value);
   for (auto& key : w.deletes)
     unit.batch->erase(key);
+  unit.sync = unit.sync || w.sync;
   st.stats.appends += w.appends.size();
   if (st.appends_total)
     st.appends_total->inc(w.appends.size());
@@ -280,6 +281,7 @@ caf::result<uint64_t> ack(self_ptr self, uint64_t agent, uint64_t seq) {
   stream.cursor = seq;
   self->state.open.batch->put(storage::cursor_key(agent),
                               storage::u64_bytes(seq));
+  self->state.open.sync = true;
   touch(self, agent);
   auto promise = self->make_response_promise<uint64_t>();
   enqueue(self, [promise, seq](const caf::error& err) mutable {
@@ -304,9 +306,9 @@ journal_writer_actor::behavior_type
 journal_writer(journal_writer_actor::pointer,
                std::shared_ptr<storage::store> db) {
   return {
-    [db](write_atom, const std::shared_ptr<storage::write_batch>& batch)
-      -> caf::result<uint64_t> {
-      auto written = db->write(*batch);
+    [db](write_atom, const std::shared_ptr<storage::write_batch>& batch,
+         bool sync) -> caf::result<uint64_t> {
+      auto written = db->write(*batch, sync);
       if (!written.ok())
         return make_error(ec::storage_error, written.message());
       return batch->size();

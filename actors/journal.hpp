@@ -58,6 +58,8 @@ struct journal_unit {
 
   /// Shared with the writer while it is being written.
   std::shared_ptr<storage::write_batch> batch;
+  /// Whether any change in it must be fsynced (`journal_write::sync`).
+  bool sync = false;
   std::vector<std::function<void(const caf::error&)>> waiting;
   /// Agents whose stream or cursor this unit moves (may repeat).
   std::vector<uint64_t> touched;

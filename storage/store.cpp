@@ -267,10 +267,12 @@ status store::compact(std::string_view begin, std::string_view end) {
   return {};
 }
 
-status store::write(write_batch& batch) {
+status store::write(write_batch& batch, bool sync) {
   if (!impl_ || !impl_->db)
     return status::error("store is closed");
-  auto st = impl_->db->Write(impl_->write_opts, &batch.impl_->batch);
+  auto opts = impl_->write_opts;
+  opts.sync = opts.sync && sync;
+  auto st = impl_->db->Write(opts, &batch.impl_->batch);
   if (!st.ok())
     return status::error(st.ToString());
   return {};

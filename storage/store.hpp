@@ -120,8 +120,10 @@ public:
                                      std::string& error,
                                      open_report* report = nullptr);
 
-  /// Applies `batch` atomically; with `sync`, durable when this returns.
-  status write(write_batch& batch);
+  /// Applies `batch` atomically; durable when this returns if `sync` and
+  /// the store's `sync` option are both on (else in the log, which a later
+  /// synced write makes durable with it).
+  status write(write_batch& batch, bool sync = true);
 
   /// Reads `key` into `value`.
   status get(std::string_view key, std::string& value);
