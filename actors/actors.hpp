@@ -305,18 +305,6 @@ struct agent_created {
   std::string secret;
 };
 
-/// Where an answer goes when the asker is no actor: called once, on an
-/// actor thread, with the reply or the error.
-struct ingest_reply {
-  std::function<void(caf::expected<std::string>)> fn;
-  void deliver(std::string reply) {
-    fn(std::move(reply));
-  }
-  void deliver(caf::error err) {
-    fn(std::move(err));
-  }
-};
-
 /// A processing indicator: an agent is busy (or no longer) in a
 /// conversation.
 struct processing_update {
@@ -353,7 +341,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::session_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::processing_update)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::ingest_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<nod::storage::write_batch>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_live>)
@@ -464,12 +451,7 @@ using directory_actor = caf::typed_actor<
 /// conversation), `storage_error`.
 using ingest_actor
   = caf::typed_actor<caf::replies_to<ingest_atom, agent_record, std::string,
-                                     std::string>::with<std::string>,
-                     // The same, answered through the callback instead of a
-                     // reply message: the REST edge calls it without an actor
-                     // of its own.
-                     caf::reacts_to<ingest_atom, agent_record, std::string,
-                                    std::string, ingest_reply>>;
+                                     std::string>::with<std::string>>;
 
 // -- the read side (actors/reader) ------------------------------------------
 

@@ -18,6 +18,8 @@ namespace {
 
 using self_ptr = ingest_actor::stateful_pointer<ingest_state>;
 using storage::table;
+/// Where the answer to one event goes.
+using ingest_reply = caf::typed_response_promise<std::string>;
 
 /// How long an idempotency key answers with its first reply.
 
@@ -550,18 +552,8 @@ ingest_actor::behavior_type ingest(self_ptr self, journal_actor journal,
     [self](ingest_atom, const agent_record& agent, const std::string& body,
            const std::string& idem) {
       auto rp = self->make_response_promise<std::string>();
-      on_event(self, agent, body, idem,
-               ingest_reply{[rp](caf::expected<std::string> x) mutable {
-                 if (x)
-                   rp.deliver(std::move(*x));
-                 else
-                   rp.deliver(std::move(x.error()));
-               }});
+      on_event(self, agent, body, idem, rp);
       return rp;
-    },
-    [self](ingest_atom, const agent_record& agent, const std::string& body,
-           const std::string& idem, ingest_reply& reply) {
-      on_event(self, agent, body, idem, std::move(reply));
     },
   };
 }

@@ -135,33 +135,6 @@ std::optional<agent_record> known_agent(const ctx_ptr& ctx,
   return ctx->agents.find(*id, req.header("x-nod-secret"));
 }
 
-/// A callback for `ingest_reply` that answers the request with the reply
-/// (200) or the error, and with 503 if it is dropped without being called
-/// (the actor holding it went away).
-std::function<void(caf::expected<std::string>)>
-answer_once(const responder& respond) {
-  struct once {
-    responder respond;
-    bool answered = false;
-    ~once() {
-      if (!answered)
-        respond(error_response(503, "server shutting down"));
-    }
-  };
-  // Built in place: a temporary `once` would answer 503 as it dies.
-  auto state = std::make_shared<once>();
-  state->respond = respond;
-  return [state](caf::expected<std::string> reply) {
-    if (state->answered)
-      return;
-    state->answered = true;
-    if (reply)
-      state->respond(json_response(200, std::move(*reply)));
-    else
-      state->respond(from_error(reply.error()));
-  };
-}
-
 // POST /api/agent/events (A2): one short-lived actor for both hops (check
 // the credentials, then ingest); the body is parsed once, by ingest (a 400
 // names what is wrong).
@@ -172,14 +145,20 @@ void post_event(const ctx_ptr& ctx, const http_request& req,
     respond(error_response(415, "content-type must be application/json"));
     return;
   }
-  // Hot path: a known agent's event goes straight to ingest, which answers
-  // through the callback; no actor of our own.
+  // Hot path: a known agent's event goes straight to ingest.
   if (auto agent = known_agent(ctx, req)) {
     if (over_limit(ctx->limiter, agent->id, respond))
       return;
-    caf::anon_send(ctx->api.ingest, ingest_atom::value, std::move(*agent),
-                   req.body, req.header("idempotency-key"),
-                   ingest_reply{answer_once(respond)});
+    ask<std::string>(
+      ctx->api.ingest,
+      [respond](caf::expected<std::string> reply) {
+        if (reply)
+          respond(json_response(200, std::move(*reply)));
+        else
+          respond(from_error(reply.error()));
+      },
+      ingest_atom::value, std::move(*agent), req.body,
+      req.header("idempotency-key"));
     return;
   }
   with_agent(
