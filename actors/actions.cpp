@@ -101,7 +101,7 @@ void resolve_stored(self_ptr self, uint64_t owner, uint64_t decision,
     ->request(self->state.outbox, caf::infinite, send_atom::value, std::move(o))
     .then(
       [self, done, task,
-       decision_json = out.decision_json](outbound_sent&) mutable {
+       decision_json = out.decision_json](std::string&) mutable {
         if (task)
           self->send(self->state.clock, schedule_atom::value, task->id,
                      task->next_run_ms);
@@ -260,13 +260,19 @@ void send_message(self_ptr self, caf::typed_response_promise<std::string> rp,
       *new_conversation);
   }
   o.frames.push_back(app_frame("message", "message", rendered.message_json));
+  o.reply = std::move(rendered.message_json);
+  if (!new_conversation) {
+    // The outbox answers the person itself: one hop fewer.
+    rp.delegate(self->state.outbox, send_atom::value, std::move(o));
+    return;
+  }
+  // A new conversation is known once written.
   self
     ->request(self->state.outbox, caf::infinite, send_atom::value, std::move(o))
     .then(
-      [self, rp, conv, agent,
-       message = std::move(rendered.message_json)](outbound_sent&) mutable {
+      [self, rp, conv, agent](std::string& message) mutable {
         remember_conversation(self, conv, agent);
-        rp.deliver(message);
+        rp.deliver(std::move(message));
       },
       [rp](caf::error& err) mutable {
         rp.deliver(std::move(err));

@@ -595,12 +595,9 @@ struct outbound {
   std::vector<std::string> notify;
   /// `delivery_record::hops`.
   unsigned hops = 0;
-};
-
-/// Reply to `send_atom`: the event's id and seq.
-struct outbound_sent {
-  std::string event_id;
-  uint64_t seq = 0;
+  /// The reply to `send_atom` once all of it is written: what the action
+  /// answers its caller with, so that it can delegate the request.
+  std::string reply;
 };
 
 /// One event to POST to an agent's webhook, with retries.
@@ -668,7 +665,6 @@ using http_poster
 } // namespace nod
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::outbound)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::outbound_sent)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::lane_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::lane_item>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::lane_progress)
@@ -744,7 +740,7 @@ namespace nod {
 /// delivery lane per agent with events to deliver or a socket, replays
 /// pending events when an agent connects, takes poll acks.
 using outbox_actor = caf::typed_actor<
-  caf::replies_to<send_atom, outbound>::with<outbound_sent>,
+  caf::replies_to<send_atom, outbound>::with<std::string>,
   // agent, owner, resume_from (0: none), the session that authenticated
   // → pending events it replays, and the agent's lane.
   caf::replies_to<replay_atom, uint64_t, uint64_t, uint64_t,

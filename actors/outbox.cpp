@@ -99,7 +99,7 @@ void on_progress(self_ptr self, uint64_t agent, const lane_progress& p) {
   }
 }
 
-caf::result<outbound_sent> send(self_ptr self, outbound& o) {
+caf::result<std::string> send(self_ptr self, outbound& o) {
   auto& st = self->state;
   auto at = now_ms();
   delivery_record record;
@@ -118,7 +118,7 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
   a.indexes.emplace_back(static_cast<uint8_t>(table::in_flight),
                          storage::u64_bytes(o.owner));
   w.appends.push_back(std::move(a));
-  auto rp = self->make_response_promise<outbound_sent>();
+  auto rp = self->make_response_promise<std::string>();
   self
     ->request(st.deps.journal, caf::infinite, append_atom::value, std::move(w))
     .then(
@@ -130,7 +130,7 @@ caf::result<outbound_sent> send(self_ptr self, outbound& o) {
           self->send(st.deps.directory, publish_atom::value, o.owner, f);
         for (auto& key : o.notify)
           self->send(st.deps.notifier, notify_atom::value, key);
-        rp.deliver(outbound_sent{o.event_id, seq});
+        rp.deliver(std::move(o.reply));
         std::vector<lane_item> items(1);
         record.seq = seq;
         items[0].seq = seq;

@@ -299,7 +299,7 @@ void start_run(self_ptr self, const task_record& t, const agent_record& a,
   self
     ->request(self->state.outbox, caf::infinite, send_atom::value, std::move(o))
     .then(
-      [done, run](outbound_sent&) mutable {
+      [done, run](std::string&) mutable {
         done(caf::expected<run_record>{std::move(run)});
       },
       [done](caf::error& err) mutable {
