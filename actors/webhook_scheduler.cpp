@@ -81,15 +81,18 @@ void on_result(self_ptr self, uint64_t id, http_post_result& r) {
   auto& j = i->second;
   release(self, j.host);
   if (auto* reg = st.opts.metrics) {
-    reg
-      ->get_counter("nod_webhook_attempts_total",
-                    "Webhook attempts by outcome.",
-                    std::string{"result=\""} + outcome_label(r) + "\"")
-      .inc();
-    reg
-      ->get_histogram("nod_webhook_seconds", "Time of one webhook attempt.",
-                      metrics::latency_bounds())
-      .observe(static_cast<double>(r.elapsed_us) / 1e6);
+    auto label = outcome_label(r);
+    auto& counter = st.attempts_by_outcome[label];
+    if (!counter)
+      counter = &reg->get_counter("nod_webhook_attempts_total",
+                                  "Webhook attempts by outcome.",
+                                  std::string{"result=\""} + label + "\"");
+    counter->inc();
+    if (!st.attempt_seconds)
+      st.attempt_seconds = &reg->get_histogram("nod_webhook_seconds",
+                                               "Time of one webhook attempt.",
+                                               metrics::latency_bounds());
+    st.attempt_seconds->observe(static_cast<double>(r.elapsed_us) / 1e6);
   }
   webhook_attempt a;
   a.retry_num = j.retry_num;

@@ -9,6 +9,11 @@
 #include <string>
 #include <unordered_map>
 
+namespace nod::metrics {
+class counter;
+class histogram;
+} // namespace nod::metrics
+
 namespace nod {
 
 namespace metrics {
@@ -53,6 +58,11 @@ struct webhook_scheduler_state {
   std::unordered_map<uint64_t, job_state> jobs;
   std::unordered_map<std::string, host_state> hosts;
   uint64_t next_job = 1;
+  /// `nod_webhook_attempts_total` by outcome label, and
+  /// `nod_webhook_seconds`, looked up once (a lookup by name locks); null
+  /// without metrics.
+  std::unordered_map<std::string, metrics::counter*> attempts_by_outcome;
+  metrics::histogram* attempt_seconds = nullptr;
 };
 
 /// Behavior of the webhook scheduler: `post` performs the HTTP requests.
