@@ -647,9 +647,9 @@ struct lane_item {
 struct lane_progress {
   /// `enqueue` and `replay` messages received so far (in all).
   uint64_t received = 0;
-  /// New events that reached the agent or were parked.
-  uint64_t finished = 0;
-  /// Of those, parked.
+  /// New events parked (they leave the lane's count for the pending one;
+  /// delivered ones leave it through the lane's shared counter, without a
+  /// message).
   uint64_t parked = 0;
   /// Replayed (pending) events that reached the agent.
   uint64_t unparked = 0;

@@ -57,9 +57,13 @@ void report(self_ptr self) {
   auto& st = self->state;
   if (st.saving)
     return;
+  if (st.delivered > 0) {
+    count_down(*st.in_lane, st.delivered);
+    st.delivered = 0;
+  }
   auto& p = st.progress;
   bool idle = is_idle(st);
-  bool counts = p.finished > 0 || p.unparked > 0;
+  bool counts = p.parked > 0 || p.unparked > 0;
   if (!counts && (!idle || st.reported_idle))
     return;
   p.idle = idle;
@@ -171,7 +175,7 @@ void delivered(self_ptr self, lane_item& item, const char* channel) {
   if (item.replay)
     st.progress.unparked += 1;
   else
-    st.progress.finished += 1;
+    st.delivered += 1;
   save(self, item, item.replay ? mark::unparked : mark::delivered);
 }
 
@@ -195,7 +199,6 @@ void park(self_ptr self, lane_item& item) {
     save(self, item);
     return;
   }
-  st.progress.finished += 1;
   st.progress.parked += 1;
   save(self, item, mark::parked);
 }
@@ -270,7 +273,7 @@ void load(self_ptr self) {
           spdlog::error("delivery: event {} of agent {} is missing", i->seq,
                         format_id64("agt_", st.agent));
           if (!i->replay)
-            st.progress.finished += 1;
+            st.delivered += 1;
           i = st.queue.erase(i);
           continue;
         }
@@ -652,11 +655,12 @@ void pump(self_ptr self) {
 
 } // namespace
 
-delivery_actor::behavior_type delivery(self_ptr self, uint64_t agent,
-                                       uint64_t owner, delivery_deps deps,
-                                       delivery_options opts,
-                                       outbox_actor outbox) {
+delivery_actor::behavior_type
+delivery(self_ptr self, uint64_t agent, uint64_t owner, delivery_deps deps,
+         delivery_options opts, outbox_actor outbox,
+         std::shared_ptr<std::atomic<uint64_t>> in_lane) {
   auto& st = self->state;
+  st.in_lane = std::move(in_lane);
   st.agent = agent;
   st.owner = owner;
   st.deps = std::move(deps);

@@ -5,9 +5,12 @@
 #include "actors/alerts.hpp"
 #include "protocol/delivery.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,9 +48,23 @@ struct delivery_options {
   uint32_t max_replay = 10000;
 };
 
+/// Takes `n` from `counter`, stopping at 0.
+inline void count_down(std::atomic<uint64_t>& counter, uint64_t n) {
+  auto now = counter.load();
+  while (!counter.compare_exchange_weak(now, now - std::min(now, n))) {
+  }
+}
+
 /// State of one agent's delivery lane.
 struct delivery_state {
   static inline const char* name = "delivery";
+
+  /// New events the outbox handed over and not yet delivered or parked:
+  /// the outbox adds, the lane takes away what it delivered once the
+  /// records are written (the outbox counts undelivered events with it).
+  std::shared_ptr<std::atomic<uint64_t>> in_lane;
+  /// Delivered since the last report, not yet taken from `in_lane`.
+  uint64_t delivered = 0;
 
   /// An authenticated socket of the agent.
   struct socket {
@@ -125,6 +142,6 @@ struct delivery_state {
 delivery_actor::behavior_type
 delivery(delivery_actor::stateful_pointer<delivery_state> self, uint64_t agent,
          uint64_t owner, delivery_deps deps, delivery_options opts,
-         outbox_actor outbox);
+         outbox_actor outbox, std::shared_ptr<std::atomic<uint64_t>> in_lane);
 
 } // namespace nod

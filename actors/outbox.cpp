@@ -27,8 +27,9 @@ outbox_state::lane& lane_of(self_ptr self, uint64_t agent, uint64_t owner) {
   auto& lane = st.lanes[agent];
   if (!lane.actor) {
     lane.owner = owner;
+    lane.in_lane = std::make_shared<std::atomic<uint64_t>>(0);
     lane.actor = self->spawn(delivery, agent, owner, st.deps, st.opts.lane,
-                             caf::actor_cast<outbox_actor>(self));
+                             caf::actor_cast<outbox_actor>(self), lane.in_lane);
     self->monitor(lane.actor);
   }
   return lane;
@@ -41,7 +42,8 @@ void enqueue(self_ptr self, uint64_t agent, uint64_t owner,
   auto& lane = lane_of(self, agent, owner);
   lane.forwarded += 1;
   for (auto& item : items)
-    lane.in_lane += item.replay ? 0 : 1;
+    if (!item.replay)
+      lane.in_lane->fetch_add(1);
   self->send(lane.actor, enqueue_atom::value, std::move(items));
 }
 
@@ -66,7 +68,8 @@ void on_progress(self_ptr self, uint64_t agent, const lane_progress& p) {
   if (i == st.lanes.end())
     return;
   auto& lane = i->second;
-  lane.in_lane -= std::min(lane.in_lane, p.finished);
+  if (p.parked > 0)
+    count_down(*lane.in_lane, p.parked);
   auto delta
     = static_cast<int64_t>(p.parked) - static_cast<int64_t>(p.unparked);
   if (delta != 0)
@@ -304,7 +307,7 @@ outbox_actor::behavior_type outbox(self_ptr self, delivery_deps deps,
         if (auto i = st.pending.find(agent); i != st.pending.end())
           n += i->second;
         if (auto i = st.lanes.find(agent); i != st.lanes.end())
-          n += i->second.in_lane;
+          n += i->second.in_lane->load();
         counts.push_back(n);
       }
       return counts;

@@ -6,7 +6,9 @@ namespace nod::metrics {
 class gauge;
 } // namespace nod::metrics
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -29,8 +31,9 @@ struct outbox_state {
     /// `enqueue` and `replay` messages sent to it; an idle lane that has
     /// received them all can stop.
     uint64_t forwarded = 0;
-    /// New events handed to it and not yet delivered or parked.
-    uint64_t in_lane = 0;
+    /// New events handed to it and not yet delivered or parked (the lane
+    /// counts delivered ones down itself).
+    std::shared_ptr<std::atomic<uint64_t>> in_lane;
   };
 
   delivery_deps deps;
