@@ -13,7 +13,8 @@ namespace nod {
 /// agent for every event (actions, a delivery lane): a hit spares the
 /// round trip to accounts. Entries are good while accounts' agents epoch
 /// stands (it moves before any agent change is acknowledged); without an
-/// epoch nothing is kept. One actor's: not thread-safe.
+/// epoch nothing is kept. Not thread-safe: one actor's, or behind a lock
+/// (the REST edge's credential cache).
 class agent_cache {
 public:
   explicit agent_cache(std::shared_ptr<const std::atomic<uint64_t>> epoch

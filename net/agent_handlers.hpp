@@ -7,6 +7,7 @@
 // that authenticates a request before its handler runs.
 
 #include "actors/actors.hpp"
+#include "actors/agent_cache.hpp"
 #include "net/agent_api.hpp"
 #include "net/api_util.hpp"
 #include "net/ask.hpp"
@@ -49,57 +50,40 @@ private:
 };
 
 /// Agents whose credentials checked out, for every agent REST call: a hit
-/// spares the round trip to accounts (and, for events, the short-lived
-/// actor too).
-/// Every entry is valid only while the accounts actor's agent epoch has not
-/// moved (any agent changed: rotated, edited, deleted), so a rotated
-/// secret stops working at once, as through accounts.
+/// spares the round trip to accounts. An `agent_cache` (valid while the
+/// accounts actor's agents epoch stands: any agent changed, rotated,
+/// edited, deleted, moves it, so a rotated secret stops working at once,
+/// as through accounts) shared by the io threads, plus the secret check.
 class auth_cache {
 public:
   explicit auth_cache(std::shared_ptr<const std::atomic<uint64_t>> epoch)
-    : epoch_(std::move(epoch)) {}
+    : agents_(std::move(epoch)) {}
 
   /// The epoch now; read before asking accounts, stored with the answer.
   uint64_t epoch() const {
-    return epoch_ ? epoch_->load(std::memory_order_acquire) : 0;
+    return agents_.epoch();
   }
 
   /// The agent if `secret` is its secret and the entry is current.
   std::optional<agent_record> find(uint64_t id, const std::string& secret) {
-    if (!epoch_)
-      return std::nullopt;
-    auto now = epoch();
     auto presented = sha256_hex(secret); // outside the lock
     std::lock_guard<std::mutex> guard{mtx_};
-    auto i = entries_.find(id);
-    if (i == entries_.end() || i->second.epoch != now)
-      return std::nullopt;
+    auto* agent = agents_.find(id);
     // A wrong secret goes the slow way, which answers 401.
-    if (!constant_time_equal(presented, i->second.agent.secret_hash))
+    if (!agent || !constant_time_equal(presented, agent->secret_hash))
       return std::nullopt;
-    return i->second.agent;
+    return *agent;
   }
 
   /// Remembers `agent`, authenticated by accounts at `epoch`.
   void put(const agent_record& agent, uint64_t epoch) {
-    if (!epoch_)
-      return;
     std::lock_guard<std::mutex> guard{mtx_};
-    // Bounded: a flood of distinct agents cannot grow it without limit.
-    if (entries_.size() >= max_entries)
-      entries_.clear();
-    entries_[agent.id] = {agent, epoch};
+    agents_.put(agent, epoch);
   }
 
 private:
-  static constexpr size_t max_entries = 100000;
-  struct entry {
-    agent_record agent;
-    uint64_t epoch = 0;
-  };
-  std::shared_ptr<const std::atomic<uint64_t>> epoch_;
   std::mutex mtx_;
-  std::unordered_map<uint64_t, entry> entries_;
+  agent_cache agents_;
 };
 
 struct context {
