@@ -135,9 +135,9 @@ std::optional<agent_record> known_agent(const ctx_ptr& ctx,
   return ctx->agents.find(*id, req.header("x-nod-secret"));
 }
 
-// POST /api/agent/events (A2): one short-lived actor for both hops (check
-// the credentials, then ingest); the body is parsed once, by ingest (a 400
-// names what is wrong).
+// POST /api/agent/events (A2): straight to ingest for an agent the edge
+// knows, else one edge job for both hops (check the credentials, then
+// ingest); the body is parsed once, by ingest (a 400 names what is wrong).
 void post_event(const ctx_ptr& ctx, const http_request& req,
                 responder respond) {
   auto& type = req.header("content-type");

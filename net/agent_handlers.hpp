@@ -104,10 +104,10 @@ using ctx_ptr = std::shared_ptr<context>;
 /// Answers 429 with `Retry-After` when `key` is over its request rate.
 bool over_limit(rate_limiter& limiter, uint64_t key, const responder& respond);
 
-/// Runs `next(self, agent)` in a short-lived actor once the request's
+/// Runs `next(self, agent)` as a job on an edge actor once the request's
 /// agent credentials check out; answers 401 otherwise (A1: missing, wrong
 /// or unknown credentials are all the same 401), 429 over the agent's
-/// request rate. (State comes as spawn arguments: see ask_actor.)
+/// request rate.
 using agent_step
   = std::function<void(caf::event_based_actor*, const agent_record&)>;
 
