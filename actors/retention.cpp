@@ -261,24 +261,37 @@ uint64_t row_id(const kv_entry& e) {
 
 // -- what each setting deletes -----------------------------------------------
 
-void plan_activity(self_ptr self, int64_t cutoff) {
-  plan_over_table(self, table::users, [self, cutoff](auto& users) {
+/// A visit that deletes every key it is shown, counted in `count`.
+std::function<bool(const kv_entry&, journal_write&)>
+delete_each(self_ptr self, uint64_t retention_counts::*count) {
+  return [self, count](const kv_entry& e, journal_write& w) {
+    w.deletes.push_back(e.key);
+    ++(self->state.pass->counts.*count);
+    return true;
+  };
+}
+
+/// For each row of table `over` (a user, a conversation), deletes what
+/// `target` holds under the row's id from before `cutoff` (keys end in
+/// time-ordered ids), counted in `count`.
+void plan_per_row(self_ptr self, table over, table target, int64_t cutoff,
+                  uint64_t retention_counts::*count) {
+  plan_over_table(self, over, [self, target, cutoff, count](auto& rows) {
     step_list steps;
-    for (auto& row : users) {
-      auto user = row_id(row);
+    for (auto& row : rows) {
       auto job = std::make_shared<range_job>();
-      job->begin = storage::pair_key(table::user_activity, user, 0);
-      job->end
-        = storage::pair_key(table::user_activity, user, time_id_floor(cutoff));
-      job->visit = [self](const kv_entry& e, journal_write& w) {
-        w.deletes.push_back(e.key);
-        ++self->state.pass->counts.activity;
-        return true;
-      };
+      job->begin = storage::pair_key(target, row_id(row), 0);
+      job->end = storage::pair_key(target, row_id(row), time_id_floor(cutoff));
+      job->visit = delete_each(self, count);
       steps.push_back(range_step(self, job));
     }
     return steps;
   });
+}
+
+void plan_activity(self_ptr self, int64_t cutoff) {
+  plan_per_row(self, table::users, table::user_activity, cutoff,
+               &retention_counts::activity);
 }
 
 // The steps for the delivered events of `agent`: its stream floor as
@@ -420,23 +433,8 @@ void plan_runs(self_ptr self, int64_t cutoff) {
 std::function<void()> decisions_step(self_ptr self, int64_t cutoff);
 
 void plan_messages(self_ptr self, int64_t cutoff) {
-  plan_over_table(self, table::conversations, [self, cutoff](auto& convs) {
-    step_list steps;
-    for (auto& row : convs) {
-      auto conv = row_id(row);
-      auto job = std::make_shared<range_job>();
-      job->begin = storage::pair_key(table::messages, conv, 0);
-      job->end
-        = storage::pair_key(table::messages, conv, time_id_floor(cutoff));
-      job->visit = [self](const kv_entry& e, journal_write& w) {
-        w.deletes.push_back(e.key);
-        ++self->state.pass->counts.messages;
-        return true;
-      };
-      steps.push_back(range_step(self, job));
-    }
-    return steps;
-  });
+  plan_per_row(self, table::conversations, table::messages, cutoff,
+               &retention_counts::messages);
   plan_over_table(self, table::agents, [self, cutoff](auto& agents) {
     for (auto& row : agents) {
       agent_record a;
@@ -485,11 +483,7 @@ void plan_media(self_ptr self, int64_t cutoff) {
   auto job = std::make_shared<range_job>();
   job->begin = storage::id_key(table::media, 0);
   job->end = storage::id_key(table::media, time_id_floor(cutoff));
-  job->visit = [self](const kv_entry& e, journal_write& w) {
-    w.deletes.push_back(e.key);
-    ++self->state.pass->counts.media;
-    return true;
-  };
+  job->visit = delete_each(self, &retention_counts::media);
   add_range(self, job);
 }
 
