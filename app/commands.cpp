@@ -59,6 +59,13 @@ std::string password_input() {
   return password;
 }
 
+bool help_asked(const std::vector<std::string>& args, const char* usage) {
+  if (args.empty() || (args[0] != "--help" && args[0] != "-h"))
+    return false;
+  std::fputs(usage, stdout);
+  return true;
+}
+
 // `nod-server backup --url URL [--user NAME]`: asks a running server for
 // a backup (POST /api/admin/backups), for cron. Signs in as an admin with
 // NOD_TOKEN (a session token), else NAME (default admin) and the password
@@ -69,10 +76,8 @@ int backup_command(std::vector<std::string> args) {
       "Asks the server at URL for a backup and prints it as JSON. Signs in "
       "with NOD_TOKEN, else as NAME (default admin) with the password in "
       "NOD_USER_PASSWORD or the first line of standard input.\n";
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::fputs(usage, stdout);
+  if (help_asked(args, usage))
     return 0;
-  }
   auto url = take_flag(args, "url");
   auto user = take_flag(args, "user").value_or("admin");
   auto ca_file = take_flag(args, "ca-file").value_or("");
@@ -156,10 +161,8 @@ int restore_command(std::vector<std::string> args) {
     = "usage: nod-server restore --from BACKUP_DIR --data-dir DIR\n"
       "Copies the backup into DIR, which must be missing or empty; then "
       "start nod-server with --data-dir DIR.\n";
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::fputs(usage, stdout);
+  if (help_asked(args, usage))
     return 0;
-  }
   auto from = take_flag(args, "from");
   auto to = take_flag(args, "data-dir");
   if (!from || !to || from->empty() || to->empty() || !args.empty()) {

@@ -19,6 +19,10 @@ constexpr int exit_failure = 1;
 /// else the first line of standard input (never a flag: `ps` shows flags).
 std::string password_input();
 
+/// True when `args` starts with --help or -h, after printing `usage` to
+/// standard output (asked for, the usage is the answer: exit 0).
+bool help_asked(const std::vector<std::string>& args, const char* usage);
+
 /// `nod-server backup --url URL [--user NAME] [--ca-file PEM]`; `args`
 /// are the words after `backup`. Returns the exit status.
 int backup_command(std::vector<std::string> args);

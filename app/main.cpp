@@ -360,11 +360,8 @@ int user_command(const std::vector<std::string>& args) {
       "       nod-server user passwd NAME [--data-dir=DIR]\n"
       "The password is read from NOD_USER_PASSWORD or the first line of "
       "standard input.\n";
-  // Asked for, the usage is the answer: stdout, success.
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
-    std::fputs(usage, stdout);
+  if (nod::app::help_asked(args, usage))
     return 0;
-  }
   if (args.size() < 2 || (args[0] != "add" && args[0] != "passwd")) {
     std::fputs(usage, stderr);
     return exit_bad_setting;
