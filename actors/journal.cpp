@@ -212,6 +212,23 @@ void enqueue(self_ptr self, std::function<void(const caf::error&)> done) {
   }
 }
 
+// Roughly what `w` adds to a batch: its keys and values, with room for
+// the batch's own framing.
+size_t bytes_of(const journal_write& w) {
+  constexpr size_t per_key = 32;
+  size_t n = 0;
+  for (auto& a : w.appends) {
+    n += a.payload.size() + per_key;
+    for (auto& index : a.indexes)
+      n += index.second.size() + per_key;
+  }
+  for (auto& [key, value] : w.puts)
+    n += key.size() + value.size() + 8;
+  for (auto& key : w.deletes)
+    n += key.size() + 8;
+  return n;
+}
+
 void touch(self_ptr self, uint64_t agent) {
   self->state.open.touched.push_back(agent);
 }
@@ -232,6 +249,14 @@ caf::result<journal_written> append(self_ptr self, journal_write& w) {
   for (auto& a : w.appends)
     if (auto s = stream_of(self, a.agent); !s)
       return s.error();
+  // A write that would take the open batch past its byte bound starts
+  // the next one (a single bigger write goes alone).
+  if (st.opts.max_batch_bytes != 0 && !st.open.waiting.empty()
+      && st.open.batch->data().size() + bytes_of(w)
+           > st.opts.max_batch_bytes) {
+    close_open(self);
+    start_write(self);
+  }
   // 3. Stage.
   journal_written result;
   result.seqs.reserve(w.appends.size());
@@ -302,12 +327,18 @@ journal_unit::journal_unit(journal_unit&&) noexcept = default;
 journal_unit& journal_unit::operator=(journal_unit&&) noexcept = default;
 journal_unit::~journal_unit() = default;
 
-journal_writer_actor::behavior_type
-journal_writer(journal_writer_actor::pointer,
-               std::shared_ptr<storage::store> db) {
+journal_writer_actor::behavior_type journal_writer(
+  journal_writer_actor::pointer, std::shared_ptr<storage::store> db,
+  std::function<std::optional<std::string>(storage::write_batch&, bool)>
+    write) {
   return {
-    [db](write_atom, const std::shared_ptr<storage::write_batch>& batch,
-         bool sync) -> caf::result<uint64_t> {
+    [db, write](write_atom, const std::shared_ptr<storage::write_batch>& batch,
+                bool sync) -> caf::result<uint64_t> {
+      if (write) {
+        if (auto err = write(*batch, sync))
+          return make_error(ec::storage_error, *err);
+        return batch->size();
+      }
       auto written = db->write(*batch, sync);
       if (!written.ok())
         return make_error(ec::storage_error, written.message());
@@ -468,9 +499,9 @@ journal_actor spawn_journal(caf::actor_system& sys,
                             journal_options opts, bool detached) {
   journal_writer_actor writer;
   if (detached)
-    writer = sys.spawn<caf::detached>(journal_writer, db);
+    writer = sys.spawn<caf::detached>(journal_writer, db, opts.write);
   else
-    writer = sys.spawn(journal_writer, db);
+    writer = sys.spawn(journal_writer, db, opts.write);
   if (detached)
     return sys.spawn<caf::detached>(journal, std::move(db), opts,
                                     std::move(writer));

@@ -31,8 +31,17 @@ class histogram;
 struct journal_options {
   /// Most writes in one batch; a full batch is written at once.
   size_t max_batch = 4096;
+  /// Bytes of one batch at most (0: no bound): a write that would take
+  /// the open batch past it starts the next one. Cluster mode bounds
+  /// batches by the message size NATS takes.
+  size_t max_batch_bytes = 0;
   /// Where to record batch sizes and write latency; may be null.
   metrics::registry* metrics = nullptr;
+  /// Writes one closed batch (sync: whether it must be fsynced) and
+  /// returns an error line on failure; empty: the store's own `write`.
+  /// Cluster mode replicates the batch before the store applies it.
+  std::function<std::optional<std::string>(storage::write_batch&, bool sync)>
+    write;
 };
 
 /// In-memory view of one agent's stream, loaded on first use so that

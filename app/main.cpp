@@ -19,10 +19,12 @@
 #include "actors/webhook_scheduler.hpp"
 #include "app/commands.hpp"
 #include "app/logging.hpp"
+#include "cluster/node.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/agent_api.hpp"
 #include "net/app_api.hpp"
+#include "net/http.hpp"
 #include "net/server.hpp"
 #include "net/smtp_client.hpp"
 #include "net/web.hpp"
@@ -31,6 +33,7 @@
 #include "protocol/address_policy.hpp"
 #include "protocol/cron.hpp"
 #include "protocol/webhook.hpp"
+#include "storage/keys.hpp"
 #include "storage/store.hpp"
 
 #include <algorithm>
@@ -393,6 +396,16 @@ int user_command(const std::vector<std::string>& args) {
     std::fprintf(stderr, "nod-server: %s\n", error.c_str());
     return exit_failure;
   }
+  // A cluster node's store is a copy of the cluster's journal: a change
+  // made here alone would part it from the others.
+  std::string cluster_stream;
+  if (db->get(nod::storage::cluster_stream_key(), cluster_stream).ok()) {
+    std::fprintf(stderr,
+                 "nod-server: %s belongs to a cluster node; add users and "
+                 "set passwords in the app or the API of the cluster\n",
+                 cfg.data_dir.c_str());
+    return exit_bad_setting;
+  }
   caf::actor_system_config sys_cfg;
   nod::configure_actor_system(sys_cfg, cfg.worker_threads);
   caf::actor_system sys{sys_cfg};
@@ -434,6 +447,343 @@ int user_command(const std::vector<std::string>& args) {
 }
 
 } // namespace
+
+// What one run of the serving server takes from `main`.
+struct serving {
+  const std::vector<std::string>& args;
+  nod::config& cfg;
+  const nod::config& started_cfg;
+  std::shared_ptr<spdlog::logger> access_logger;
+  nod::metrics::registry& metrics;
+  std::shared_ptr<nod::storage::store> db;
+  std::string data_dir;
+  std::string backup_dir;
+  sigset_t& signals;
+  /// The link to the cluster; null for a single server.
+  nod::cluster::node* node;
+};
+
+// The next handled signal; 0 when `poll` and none came within 100 ms.
+int wait_signal(const sigset_t& signals, bool poll) {
+  if (!poll) {
+    int received = 0;
+    sigwait(&signals, &received);
+    return received;
+  }
+  timespec wait{0, 100 * 1000 * 1000};
+  int received = sigtimedwait(&signals, nullptr, &wait);
+  return received < 0 ? 0 : received;
+}
+
+// Runs the actors and the network on the store until a signal stops them
+// (or, in a cluster, until this node loses the lease: `deposed`). Returns
+// the exit code.
+int serve(serving& run, bool& deposed) {
+  auto& cfg = run.cfg;
+  auto& metrics = run.metrics;
+  // The journal holds the store from here on (and the caller, for the
+  // next run of a cluster node).
+  auto shared_db = run.db;
+  const auto& data_dir = run.data_dir;
+  const auto& backup_dir = run.backup_dir;
+  const auto& args = run.args;
+  const auto& started_cfg = run.started_cfg;
+  auto& access_logger = run.access_logger;
+  auto& handled_signals = run.signals;
+  std::atomic<bool> ready{false};
+  // 2. Actors.
+  caf::actor_system_config sys_cfg;
+  nod::configure_actor_system(sys_cfg, cfg.worker_threads);
+  caf::actor_system sys{sys_cfg};
+  // The listening socket comes first: its address and port (the kernel's
+  // choice for port 0) are this server's own endpoint, which webhooks may
+  // not call. Connections wait in the backlog until the server starts.
+  // Ready while serving; in a cluster, while linked to NATS too.
+  nod::net::server server{cfg, metrics, [&ready, node = run.node] {
+                            return ready.load()
+                                   && (node == nullptr || node->connected());
+                          }};
+  server.set_access_logger(access_logger);
+  if (auto err = server.listen()) {
+    spdlog::critical("{}", *err);
+    return exit_failure;
+  }
+  nod::journal_options journal_opts;
+  journal_opts.max_batch = cfg.journal_max_batch;
+  journal_opts.metrics = &metrics;
+  if (run.node != nullptr) {
+    // Each batch goes to the cluster's journal stream before the store.
+    journal_opts.write
+      = [node = run.node](nod::storage::write_batch& batch, bool) {
+          return node->write(batch);
+        };
+    journal_opts.max_batch_bytes = run.node->max_batch_bytes();
+  }
+  auto journal = nod::spawn_journal(sys, shared_db, journal_opts);
+  // Backups and compaction block: their own thread.
+  auto maintenance
+    = sys.spawn<caf::detached>(nod::maintenance, shared_db,
+                               nod::maintenance_options{backup_dir, &metrics});
+  nod::retention_options retention_opts;
+  retention_opts.metrics = &metrics;
+  auto retention
+    = sys.spawn(nod::retention, journal, maintenance, retention_opts);
+  caf::anon_send(retention, retention_periods_of(cfg));
+  shared_db.reset();
+  // Links the server hands out (media) need its public address; without
+  // NOD_PUBLIC_URL it is the listen address (a port of 0 is not known
+  // yet, so then links are relative).
+  bool public_url_set = !cfg.public_url.empty();
+  const char* scheme = cfg.tls_cert.empty() ? "http://" : "https://";
+  if (cfg.public_url.empty() && cfg.listen_port != 0)
+    cfg.public_url = scheme + url_host(cfg.listen_host) + ":"
+                     + std::to_string(cfg.listen_port);
+  auto webhook_hosts = webhook_policy(cfg, server.address(), server.port());
+  spdlog::info("webhooks may connect to: {} (webhook-allowed-hosts)",
+               webhook_hosts.to_string());
+  if (auto err = nod::cron::load_zones())
+    spdlog::warn("time zones unavailable ({}): only UTC schedules are accepted",
+                 *err);
+  nod::net::webhook_client_options client_opts;
+  client_opts.verify_tls = cfg.webhook_tls_verify;
+  client_opts.ca_file = cfg.webhook_ca_file;
+  client_opts.max_idle_per_host = cfg.webhook_max_per_host;
+  client_opts.allowed_hosts
+    = std::make_shared<const nod::address_policy>(webhook_hosts);
+  nod::net::webhook_client webhook_client{client_opts};
+  // Email only when the operator set an SMTP server.
+  std::unique_ptr<nod::net::smtp_client> smtp;
+  if (!cfg.smtp_host.empty()) {
+    nod::net::smtp_options smtp_opts;
+    smtp_opts.host = cfg.smtp_host;
+    smtp_opts.port = static_cast<uint16_t>(cfg.smtp_port);
+    smtp_opts.tls = cfg.smtp_tls;
+    smtp_opts.verify_tls = cfg.smtp_tls_verify;
+    smtp_opts.user = cfg.smtp_user;
+    smtp_opts.password = cfg.smtp_password;
+    smtp_opts.from = cfg.smtp_from;
+    smtp = std::make_unique<nod::net::smtp_client>(smtp_opts);
+    spdlog::info("email through {}:{} ({})", cfg.smtp_host, cfg.smtp_port,
+                 cfg.smtp_tls);
+  }
+  auto alerts = spawn_alerts(sys, cfg, journal, webhook_client, smtp.get());
+  auto people = spawn_people(sys, journal, cfg, &metrics, alerts);
+  auto delivery = spawn_delivery(sys, cfg, journal, people, webhook_client,
+                                 alerts, &metrics);
+  auto stop_actors = [&] {
+    // A backup or compaction in progress ends before the journal
+    // closes the store.
+    stop_all({retention.address(), maintenance.address()});
+    {
+      caf::scoped_actor self{sys, true};
+      self->wait_for(maintenance);
+    }
+    stop_all({alerts.address(), people.clock.address(),
+              delivery.tasks.address(), delivery.actions.address(),
+              delivery.outbox.address(), delivery.webhooks.address(),
+              delivery.notifier.address(), people.ingest.address(),
+              people.reader.address(), people.accounts.address(),
+              people.directory.address(), people.hasher.address(),
+              journal.address()});
+    // Requests in flight end now (their results go nowhere); the
+    // deliveries they belong to resume at the next start.
+    webhook_client.stop();
+    if (smtp)
+      smtp->stop();
+  };
+
+  // A fresh data directory gets its admin, whose password is shown once.
+  {
+    caf::scoped_actor self{sys, true};
+    bool ok = true;
+    self
+      ->request(people.accounts, caf::infinite, nod::bootstrap_atom::value,
+                cfg.admin_password)
+      .receive(
+        [&](std::string& password) {
+          if (password.empty())
+            return;
+          if (cfg.admin_password.empty())
+            spdlog::warn("created user admin with password {} (shown only "
+                         "now; change it with `nod-server user passwd "
+                         "admin`)",
+                         password);
+          else
+            spdlog::info("created user admin with NOD_ADMIN_PASSWORD");
+        },
+        [&](caf::error& err) {
+          spdlog::critical("cannot create the admin user: {}",
+                           nod::detail_of(err));
+          ok = false;
+        });
+    if (!ok) {
+      stop_actors();
+      return exit_failure;
+    }
+    // Deliveries the last run did not finish go on (A4: nothing is
+    // dropped). Agents are all offline now, so they go to webhooks or
+    // wait as pending for the next poll or socket.
+    self->request(delivery.outbox, caf::infinite, nod::recover_atom::value)
+      .receive(
+        [&](uint64_t n) {
+          if (n > 0)
+            spdlog::info("resuming {} unfinished deliveries", n);
+        },
+        [&](caf::error& err) {
+          spdlog::error("cannot resume deliveries: {}", nod::detail_of(err));
+        });
+    // The VAPID key (made on a fresh data directory), push
+    // subscriptions and notification settings.
+    self->request(alerts, caf::infinite, nod::recover_atom::value)
+      .receive([&](uint64_t) {},
+               [&](caf::error& err) {
+                 spdlog::error("cannot load push subscriptions: {}",
+                               nod::detail_of(err));
+               });
+    // Every task's next fire time and every decision's expiry go to the
+    // clock; times missed while the server was down are due now and
+    // fire once.
+    self->request(delivery.tasks, caf::infinite, nod::recover_atom::value)
+      .receive(
+        [&](uint64_t n) {
+          if (n > 0)
+            spdlog::info("{} task schedules and decision expiries timed", n);
+        },
+        [&](caf::error& err) {
+          spdlog::error("cannot load task schedules: {}", nod::detail_of(err));
+        });
+  }
+
+  // 3. The network.
+  nod::net::app_api_context api;
+  api.sys = &sys;
+  api.accounts = people.accounts;
+  api.sessions_epoch = people.sessions_epoch;
+  api.directory = people.directory;
+  api.reader = people.reader;
+  api.actions = delivery.actions;
+  api.outbox = delivery.outbox;
+  api.tasks = delivery.tasks;
+  api.alerts = alerts;
+  api.maintenance = maintenance;
+  api.public_url = cfg.public_url;
+  api.public_url_set = public_url_set;
+  api.webhook_hosts = webhook_hosts;
+  nod::net::agent_api_context agent_api;
+  agent_api.sys = &sys;
+  agent_api.accounts = people.accounts;
+  agent_api.directory = people.directory;
+  agent_api.ingest = people.ingest;
+  agent_api.journal = journal;
+  agent_api.reader = people.reader;
+  agent_api.outbox = delivery.outbox;
+  agent_api.notifier = delivery.notifier;
+  agent_api.tasks = delivery.tasks;
+  agent_api.agents_epoch = people.agents_epoch;
+  agent_api.sessions.rate = static_cast<double>(cfg.agent_rate);
+  agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
+  agent_api.trigger_rate = static_cast<double>(cfg.trigger_rate);
+  agent_api.trigger_burst = static_cast<double>(cfg.trigger_burst);
+  agent_api.trigger_loops = &metrics.get_counter(
+    "nod_trigger_loops_total",
+    "Trigger calls refused with 508: X-Nod-Hops said they had passed "
+    "through too many webhooks.");
+  nod::net::add_app_api(server, std::move(api));
+  nod::net::add_agent_api(server, std::move(agent_api));
+  nod::net::add_web_app(server);
+  if (auto err = server.start()) {
+    spdlog::critical("{}", *err);
+    stop_actors();
+    return exit_failure;
+  }
+  ready = true;
+  spdlog::info("nod-server {} listening on {}{}:{} (data in {}, {} "
+               "io thread(s), {} worker thread(s))",
+               NOD_VERSION_STRING, scheme, url_host(cfg.listen_host),
+               server.port(), data_dir, cfg.io_threads,
+               nod::effective_worker_threads(cfg.worker_threads));
+
+  int received = 0;
+  for (;;) {
+    received = wait_signal(handled_signals, run.node != nullptr);
+    if (received == 0) {
+      if (run.node->current() == nod::cluster::role::leading)
+        continue;
+      deposed = true;
+      break;
+    }
+    if (received != SIGHUP)
+      break;
+    reload_config(args, started_cfg, server, retention);
+    if (!server.tls())
+      continue;
+    if (auto err = server.reload_tls())
+      spdlog::error("received SIGHUP: {}; the certificate in use stays", *err);
+    else
+      spdlog::info("received SIGHUP: reloaded {} and {}", cfg.tls_cert,
+                   cfg.tls_key);
+  }
+  if (deposed)
+    spdlog::warn("stepping down: this node stops serving and follows the "
+                 "cluster again");
+  else
+    spdlog::info("received {}, shutting down", strsignal(received));
+
+  // 4. Orderly stop: no new work, finish what is in flight, then the
+  // journal writes what waits and closes the store.
+  ready = false;
+  server.stop();
+  spdlog::info("connections closed");
+  stop_actors();
+  return 0;
+}
+
+// A node that does not lead answers every request but the health checks
+// and the metrics with 503, until it leads (true) or a signal stops it
+// (false; `code` is the exit code).
+bool stand_by(serving& run, int& code) {
+  nod::net::server server{run.cfg, run.metrics, [] {
+                            return false;
+                          }};
+  server.set_access_logger(run.access_logger);
+  auto* node = run.node;
+  server.routes().set_fallback(
+    [node](const nod::net::http_request&, nod::net::responder respond) {
+      auto leader = node->leader();
+      auto res = nod::net::error_response(
+        503, leader.empty()
+               ? "this node stands by: the cluster has no leader "
+                 "right now"
+               : "this node stands by; " + leader + " leads the cluster");
+      res.headers.emplace_back("Retry-After", "1");
+      respond(std::move(res));
+    });
+  if (auto err = server.start()) {
+    spdlog::critical("{}", *err);
+    code = exit_failure;
+    return false;
+  }
+  spdlog::info("nod-server {} standing by on {}:{} as cluster node {}",
+               NOD_VERSION_STRING, url_host(run.cfg.listen_host), server.port(),
+               run.cfg.node_name);
+  for (;;) {
+    auto received = wait_signal(run.signals, true);
+    if (received == SIGHUP)
+      continue;
+    if (received != 0) {
+      spdlog::info("received {}, shutting down", strsignal(received));
+      code = 0;
+      return false;
+    }
+    auto now = node->current();
+    if (now == nod::cluster::role::leading)
+      return true;
+    if (now == nod::cluster::role::failed) {
+      code = exit_failure;
+      return false;
+    }
+  }
+}
 
 int main(int argc, char** argv) {
   // Block the signals the server handles before any thread starts, so
@@ -504,235 +854,41 @@ int main(int argc, char** argv) {
   fit_connections_to_fd_limit(cfg);
   nod::metrics::registry metrics;
   metrics.add_collector(nod::metrics::append_process_metrics);
-  std::atomic<bool> ready{false};
-  {
-    // 2. Actors.
-    caf::actor_system_config sys_cfg;
-    nod::configure_actor_system(sys_cfg, cfg.worker_threads);
-    caf::actor_system sys{sys_cfg};
-    // The listening socket comes first: its address and port (the kernel's
-    // choice for port 0) are this server's own endpoint, which webhooks may
-    // not call. Connections wait in the backlog until the server starts.
-    nod::net::server server{cfg, metrics, [&ready] {
-                              return ready.load();
-                            }};
-    server.set_access_logger(access_logger);
-    if (auto err = server.listen()) {
-      spdlog::critical("{}", *err);
+  int code = 0;
+  std::unique_ptr<nod::cluster::node> node;
+  if (!cfg.cluster_nats.empty()) {
+    if (cfg.node_name.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      cfg.node_name = host;
+    }
+    nod::cluster::options cluster_opts;
+    cluster_opts.servers = nod::cluster_servers(cfg);
+    cluster_opts.node_name = cfg.node_name;
+    cluster_opts.replicas = static_cast<int>(cfg.cluster_replicas);
+    cluster_opts.lease = cfg.cluster_lease;
+    cluster_opts.metrics = &metrics;
+    node = nod::cluster::node::start(cluster_opts, shared_db, error);
+    if (!node) {
+      spdlog::critical("{}", error);
       return exit_failure;
     }
-    nod::journal_options journal_opts;
-    journal_opts.max_batch = cfg.journal_max_batch;
-    journal_opts.metrics = &metrics;
-    auto journal = nod::spawn_journal(sys, shared_db, journal_opts);
-    // Backups and compaction block: their own thread.
-    auto maintenance = sys.spawn<caf::detached>(
-      nod::maintenance, shared_db,
-      nod::maintenance_options{backup_dir, &metrics});
-    nod::retention_options retention_opts;
-    retention_opts.metrics = &metrics;
-    auto retention
-      = sys.spawn(nod::retention, journal, maintenance, retention_opts);
-    caf::anon_send(retention, retention_periods_of(cfg));
-    shared_db.reset();
-    // Links the server hands out (media) need its public address; without
-    // NOD_PUBLIC_URL it is the listen address (a port of 0 is not known
-    // yet, so then links are relative).
-    bool public_url_set = !cfg.public_url.empty();
-    const char* scheme = cfg.tls_cert.empty() ? "http://" : "https://";
-    if (cfg.public_url.empty() && cfg.listen_port != 0)
-      cfg.public_url = scheme + url_host(cfg.listen_host) + ":"
-                       + std::to_string(cfg.listen_port);
-    auto webhook_hosts = webhook_policy(cfg, server.address(), server.port());
-    spdlog::info("webhooks may connect to: {} (webhook-allowed-hosts)",
-                 webhook_hosts.to_string());
-    if (auto err = nod::cron::load_zones())
-      spdlog::warn(
-        "time zones unavailable ({}): only UTC schedules are accepted", *err);
-    nod::net::webhook_client_options client_opts;
-    client_opts.verify_tls = cfg.webhook_tls_verify;
-    client_opts.ca_file = cfg.webhook_ca_file;
-    client_opts.max_idle_per_host = cfg.webhook_max_per_host;
-    client_opts.allowed_hosts
-      = std::make_shared<const nod::address_policy>(webhook_hosts);
-    nod::net::webhook_client webhook_client{client_opts};
-    // Email only when the operator set an SMTP server.
-    std::unique_ptr<nod::net::smtp_client> smtp;
-    if (!cfg.smtp_host.empty()) {
-      nod::net::smtp_options smtp_opts;
-      smtp_opts.host = cfg.smtp_host;
-      smtp_opts.port = static_cast<uint16_t>(cfg.smtp_port);
-      smtp_opts.tls = cfg.smtp_tls;
-      smtp_opts.verify_tls = cfg.smtp_tls_verify;
-      smtp_opts.user = cfg.smtp_user;
-      smtp_opts.password = cfg.smtp_password;
-      smtp_opts.from = cfg.smtp_from;
-      smtp = std::make_unique<nod::net::smtp_client>(smtp_opts);
-      spdlog::info("email through {}:{} ({})", cfg.smtp_host, cfg.smtp_port,
-                   cfg.smtp_tls);
-    }
-    auto alerts = spawn_alerts(sys, cfg, journal, webhook_client, smtp.get());
-    auto people = spawn_people(sys, journal, cfg, &metrics, alerts);
-    auto delivery = spawn_delivery(sys, cfg, journal, people, webhook_client,
-                                   alerts, &metrics);
-    auto stop_actors = [&] {
-      // A backup or compaction in progress ends before the journal
-      // closes the store.
-      stop_all({retention.address(), maintenance.address()});
-      {
-        caf::scoped_actor self{sys, true};
-        self->wait_for(maintenance);
-      }
-      stop_all({alerts.address(), people.clock.address(),
-                delivery.tasks.address(), delivery.actions.address(),
-                delivery.outbox.address(), delivery.webhooks.address(),
-                delivery.notifier.address(), people.ingest.address(),
-                people.reader.address(), people.accounts.address(),
-                people.directory.address(), people.hasher.address(),
-                journal.address()});
-      // Requests in flight end now (their results go nowhere); the
-      // deliveries they belong to resume at the next start.
-      webhook_client.stop();
-      if (smtp)
-        smtp->stop();
-    };
-
-    // A fresh data directory gets its admin, whose password is shown once.
-    {
-      caf::scoped_actor self{sys, true};
-      bool ok = true;
-      self
-        ->request(people.accounts, caf::infinite, nod::bootstrap_atom::value,
-                  cfg.admin_password)
-        .receive(
-          [&](std::string& password) {
-            if (password.empty())
-              return;
-            if (cfg.admin_password.empty())
-              spdlog::warn("created user admin with password {} (shown only "
-                           "now; change it with `nod-server user passwd "
-                           "admin`)",
-                           password);
-            else
-              spdlog::info("created user admin with NOD_ADMIN_PASSWORD");
-          },
-          [&](caf::error& err) {
-            spdlog::critical("cannot create the admin user: {}",
-                             nod::detail_of(err));
-            ok = false;
-          });
-      if (!ok) {
-        stop_actors();
-        return exit_failure;
-      }
-      // Deliveries the last run did not finish go on (A4: nothing is
-      // dropped). Agents are all offline now, so they go to webhooks or
-      // wait as pending for the next poll or socket.
-      self->request(delivery.outbox, caf::infinite, nod::recover_atom::value)
-        .receive(
-          [&](uint64_t n) {
-            if (n > 0)
-              spdlog::info("resuming {} unfinished deliveries", n);
-          },
-          [&](caf::error& err) {
-            spdlog::error("cannot resume deliveries: {}", nod::detail_of(err));
-          });
-      // The VAPID key (made on a fresh data directory), push
-      // subscriptions and notification settings.
-      self->request(alerts, caf::infinite, nod::recover_atom::value)
-        .receive([&](uint64_t) {},
-                 [&](caf::error& err) {
-                   spdlog::error("cannot load push subscriptions: {}",
-                                 nod::detail_of(err));
-                 });
-      // Every task's next fire time and every decision's expiry go to the
-      // clock; times missed while the server was down are due now and
-      // fire once.
-      self->request(delivery.tasks, caf::infinite, nod::recover_atom::value)
-        .receive(
-          [&](uint64_t n) {
-            if (n > 0)
-              spdlog::info("{} task schedules and decision expiries timed", n);
-          },
-          [&](caf::error& err) {
-            spdlog::error("cannot load task schedules: {}",
-                          nod::detail_of(err));
-          });
-    }
-
-    // 3. The network.
-    nod::net::app_api_context api;
-    api.sys = &sys;
-    api.accounts = people.accounts;
-    api.sessions_epoch = people.sessions_epoch;
-    api.directory = people.directory;
-    api.reader = people.reader;
-    api.actions = delivery.actions;
-    api.outbox = delivery.outbox;
-    api.tasks = delivery.tasks;
-    api.alerts = alerts;
-    api.maintenance = maintenance;
-    api.public_url = cfg.public_url;
-    api.public_url_set = public_url_set;
-    api.webhook_hosts = webhook_hosts;
-    nod::net::agent_api_context agent_api;
-    agent_api.sys = &sys;
-    agent_api.accounts = people.accounts;
-    agent_api.directory = people.directory;
-    agent_api.ingest = people.ingest;
-    agent_api.journal = journal;
-    agent_api.reader = people.reader;
-    agent_api.outbox = delivery.outbox;
-    agent_api.notifier = delivery.notifier;
-    agent_api.tasks = delivery.tasks;
-    agent_api.agents_epoch = people.agents_epoch;
-    agent_api.sessions.rate = static_cast<double>(cfg.agent_rate);
-    agent_api.sessions.burst = static_cast<double>(cfg.agent_burst);
-    agent_api.trigger_rate = static_cast<double>(cfg.trigger_rate);
-    agent_api.trigger_burst = static_cast<double>(cfg.trigger_burst);
-    agent_api.trigger_loops = &metrics.get_counter(
-      "nod_trigger_loops_total",
-      "Trigger calls refused with 508: X-Nod-Hops said they had passed "
-      "through too many webhooks.");
-    nod::net::add_app_api(server, std::move(api));
-    nod::net::add_agent_api(server, std::move(agent_api));
-    nod::net::add_web_app(server);
-    if (auto err = server.start()) {
-      spdlog::critical("{}", *err);
-      stop_actors();
-      return exit_failure;
-    }
-    ready = true;
-    spdlog::info("nod-server {} listening on {}{}:{} (data in {}, {} "
-                 "io thread(s), {} worker thread(s))",
-                 NOD_VERSION_STRING, scheme, url_host(cfg.listen_host),
-                 server.port(), data_dir, cfg.io_threads,
-                 nod::effective_worker_threads(cfg.worker_threads));
-
-    int received = 0;
-    for (;;) {
-      sigwait(&handled_signals, &received);
-      if (received != SIGHUP)
-        break;
-      reload_config(args, started_cfg, server, retention);
-      if (!server.tls())
-        continue;
-      if (auto err = server.reload_tls())
-        spdlog::error("received SIGHUP: {}; the certificate in use stays",
-                      *err);
-      else
-        spdlog::info("received SIGHUP: reloaded {} and {}", cfg.tls_cert,
-                     cfg.tls_key);
-    }
-    spdlog::info("received {}, shutting down", strsignal(received));
-
-    // 4. Orderly stop: no new work, finish what is in flight, then the
-    // journal writes what waits and closes the store.
-    ready = false;
-    server.stop();
-    spdlog::info("connections closed");
-    stop_actors();
-  } // the actor system waits here for every actor, the journal included
-  spdlog::info("journal closed, bye");
-  return 0;
+  }
+  serving run{args,      cfg,      started_cfg, access_logger,   metrics,
+              shared_db, data_dir, backup_dir,  handled_signals, node.get()};
+  shared_db.reset();
+  for (;;) {
+    if (node && !stand_by(run, code))
+      break;
+    bool deposed = false;
+    code = serve(run, deposed);
+    if (!deposed)
+      break;
+    node->rejoin();
+  }
+  run.db.reset();
+  node.reset();
+  if (code == 0)
+    spdlog::info("journal closed, bye");
+  return code;
 }

@@ -443,6 +443,64 @@ const std::vector<setting> settings = {
    [](config& c, const std::string& v) {
      return parse_trusted_proxies(v, c.trusted_proxies);
    }},
+  {"cluster-nats", "NOD_CLUSTER_NATS", "URLS",
+   "NATS servers of cluster mode (nats://host:4222, comma-separated); "
+   "empty: a single server (docs/cluster.md).",
+   [](const config& c) -> std::string {
+     return c.cluster_nats.empty() ? "(none: a single server)" : c.cluster_nats;
+   },
+   [](config& c, const std::string& v) -> reason {
+     std::string normal;
+     size_t start = 0;
+     while (start <= v.size()) {
+       auto comma = v.find(',', start);
+       if (comma == std::string::npos)
+         comma = v.size();
+       auto url = trim(v.substr(start, comma - start));
+       start = comma + 1;
+       if (url.empty())
+         continue;
+       bool scheme
+         = url.rfind("nats://", 0) == 0 || url.rfind("tls://", 0) == 0;
+       auto rest = url.substr(url.find("://") + 3);
+       if (!scheme || rest.empty()
+           || url.find_first_of(" \t\"") != std::string::npos)
+         return quote(url)
+                + " is not a nats://HOST:PORT or tls://HOST:PORT URL";
+       if (!normal.empty())
+         normal += ",";
+       normal += url;
+     }
+     c.cluster_nats = normal;
+     return std::nullopt;
+   }},
+  {"node-name", "NOD_NODE_NAME", "NAME",
+   "This node's name in the cluster (letters, digits, . _ -); default: the "
+   "host name.",
+   [](const config& c) -> std::string {
+     return c.node_name.empty() ? "(host name)" : c.node_name;
+   },
+   [](config& c, const std::string& v) -> reason {
+     bool plain = v.size() <= 64
+                  && std::all_of(v.begin(), v.end(), [](char ch) {
+                       return (ch >= 'a' && ch <= 'z')
+                              || (ch >= 'A' && ch <= 'Z')
+                              || (ch >= '0' && ch <= '9') || ch == '.'
+                              || ch == '_' || ch == '-';
+                     });
+     if (!plain)
+       return std::string{"must be up to 64 letters, digits, '.', '_' or '-'"};
+     c.node_name = v;
+     return std::nullopt;
+   }},
+  count("cluster-replicas", "NOD_CLUSTER_REPLICAS",
+        "Copies NATS JetStream keeps of the journal (1-5), set when the "
+        "cluster's stream is made.",
+        &config::cluster_replicas, 1, 5),
+  duration("cluster-lease", "NOD_CLUSTER_LEASE",
+           "How long the leader's lease lasts unrenewed: the longest a dead "
+           "leader holds the cluster up (set when the cluster is made).",
+           &config::cluster_lease),
 };
 
 const setting* find_setting(const std::string& flag) {
@@ -794,6 +852,23 @@ std::optional<std::string> validate_environment(const config& cfg) {
     return data_dir_error(std::string("cannot check ") + cfg.data_dir + ": "
                           + e.what());
   }
+}
+
+} // namespace nod
+
+namespace nod {
+
+std::vector<std::string> cluster_servers(const config& cfg) {
+  std::vector<std::string> urls;
+  size_t start = 0;
+  while (start < cfg.cluster_nats.size()) {
+    auto comma = cfg.cluster_nats.find(',', start);
+    if (comma == std::string::npos)
+      comma = cfg.cluster_nats.size();
+    urls.push_back(cfg.cluster_nats.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return urls;
 }
 
 } // namespace nod

@@ -136,7 +136,20 @@ struct config {
   std::string smtp_password;
   /// The From address of notification emails.
   std::string smtp_from = "nod@localhost";
+  /// NATS servers of cluster mode (`nats://host:port`, normal form: a
+  /// comma list); empty: a single server with its embedded store.
+  std::string cluster_nats;
+  /// This node's name in the cluster; empty: the host name.
+  std::string node_name;
+  /// Copies NATS JetStream keeps of the journal (1-5).
+  size_t cluster_replicas = 3;
+  /// How long a leader holds the cluster without renewing its lease: the
+  /// longest a dead leader's work waits for another node.
+  std::chrono::milliseconds cluster_lease{10000};
 };
+
+/// The URLs of `cluster-nats`, one per element.
+std::vector<std::string> cluster_servers(const config& cfg);
 
 /// What `load_config` decided.
 struct config_result {

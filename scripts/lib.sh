@@ -10,6 +10,8 @@ packages=(
   ca-certificates cmake g++ ninja-build ccache pkg-config
   libcaf-dev libboost-dev rapidjson-dev librocksdb-dev libspdlog-dev
   libgtest-dev libgmock-dev libssl-dev libsodium-dev
+  # Cluster mode: the NATS client library, and NATS servers for its tests.
+  libnats-dev nats-server
   # The server's allocator (docs/benchmarks.md: cross-thread frees).
   libjemalloc-dev
   # zlib: the web app tests inflate the gzip responses.

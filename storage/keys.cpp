@@ -81,6 +81,20 @@ std::string prefix_end(std::string_view prefix) {
   return end;
 }
 
+std::string cluster_applied_key() {
+  std::string key;
+  key += static_cast<char>(table::meta);
+  key += "cluster_applied";
+  return key;
+}
+
+std::string cluster_stream_key() {
+  std::string key;
+  key += static_cast<char>(table::meta);
+  key += "cluster_stream";
+  return key;
+}
+
 std::string schema_version_key() {
   std::string key;
   key += static_cast<char>(table::meta);

@@ -133,6 +133,16 @@ std::string prefix_end(std::string_view prefix);
 /// Key holding the store's data format version (a decimal number).
 std::string schema_version_key();
 
+/// Key holding, in cluster mode, the sequence number of the last entry of
+/// the replicated journal stream this store has applied (8 bytes), written
+/// in the same batch as the entry.
+std::string cluster_applied_key();
+
+/// Key holding, in cluster mode, the identity of the replicated journal
+/// stream the store follows (its creation time), so that a store is never
+/// fed entries of another stream.
+std::string cluster_stream_key();
+
 /// Key of the stream floor of `agent` (table `stream_floor`).
 std::string stream_floor_key(uint64_t agent);
 

@@ -93,6 +93,29 @@ void write_batch::clear() {
   impl_->batch.Clear();
 }
 
+std::string_view write_batch::data() const noexcept {
+  const auto& rep = impl_->batch.Data();
+  return {rep.data(), rep.size()};
+}
+
+status write_batch::from_data(std::string data, write_batch& out) {
+  // The fixed header: an 8-byte sequence and a 4-byte count.
+  if (data.size() < 12)
+    return status::error("damaged write batch: " + std::to_string(data.size())
+                         + " bytes");
+  rocksdb::WriteBatch batch{std::move(data)};
+  // Walking it checks every record against the count.
+  struct walker : rocksdb::WriteBatch::Handler {
+    void Put(const rocksdb::Slice&, const rocksdb::Slice&) override {}
+    void Delete(const rocksdb::Slice&) override {}
+  } walk;
+  auto st = batch.Iterate(&walk);
+  if (!st.ok())
+    return status::error("damaged write batch: " + st.ToString());
+  out.impl_->batch = std::move(batch);
+  return {};
+}
+
 status
 write_batch::find(std::string_view key,
                   std::optional<std::optional<std::string>>& last) const {
@@ -273,6 +296,20 @@ status store::write(write_batch& batch, bool sync) {
   auto opts = impl_->write_opts;
   opts.sync = opts.sync && sync;
   auto st = impl_->db->Write(opts, &batch.impl_->batch);
+  if (!st.ok())
+    return status::error(st.ToString());
+  return {};
+}
+
+status store::write_with(const write_batch& batch, std::string_view key,
+                         std::string_view value, bool sync) {
+  if (!impl_ || !impl_->db)
+    return status::error("store is closed");
+  rocksdb::WriteBatch copy{batch.impl_->batch.Data()};
+  copy.Put(slice(key), slice(value));
+  auto opts = impl_->write_opts;
+  opts.sync = opts.sync && sync;
+  auto st = impl_->db->Write(opts, &copy);
   if (!st.ok())
     return status::error(st.ToString());
   return {};

@@ -99,6 +99,13 @@ public:
   /// Drops every operation.
   void clear();
 
+  /// The batch in its serialized form (RocksDB's write batch format), to
+  /// ship it to another store.
+  std::string_view data() const noexcept;
+
+  /// Reads a batch `data()` gave; an error if it is damaged.
+  static status from_data(std::string data, write_batch& out);
+
 private:
   friend class store;
   struct impl;
@@ -124,6 +131,12 @@ public:
   /// the store's `sync` option are both on (else in the log, which a later
   /// synced write makes durable with it).
   status write(write_batch& batch, bool sync = true);
+
+  /// Applies `batch` and a put of `key` atomically, leaving `batch` as it
+  /// is (it may be read by other threads meanwhile): cluster mode records
+  /// the replicated entry a batch came from with it.
+  status write_with(const write_batch& batch, std::string_view key,
+                    std::string_view value, bool sync);
 
   /// Reads `key` into `value`.
   status get(std::string_view key, std::string& value);

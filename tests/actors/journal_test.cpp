@@ -27,12 +27,11 @@ protected:
     stop();
   }
 
-  void open(size_t max_batch = 4096) {
+  void open(size_t max_batch = 4096, journal_options opts = {}) {
     std::string error;
     auto db = storage::store::open(dir.path(), {}, error);
     ASSERT_TRUE(db) << error;
     store = std::move(db);
-    journal_options opts;
     opts.max_batch = max_batch;
     opts.metrics = &reg;
     j = spawn_journal(sys, store, opts, false);
@@ -61,9 +60,9 @@ protected:
     store = nullptr;
   }
 
-  void reopen(size_t max_batch = 4096) {
+  void reopen(size_t max_batch = 4096, journal_options opts = {}) {
     stop();
-    open(max_batch);
+    open(max_batch, std::move(opts));
   }
 
   /// Receives each client's reply to its one append: the seqs it got, in
@@ -191,6 +190,59 @@ TEST_F(journal_test, a_failed_write_fails_what_was_staged_after_it) {
   reopen();
   EXPECT_EQ(read(4).size(), 1u);
   auto next = call<journal_written>(j, append_atom::value, append_to(4, "d"));
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->seqs, std::vector<uint64_t>{2});
+}
+
+TEST_F(journal_test, batches_close_at_the_byte_bound) {
+  journal_options opts;
+  opts.max_batch_bytes = 300;
+  reopen(4096, opts);
+  caf::scoped_actor client{sys, true};
+  for (int i = 0; i < 3; ++i)
+    client->send(j, append_atom::value, append_to(1, std::string(200, 'x')));
+  run();
+  for (int i = 0; i < 3; ++i)
+    client->receive([](journal_written&) {},
+                    [](caf::error& err) {
+                      ADD_FAILURE() << caf::to_string(err);
+                    });
+  // Each 200-byte event fills a batch past 300 bytes with its keys: three
+  // batches, where without the bound the three share one.
+  EXPECT_EQ(stats().batches, 3u);
+  EXPECT_EQ(read(1).size(), 3u);
+}
+
+TEST_F(journal_test, a_batch_goes_through_the_write_hook_which_may_refuse_it) {
+  // Cluster mode's hook: it sees every batch and writes it itself; a
+  // refusal fails the writes of the batch and leaves the store alone.
+  auto seen = std::make_shared<std::vector<size_t>>();
+  auto refuse = std::make_shared<bool>(false);
+  journal_options opts;
+  opts.write = [this, seen, refuse](storage::write_batch& batch,
+                                    bool sync) -> std::optional<std::string> {
+    seen->push_back(batch.size());
+    if (*refuse)
+      return std::string{"not the leader"};
+    auto written = store->write(batch, sync);
+    if (!written.ok())
+      return written.message();
+    return std::nullopt;
+  };
+  reopen(4096, opts);
+  ASSERT_TRUE(call<journal_written>(j, append_atom::value, append_to(3, "a")));
+  *refuse = true;
+  auto refused
+    = call<journal_written>(j, append_atom::value, append_to(3, "b"));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(code_of(refused.error()), ec::storage_error);
+  EXPECT_NE(detail_of(refused.error()).find("not the leader"),
+            std::string::npos);
+  EXPECT_EQ(seen->size(), 2u);
+  EXPECT_EQ(read(3).size(), 1u);
+  *refuse = false;
+  // Numbering goes on from what was written.
+  auto next = call<journal_written>(j, append_atom::value, append_to(3, "c"));
   ASSERT_TRUE(next);
   EXPECT_EQ(next->seqs, std::vector<uint64_t>{2});
 }

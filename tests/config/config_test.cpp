@@ -315,6 +315,27 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.smtp_from, "Nod <nod@example.com>");
      }},
+    {"cluster-nats", "NOD_CLUSTER_NATS",
+     " nats://10.0.0.1:4222,, tls://nats.example.com:4222 ",
+     [](const config& c) {
+       EXPECT_EQ(c.cluster_nats,
+                 "nats://10.0.0.1:4222,tls://nats.example.com:4222");
+       EXPECT_EQ(cluster_servers(c),
+                 (std::vector<std::string>{"nats://10.0.0.1:4222",
+                                           "tls://nats.example.com:4222"}));
+     }},
+    {"node-name", "NOD_NODE_NAME", "nod-2.eu_west",
+     [](const config& c) {
+       EXPECT_EQ(c.node_name, "nod-2.eu_west");
+     }},
+    {"cluster-replicas", "NOD_CLUSTER_REPLICAS", "5",
+     [](const config& c) {
+       EXPECT_EQ(c.cluster_replicas, 5u);
+     }},
+    {"cluster-lease", "NOD_CLUSTER_LEASE", "4s",
+     [](const config& c) {
+       EXPECT_EQ(c.cluster_lease, ms(4000));
+     }},
   };
 }
 
@@ -565,6 +586,11 @@ const std::vector<bad_case>& bad_cases() {
     {"smtp-tls", "NOD_SMTP_TLS", "ssl", "must be starttls, tls or none"},
     {"smtp-port", "NOD_SMTP_PORT", "0", "out of range 1-65535"},
     {"smtp-from", "NOD_SMTP_FROM", "nobody", "must be an email address"},
+    {"cluster-nats", "NOD_CLUSTER_NATS", "nats://a:4222,http://b:4222",
+     "\"http://b:4222\" is not a nats://HOST:PORT or tls://HOST:PORT URL"},
+    {"node-name", "NOD_NODE_NAME", "node one",
+     "must be up to 64 letters, digits, '.', '_' or '-'"},
+    {"cluster-replicas", "NOD_CLUSTER_REPLICAS", "7", "out of range 1-5"},
   };
   return cases;
 }

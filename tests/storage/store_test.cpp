@@ -69,6 +69,33 @@ TEST(store, a_batch_tells_its_last_operation_on_a_key) {
   EXPECT_FALSE(last);
 }
 
+TEST(store, a_batch_travels_as_data_and_is_applied_with_one_more_key) {
+  test::temp_dir dir;
+  std::string error;
+  auto db = storage::store::open(dir.path(), {}, error);
+  ASSERT_TRUE(db) << error;
+  storage::write_batch sent;
+  sent.put("a", "1");
+  sent.put("b", "2");
+  sent.erase("c");
+  storage::write_batch received;
+  ASSERT_TRUE(
+    storage::write_batch::from_data(std::string{sent.data()}, received).ok());
+  EXPECT_EQ(received.size(), 3u);
+  ASSERT_TRUE(db->write_with(received, "applied", "7", false).ok());
+  EXPECT_EQ(received.size(), 3u); // the extra put is not added to it
+  for (auto [key, want] : {std::pair{"a", "1"}, {"b", "2"}, {"applied", "7"}}) {
+    std::string value;
+    ASSERT_TRUE(db->get(key, value).ok()) << key;
+    EXPECT_EQ(value, want);
+  }
+  // Damaged data is refused, not applied.
+  std::string cut{sent.data().substr(0, sent.data().size() - 3)};
+  storage::write_batch damaged;
+  EXPECT_FALSE(storage::write_batch::from_data(cut, damaged).ok());
+  EXPECT_FALSE(storage::write_batch::from_data("short", damaged).ok());
+}
+
 TEST(store, scans_respect_bounds_limit_and_direction) {
   test::temp_dir dir;
   auto db = open_ok(dir.path());
