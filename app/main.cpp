@@ -738,26 +738,32 @@ int serve(serving& run, bool& deposed) {
   return 0;
 }
 
-// A node that does not lead answers every request but the health checks
-// and the metrics with 503, until it leads (true) or a signal stops it
-// (false; `code` is the exit code).
+// A node that does not lead relays every connection but its own health
+// checks and metrics to the leader (503 while there is none), until it
+// leads (true) or a signal stops it (false; `code` is the exit code).
 bool stand_by(serving& run, int& code) {
-  nod::net::server server{run.cfg, run.metrics, [] {
-                            return false;
+  // Ready while it can relay: linked to NATS, with a leader to relay to.
+  auto* node = run.node;
+  nod::net::server server{run.cfg, run.metrics, [node] {
+                            return node->connected()
+                                   && !node->leader_url().empty();
                           }};
   server.set_access_logger(run.access_logger);
-  auto* node = run.node;
-  server.routes().set_fallback(
-    [node](const nod::net::http_request&, nod::net::responder respond) {
-      auto leader = node->leader();
-      auto res = nod::net::error_response(
-        503, leader.empty()
-               ? "this node stands by: the cluster has no leader "
-                 "right now"
-               : "this node stands by; " + leader + " leads the cluster");
-      res.headers.emplace_back("Retry-After", "1");
-      respond(std::move(res));
-    });
+  server.set_forward([node]() -> std::optional<nod::net::forward_target> {
+    // The lease names the leader's URL: http://HOST:PORT.
+    auto url = node->leader_url();
+    if (url.rfind("http://", 0) != 0
+        || node->current() == nod::cluster::role::leading)
+      return std::nullopt;
+    auto authority = url.substr(7);
+    auto colon = authority.rfind(':');
+    if (colon == std::string::npos)
+      return std::nullopt;
+    auto host = authority.substr(0, colon);
+    if (host.size() > 1 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    return nod::net::forward_target{host, authority.substr(colon + 1)};
+  });
   if (auto err = server.start()) {
     spdlog::critical("{}", *err);
     code = exit_failure;
@@ -857,14 +863,33 @@ int main(int argc, char** argv) {
   int code = 0;
   std::unique_ptr<nod::cluster::node> node;
   if (!cfg.cluster_nats.empty()) {
-    if (cfg.node_name.empty()) {
-      char host[256] = {};
-      gethostname(host, sizeof host - 1);
+    // The other nodes relay to this one by its address: fixed, plain HTTP.
+    if (!cfg.tls_cert.empty()) {
+      spdlog::critical("cluster mode does not take tls-cert yet: terminate "
+                       "TLS in front of the nodes (docs/cluster.md)");
+      return exit_bad_setting;
+    }
+    if (cfg.listen_port == 0) {
+      spdlog::critical("cluster mode needs a fixed listen port: the other "
+                       "nodes relay requests to it");
+      return exit_bad_setting;
+    }
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    if (cfg.node_name.empty())
       cfg.node_name = host;
+    if (cfg.node_url.empty()) {
+      bool every_address
+        = cfg.listen_host == "0.0.0.0" || cfg.listen_host == "::";
+      cfg.node_url
+        = "http://"
+          + (every_address ? std::string{host} : url_host(cfg.listen_host))
+          + ":" + std::to_string(cfg.listen_port);
     }
     nod::cluster::options cluster_opts;
     cluster_opts.servers = nod::cluster_servers(cfg);
     cluster_opts.node_name = cfg.node_name;
+    cluster_opts.url = cfg.node_url;
     cluster_opts.replicas = static_cast<int>(cfg.cluster_replicas);
     cluster_opts.lease = cfg.cluster_lease;
     cluster_opts.metrics = &metrics;

@@ -110,6 +110,7 @@ struct node::impl {
 
   mutable std::mutex mutex;
   std::string leader_name;
+  std::string leader_url;
   std::string failure;
 
   metrics::gauge* connected_gauge = nullptr;
@@ -136,9 +137,17 @@ struct node::impl {
            && natsConnection_Status(conn) == NATS_CONN_STATUS_CONNECTED;
   }
 
-  void set_leader(std::string name) {
+  // The lease's value: the holder's name, a newline, its URL.
+  std::string lease_value() const {
+    return opts.node_name + "\n" + opts.url;
+  }
+
+  void set_leader(const std::string& value) {
+    auto newline = value.find('\n');
     std::lock_guard<std::mutex> guard{mutex};
-    leader_name = std::move(name);
+    leader_name = value.substr(0, newline);
+    leader_url = newline == std::string::npos ? std::string{}
+                                              : value.substr(newline + 1);
   }
 
   void fail(std::string why) {
@@ -401,15 +410,16 @@ struct node::impl {
   void try_to_lead() {
     auto asked = clock_type::now();
     uint64_t rev = 0;
-    auto s = kvStore_Create(&rev, kv, lease_key, opts.node_name.data(),
-                            static_cast<int>(opts.node_name.size()));
+    auto value = lease_value();
+    auto s = kvStore_Create(&rev, kv, lease_key, value.data(),
+                            static_cast<int>(value.size()));
     if (s != NATS_OK) {
       read_leader_name();
       return;
     }
     lease_rev = rev;
     set_deadline(asked + lease);
-    set_leader(opts.node_name);
+    set_leader(value);
     spdlog::info("cluster: took the lease; catching up with the journal");
     jsStreamInfo* info = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -456,8 +466,9 @@ struct node::impl {
     next_lease_step = clock_type::now() + lease / 4;
     auto asked = clock_type::now();
     uint64_t rev = 0;
-    auto s = kvStore_Update(&rev, kv, lease_key, opts.node_name.data(),
-                            static_cast<int>(opts.node_name.size()), lease_rev);
+    auto value = lease_value();
+    auto s = kvStore_Update(&rev, kv, lease_key, value.data(),
+                            static_cast<int>(value.size()), lease_rev);
     if (s == NATS_OK) {
       lease_rev = rev;
       set_deadline(asked + lease);
@@ -469,9 +480,9 @@ struct node::impl {
       std::string holder = kvEntry_ValueString(entry);
       auto holder_rev = kvEntry_Revision(entry);
       kvEntry_Destroy(entry);
-      if (holder != opts.node_name || holder_rev != lease_rev) {
+      if (holder != value || holder_rev != lease_rev) {
         set_leader(holder);
-        depose("the lease is held by " + holder);
+        depose("the lease is held by " + holder.substr(0, holder.find('\n')));
         return;
       }
     }
@@ -718,6 +729,11 @@ bool node::connected() const noexcept {
 std::string node::leader() const {
   std::lock_guard<std::mutex> guard{impl_->mutex};
   return impl_->leader_name;
+}
+
+std::string node::leader_url() const {
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->leader_url;
 }
 
 uint64_t node::applied() const noexcept {

@@ -31,6 +31,9 @@ struct options {
   std::vector<std::string> servers;
   /// This node's name, unique in the cluster.
   std::string node_name;
+  /// Where the other nodes relay requests while this node leads
+  /// (`http://host:port`).
+  std::string url;
   /// Copies JetStream keeps of the journal and the lease (1-5).
   int replicas = 3;
   /// How long the leader's lease lasts without renewal: the longest a dead
@@ -84,6 +87,9 @@ public:
 
   /// The leader's name as last seen; empty when none is known.
   std::string leader() const;
+
+  /// The leader's URL as last seen; empty when no leader is known.
+  std::string leader_url() const;
 
   /// Sequence number of the last stream entry in the local store.
   uint64_t applied() const noexcept;

@@ -481,16 +481,39 @@ const std::vector<setting> settings = {
      return c.node_name.empty() ? "(host name)" : c.node_name;
    },
    [](config& c, const std::string& v) -> reason {
-     bool plain = v.size() <= 64
-                  && std::all_of(v.begin(), v.end(), [](char ch) {
-                       return (ch >= 'a' && ch <= 'z')
-                              || (ch >= 'A' && ch <= 'Z')
-                              || (ch >= '0' && ch <= '9') || ch == '.'
-                              || ch == '_' || ch == '-';
-                     });
+     bool plain
+       = v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char ch) {
+           return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+                  || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
+                  || ch == '-';
+         });
      if (!plain)
        return std::string{"must be up to 64 letters, digits, '.', '_' or '-'"};
      c.node_name = v;
+     return std::nullopt;
+   }},
+  {"node-url", "NOD_NODE_URL", "URL",
+   "Where the other nodes relay requests while this node leads "
+   "(http://HOST:PORT); default: the listen address, or the host name when "
+   "listening on every address.",
+   [](const config& c) -> std::string {
+     return c.node_url.empty() ? "(from listen)" : c.node_url;
+   },
+   [](config& c, const std::string& v) -> reason {
+     if (v.empty()) {
+       c.node_url.clear();
+       return std::nullopt;
+     }
+     auto rest = v.rfind("http://", 0) == 0 ? v.substr(7) : std::string{};
+     auto colon = rest.rfind(':');
+     bool port
+       = colon != std::string::npos && colon + 1 < rest.size()
+         && std::all_of(rest.begin() + colon + 1, rest.end(), [](char ch) {
+              return ch >= '0' && ch <= '9';
+            });
+     if (!port || colon == 0 || rest.find_first_of("/ ") != std::string::npos)
+       return std::string{"must be http://HOST:PORT"};
+     c.node_url = v;
      return std::nullopt;
    }},
   count("cluster-replicas", "NOD_CLUSTER_REPLICAS",

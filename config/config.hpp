@@ -141,6 +141,10 @@ struct config {
   std::string cluster_nats;
   /// This node's name in the cluster; empty: the host name.
   std::string node_name;
+  /// Where the other nodes relay requests while this node leads; empty:
+  /// `http://` and the listen address (the host name when listening on
+  /// every address).
+  std::string node_url;
   /// Copies NATS JetStream keeps of the journal (1-5).
   size_t cluster_replicas = 3;
   /// How long a leader holds the cluster without renewing its lease: the

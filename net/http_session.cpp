@@ -5,6 +5,8 @@
 #include "net/server_core.hpp"
 #include "net/websocket_session.hpp"
 
+#include <array>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -97,7 +99,7 @@ void http_session::on_handshake(beast::error_code ec) {
 void http_session::on_server_stop() {
   // A request waiting for its gate has sent no body yet: dropped too.
   if (state_ == state::idle || state_ == state::draining
-      || state_ == state::gating)
+      || state_ == state::gating || state_ == state::relaying)
     do_close();
 }
 
@@ -155,6 +157,8 @@ void http_session::on_header(beast::error_code ec, size_t) {
     res.headers.emplace_back("Retry-After", "1");
     return reply_error(std::move(res));
   }
+  if (relayed(req))
+    return start_relay();
   if (!parser_->is_done() && !admit_body())
     return;
   read_body_after_header();
@@ -526,6 +530,137 @@ void http_session::reply_error(http_response res) {
   do_write(std::move(res), true);
 }
 
+// -- relaying (a standby node) -----------------------------------------------
+
+struct http_session::relay {
+  explicit relay(strand_type& strand) : resolver(strand), upstream(strand) {}
+
+  tcp::resolver resolver;
+  tcp::socket upstream;
+  /// The first request's head as received, then what followed it.
+  std::string head;
+  std::array<char, 16384> up{};
+  std::array<char, 16384> down{};
+};
+
+// Everything but the node's own health and metrics goes to the leader.
+bool http_session::relayed(const http::request<http::string_body>& head) const {
+  if (!srv_.forward_)
+    return false;
+  auto target = head.target();
+  auto path = target.substr(0, target.find('?'));
+  return path != "/healthz" && path != "/readyz" && path != "/metrics";
+}
+
+void http_session::start_relay() {
+  auto target = srv_.forward_();
+  if (!target) {
+    auto res = error_response(503, "this node stands by and knows no leader "
+                                   "right now");
+    res.headers.emplace_back("Retry-After", "1");
+    return reply_error(std::move(res));
+  }
+  state_ = state::relaying;
+  // The leader times the connection out; a WebSocket may idle for long.
+  stream_.expires_never();
+  relay_ = std::make_unique<relay>(strand_);
+  auto& head = relay_->head;
+  auto& req = parser_->get();
+  head.append(req.method_string().data(), req.method_string().size());
+  head += ' ';
+  head.append(req.target().data(), req.target().size());
+  head += req.version() == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n";
+  std::string forwarded_for;
+  for (auto& field : req) {
+    if (beast::iequals(field.name_string(), "x-forwarded-for")) {
+      forwarded_for.append(field.value().data(), field.value().size());
+      forwarded_for += ", ";
+      continue;
+    }
+    head.append(field.name_string().data(), field.name_string().size());
+    head += ": ";
+    head.append(field.value().data(), field.value().size());
+    head += "\r\n";
+  }
+  head += "X-Forwarded-For: " + forwarded_for + peer_.to_string() + "\r\n\r\n";
+  // Bytes read past the head (a body, a pipelined request) follow it.
+  head += beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  parser_.reset();
+  relay_->resolver.async_resolve(
+    target->host, target->port,
+    [self = shared_from_this()](beast::error_code ec,
+                                const tcp::resolver::results_type& found) {
+      if (ec || self->state_ != state::relaying)
+        return self->on_upstream(ec ? ec : asio::error::operation_aborted);
+      asio::async_connect(self->relay_->upstream, found,
+                          [self](beast::error_code ec, const tcp::endpoint&) {
+                            self->on_upstream(ec);
+                          });
+    });
+}
+
+void http_session::on_upstream(beast::error_code ec) {
+  if (state_ != state::relaying)
+    return;
+  if (ec) {
+    spdlog::warn("cluster: cannot reach the leader to relay {}: {}", remote_,
+                 ec.message());
+    auto res = error_response(503, "this node cannot reach the cluster's "
+                                   "leader right now");
+    res.headers.emplace_back("Retry-After", "1");
+    relay_.reset();
+    return reply_error(std::move(res));
+  }
+  asio::async_write(relay_->upstream, asio::buffer(relay_->head),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec)
+                        return self->fail(ec, "relay");
+                      self->relay_->head.clear();
+                      self->relay_->head.shrink_to_fit();
+                      self->pump_up();
+                      self->pump_down();
+                    });
+}
+
+// Client to leader, as it comes.
+void http_session::pump_up() {
+  if (state_ != state::relaying)
+    return;
+  stream_.async_read_some(
+    asio::buffer(relay_->up),
+    [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec)
+        return self->fail(ec, "relay");
+      asio::async_write(self->relay_->upstream,
+                        asio::buffer(self->relay_->up.data(), n),
+                        [self](beast::error_code ec, size_t) {
+                          if (ec)
+                            return self->fail(ec, "relay");
+                          self->pump_up();
+                        });
+    });
+}
+
+// Leader to client, as it comes.
+void http_session::pump_down() {
+  if (state_ != state::relaying)
+    return;
+  relay_->upstream.async_read_some(
+    asio::buffer(relay_->down),
+    [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec)
+        return self->fail(ec, "relay");
+      asio::async_write(self->stream_,
+                        asio::buffer(self->relay_->down.data(), n),
+                        [self](beast::error_code ec, size_t) {
+                          if (ec)
+                            return self->fail(ec, "relay");
+                          self->pump_down();
+                        });
+    });
+}
+
 // -- writing ---------------------------------------------------------------
 
 void http_session::do_write(http_response res, bool drain) {
@@ -636,6 +771,11 @@ void http_session::do_close() {
   beast::error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
   stream_.close();
+  if (relay_) {
+    relay_->resolver.cancel();
+    relay_->upstream.shutdown(tcp::socket::shutdown_both, ec);
+    relay_->upstream.close(ec);
+  }
   auto self = std::move(self_); // may be the last reference: last line
 }
 

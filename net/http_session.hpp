@@ -61,6 +61,8 @@ private:
     handling,
     writing,
     draining,
+    /// A standby node passing the connection on (`server::set_forward`).
+    relaying,
     closed
   };
 
@@ -100,6 +102,13 @@ private:
   void build(http_response res, bool keep);
   void on_write(bool keep, bool drain, beast::error_code ec, size_t);
 
+  // -- relaying
+  bool relayed(const http::request<http::string_body>& head) const;
+  void start_relay();
+  void on_upstream(beast::error_code ec);
+  void pump_up();
+  void pump_down();
+
   // -- closing
   void do_drain();
   void read_drain();
@@ -121,6 +130,9 @@ private:
   ip_address peer_;
   /// Keeps the session alive while a handler owns its request.
   std::shared_ptr<http_session> self_;
+  /// The connection to where a standby node relays this one.
+  struct relay;
+  std::unique_ptr<relay> relay_;
   /// A response given synchronously from inside the handler.
   std::optional<http_response> sync_response_;
 

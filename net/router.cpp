@@ -124,16 +124,7 @@ router::match_result router::match(const std::string& method,
       result.allow += m;
     }
   }
-  if (result.target == nullptr && fallback_) {
-    result = match_result{};
-    result.target = &fallback_;
-    result.route = "fallback";
-  }
   return result;
-}
-
-void router::set_fallback(handler h) {
-  fallback_ = std::move(h);
 }
 
 std::vector<std::pair<std::string, std::string>> router::list() const {

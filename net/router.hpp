@@ -38,10 +38,6 @@ public:
   /// Finds the handler for `method` and `path`.
   match_result match(const std::string& method, const std::string& path) const;
 
-  /// Answers every request no route takes (any method, any path; route
-  /// label `fallback`) instead of 404 and 405: a standby node's reply.
-  void set_fallback(handler h);
-
   /// Every route as method and pattern, in the order added.
   std::vector<std::pair<std::string, std::string>> list() const;
 
@@ -54,7 +50,6 @@ private:
     gate g;
   };
   std::vector<route> routes_;
-  handler fallback_;
 };
 
 } // namespace nod::net

@@ -24,6 +24,11 @@ net::router& server::routes() {
   return impl_->router_;
 }
 
+void server::set_forward(
+  std::function<std::optional<forward_target>()> target) {
+  impl_->forward_ = std::move(target);
+}
+
 void server::add_websocket(std::string pattern, ws_handler h) {
   impl_->add_websocket(std::move(pattern), std::move(h));
 }

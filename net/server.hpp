@@ -22,6 +22,12 @@ class registry;
 
 namespace nod::net {
 
+/// Where a standby cluster node relays connections (docs/cluster.md).
+struct forward_target {
+  std::string host;
+  std::string port;
+};
+
 /// The HTTP and WebSocket front end: a Beast listener, one session per
 /// connection, routing to handlers. Beast stays inside net/*.cpp.
 class server {
@@ -50,6 +56,14 @@ public:
   /// for sending (`max_ws_queue_bytes`): beyond, it closes with
   /// `ws_close::too_slow`.
   void add_websocket(std::string pattern, ws_handler h);
+
+  /// Makes this a standby node's front: a connection whose first request
+  /// is not for `/healthz`, `/readyz` or `/metrics` is relayed, bytes as
+  /// they come (WebSockets included), to what `target` names then, with
+  /// the client's address added to `X-Forwarded-For`; while it names
+  /// nothing, such requests get 503 with `Retry-After`. Call before
+  /// `start`; `target` runs on io threads and must not block.
+  void set_forward(std::function<std::optional<forward_target>()> target);
 
   /// Binds and listens without accepting yet, so the address and port
   /// (chosen by the kernel for port 0) are known before the routes that

@@ -10,6 +10,7 @@
 #include "net/connection_limits.hpp"
 #include "net/listener.hpp"
 #include "net/router.hpp"
+#include "net/server.hpp"
 #include "net/websocket.hpp"
 #include "protocol/address_policy.hpp"
 #include "protocol/cors.hpp"
@@ -116,6 +117,8 @@ struct server_core {
   /// matched pattern is the key of `ws_handlers_`.
   net::router ws_router_;
   std::unordered_map<std::string, ws_handler> ws_handlers_;
+  /// Set on a standby node: where connections are relayed.
+  std::function<std::optional<forward_target>()> forward_;
   /// Send-queue limit of one WebSocket: `2 * max_frame_bytes`, so a
   /// frame of the largest size the server accepts always fits beside one
   /// that is being written, while a client that stops reading costs at

@@ -328,6 +328,10 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.node_name, "nod-2.eu_west");
      }},
+    {"node-url", "NOD_NODE_URL", "http://10.0.0.2:8000",
+     [](const config& c) {
+       EXPECT_EQ(c.node_url, "http://10.0.0.2:8000");
+     }},
     {"cluster-replicas", "NOD_CLUSTER_REPLICAS", "5",
      [](const config& c) {
        EXPECT_EQ(c.cluster_replicas, 5u);
@@ -591,6 +595,9 @@ const std::vector<bad_case>& bad_cases() {
     {"node-name", "NOD_NODE_NAME", "node one",
      "must be up to 64 letters, digits, '.', '_' or '-'"},
     {"cluster-replicas", "NOD_CLUSTER_REPLICAS", "7", "out of range 1-5"},
+    {"node-url", "NOD_NODE_URL", "https://10.0.0.2:8000",
+     "must be http://HOST:PORT"},
+    {"node-url", "NOD_NODE_URL", "http://10.0.0.2", "must be http://HOST:PORT"},
   };
   return cases;
 }
