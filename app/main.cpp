@@ -745,15 +745,13 @@ bool stand_by(serving& run, int& code) {
   // Ready while it can relay: linked to NATS, with a leader to relay to.
   auto* node = run.node;
   nod::net::server server{run.cfg, run.metrics, [node] {
-                            return node->connected()
-                                   && !node->leader_url().empty();
+                            return !node->relay_url().empty();
                           }};
   server.set_access_logger(run.access_logger);
   server.set_forward([node]() -> std::optional<nod::net::forward_target> {
     // The lease names the leader's URL: http://HOST:PORT.
-    auto url = node->leader_url();
-    if (url.rfind("http://", 0) != 0
-        || node->current() == nod::cluster::role::leading)
+    auto url = node->relay_url();
+    if (url.rfind("http://", 0) != 0)
       return std::nullopt;
     auto authority = url.substr(7);
     auto colon = authority.rfind(':');

@@ -27,6 +27,8 @@ constexpr const char* lease_bucket = "nod_leader";
 constexpr const char* lease_key = "leader";
 // Room left in a NATS message for headers.
 constexpr size_t header_room = 4096;
+// How often a follower reads who leads, between its tries to lead.
+constexpr auto leader_read_interval = std::chrono::milliseconds{250};
 
 int64_t to_nanos(std::chrono::milliseconds d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -104,6 +106,7 @@ struct node::impl {
   uint64_t lease_rev = 0;
   std::atomic<int64_t> lease_deadline{0};
   clock_type::time_point next_lease_step{};
+  clock_type::time_point next_leader_read{};
   // Ids of this term's entries: node, term, counter (writer only).
   std::string term;
   uint64_t written = 0;
@@ -519,9 +522,15 @@ struct node::impl {
       }
       if (!apply_next(100ms))
         continue;
-      if (clock_type::now() >= next_lease_step) {
-        next_lease_step = clock_type::now() + lease / 4;
+      auto now = clock_type::now();
+      if (now >= next_lease_step) {
+        next_lease_step = now + lease / 4;
+        next_leader_read = now + leader_read_interval;
         try_to_lead();
+      } else if (now >= next_leader_read) {
+        // Relays follow a new leader within this.
+        next_leader_read = now + leader_read_interval;
+        read_leader_name();
       }
     }
   }
@@ -665,6 +674,12 @@ std::unique_ptr<node> node::start(options opts,
                                static_cast<int>(urls.size()));
   if (s == NATS_OK)
     s = natsOptions_SetName(d.nats_opts, name.c_str());
+  // Only the servers cluster-nats lists, in its order (the first is this
+  // node's own): a node cut off from them is cut off.
+  if (s == NATS_OK)
+    s = natsOptions_SetIgnoreDiscoveredServers(d.nats_opts, true);
+  if (s == NATS_OK)
+    s = natsOptions_SetNoRandomize(d.nats_opts, true);
   // Reconnect for ever, quickly; notice a dead server within seconds.
   if (s == NATS_OK)
     s = natsOptions_SetMaxReconnect(d.nats_opts, -1);
@@ -733,6 +748,16 @@ std::string node::leader() const {
 
 std::string node::leader_url() const {
   std::lock_guard<std::mutex> guard{impl_->mutex};
+  return impl_->leader_url;
+}
+
+std::string node::relay_url() const {
+  if (impl_->current != role::following || !impl_->is_connected())
+    return {};
+  std::lock_guard<std::mutex> guard{impl_->mutex};
+  // Never to itself: a lease this node lost may still name it.
+  if (impl_->leader_name == impl_->opts.node_name)
+    return {};
   return impl_->leader_url;
 }
 

@@ -91,6 +91,10 @@ public:
   /// The leader's URL as last seen; empty when no leader is known.
   std::string leader_url() const;
 
+  /// Where to relay requests: the leader's URL when another node leads,
+  /// else empty.
+  std::string relay_url() const;
+
   /// Sequence number of the last stream entry in the local store.
   uint64_t applied() const noexcept;
 
