@@ -890,6 +890,7 @@ int main(int argc, char** argv) {
     cluster_opts.url = cfg.node_url;
     cluster_opts.replicas = static_cast<int>(cfg.cluster_replicas);
     cluster_opts.lease = cfg.cluster_lease;
+    cluster_opts.journal_max_age = cfg.cluster_journal_max_age;
     cluster_opts.metrics = &metrics;
     node = nod::cluster::node::start(cluster_opts, shared_db, error);
     if (!node) {

@@ -32,13 +32,13 @@ std::string auth_frame(const agent_creds& a, bool acks) {
 }
 
 void build_message_request(http::request<http::string_body>& req,
-                           const phase_state& st, const std::string& agent_id,
+                           const std::string& host, const std::string& agent_id,
                            const std::string& token, const std::string& text) {
   req = {};
   req.version(11);
   req.method(http::verb::post);
   req.target("/api/agents/" + agent_id + "/messages");
-  req.set(http::field::host, st.host);
+  req.set(http::field::host, host);
   req.set(http::field::user_agent, "nod-bench");
   req.set(http::field::authorization, "Bearer " + token);
   req.set(http::field::content_type, "application/json");
@@ -74,7 +74,8 @@ public:
       return finish();
     build_request();
     stream_.expires_after(connect_timeout);
-    stream_.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+    stream_.async_connect(agent_node().endpoint,
+                          guarded([this](beast::error_code ec) {
                             if (ec)
                               return fail("connect: " + ec.message());
                             send();
@@ -95,7 +96,7 @@ private:
   void build_request() {
     req_ = {};
     req_.version(11);
-    req_.set(http::field::host, st_.host);
+    req_.set(http::field::host, agent_node().host);
     req_.set(http::field::user_agent, "nod-bench");
     req_.keep_alive(true);
     if (kind_ == kind::healthz) {
@@ -182,7 +183,8 @@ public:
       return finish();
     auto& tcp_layer = beast::get_lowest_layer(ws_);
     tcp_layer.expires_after(connect_timeout);
-    tcp_layer.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+    tcp_layer.async_connect(agent_node().endpoint,
+                            guarded([this](beast::error_code ec) {
                               if (ec)
                                 return fail("connect: " + ec.message());
                               handshake();
@@ -211,7 +213,7 @@ private:
     ws_.set_option(t);
     ws_.text(true);
     ws_.async_handshake(
-      upgrade_res_, st_.host, "/ws/agent/" + agent_->id,
+      upgrade_res_, agent_node().host, "/ws/agent/" + agent_->id,
       guarded([this](beast::error_code ec) {
         if (ec == websocket::error::upgrade_declined)
           return fail("upgrade declined: " + describe(upgrade_res_));

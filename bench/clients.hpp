@@ -39,9 +39,9 @@ std::string ws_read_error(ws_stream& ws, beast::error_code ec);
 std::string auth_frame(const agent_creds& a, bool acks = false);
 
 /// A person's chat message: POST /api/agents/{id}/messages with the
-/// admin's token and `text` (B2).
+/// admin's token and `text` (B2), to the node whose Host header is `host`.
 void build_message_request(http::request<http::string_body>& req,
-                           const phase_state& st, const std::string& agent_id,
+                           const std::string& host, const std::string& agent_id,
                            const std::string& token, const std::string& text);
 
 /// healthz: GET /healthz on a keep-alive connection.

@@ -9,7 +9,8 @@
 // REST call until it reaches the agent: its WebSocket, or a webhook
 // receiver that nod-bench runs on the same io_context.
 //
-// The parts: options (the command line), server (the --server child),
+// The parts: options (the command line), nodes (the server or a cluster's
+// nodes, and which connection uses which), server (the --server child),
 // setup (the admin's blocking client, agents, probes), phase (one
 // closed-loop phase and the connections' base), clients and webhook (the
 // load clients), phases (the --phases loop), open_loop (--rate), report
@@ -17,6 +18,7 @@
 // shares with the tests.
 
 #include "bench/common.hpp"
+#include "bench/nodes.hpp"
 #include "bench/open_loop.hpp"
 #include "bench/options.hpp"
 #include "bench/phases.hpp"
@@ -46,8 +48,7 @@ extern "C" void on_interrupt(int) {
 
 int run(const options& opt) {
   std::optional<server_process> srv;
-  std::string host = opt.host;
-  std::string port = opt.port;
+  std::vector<url_address> urls = opt.urls;
   std::string password = opt.admin_password;
   std::string server_env; // what nod-bench set, for the output
   if (!opt.server.empty()) {
@@ -61,28 +62,34 @@ int run(const options& opt) {
       server_env += " " + k + "=" + v;
     srv.emplace();
     auto p = srv->start(opt.server, env);
-    host = "127.0.0.1";
-    port = std::to_string(p);
+    urls = {{"127.0.0.1", std::to_string(p)}};
     password = srv->password();
     std::fprintf(stderr, "started %s (pid %d) on %s:%s%s%s\n",
-                 opt.server.c_str(), static_cast<int>(srv->pid()), host.c_str(),
-                 port.c_str(), server_env.empty() ? "" : " with",
-                 server_env.c_str());
+                 opt.server.c_str(), static_cast<int>(srv->pid()),
+                 urls.front().host.c_str(), urls.front().port.c_str(),
+                 server_env.empty() ? "" : " with", server_env.c_str());
   }
 
   net::io_context resolve_io;
   tcp::resolver resolver{resolve_io};
-  auto ep = resolver.resolve(host, port).begin()->endpoint();
-  auto host_header = host + ":" + port;
-  api_client client{ep, host_header};
-  try {
-    auto res = client.call("GET", "/healthz");
-    if (res.status != 200)
-      throw std::runtime_error(describe(res.status, res.body));
-  } catch (const std::exception& e) {
-    throw std::runtime_error("GET http://" + host_header
-                             + "/healthz failed: " + e.what());
+  std::vector<server_node> nodes;
+  for (auto& url : urls)
+    nodes.push_back({resolver.resolve(url.host, url.port).begin()->endpoint(),
+                     url.host + ":" + url.port});
+  // Every node must answer before anything is set up, so that a wrong URL
+  // shows once and not as errors on a share of the connections.
+  for (auto& node : nodes) {
+    api_client probe{node.endpoint, node.host};
+    try {
+      auto res = probe.call("GET", "/healthz");
+      if (res.status != 200)
+        throw std::runtime_error(describe(res.status, res.body));
+    } catch (const std::exception& e) {
+      throw std::runtime_error("GET http://" + node.host
+                               + "/healthz failed: " + e.what());
+    }
   }
+  api_client client{nodes.front().endpoint, nodes.front().host};
 
   bool need_agents
     = opt.rate > 0
@@ -100,12 +107,20 @@ int run(const options& opt) {
   }
 
   auto [rows, notes, hook_agents]
-    = run_phases(opt, ep, host_header, srv ? &*srv : nullptr, client, creds);
+    = run_phases(opt, nodes, srv ? &*srv : nullptr, client, creds);
+  if (nodes.size() > 1) {
+    char line[160];
+    std::snprintf(line, sizeof(line),
+                  "%zu nodes: agent i on node i %% %zu, the person writing "
+                  "to it on node (i+1) %% %zu, setup and the app socket on "
+                  "the first",
+                  nodes.size(), nodes.size(), nodes.size());
+    notes.insert(notes.begin(), line);
+  }
   std::vector<open_loop_row> open_rows;
   if (opt.rate > 0 && !interrupted) {
     open_loop_config cfg;
-    cfg.endpoint = ep;
-    cfg.host = host_header;
+    cfg.nodes = nodes;
     cfg.token = creds.token;
     for (auto& a : creds.agents)
       cfg.agents.push_back({a.id, a.secret});

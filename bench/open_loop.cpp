@@ -294,8 +294,9 @@ open_loop_row run_path(const open_loop_config& cfg, const std::string& path,
 
   if (to_app) {
     ++waiting;
+    auto& node = cfg.nodes.front();
     app = std::make_shared<ws_conn>(
-      rs, cfg.endpoint, cfg.host, "/ws/app",
+      rs, node.endpoint, node.host, "/ws/app",
       "{\"type\":\"auth\",\"token\":" + quote(cfg.token) + "}",
       [&rs](ws_conn&, const rapidjson::Document& doc) {
         if (member(doc, "type") != "message" || !doc.HasMember("message"))
@@ -305,12 +306,14 @@ open_loop_row run_path(const open_loop_config& cfg, const std::string& path,
       });
   }
   if (path != "rest>app")
-    for (auto& a : cfg.agents) {
+    for (size_t i = 0; i < n; ++i) {
       ++waiting;
+      auto& a = cfg.agents[i];
+      auto& node = agent_node(cfg.nodes, i);
       auto auth = "{\"type\":\"auth\",\"secret\":" + quote(a.secret)
                   + (acks ? ",\"acks\":true}" : "}");
       agent_ws.push_back(std::make_shared<ws_conn>(
-        rs, cfg.endpoint, cfg.host, "/ws/agent/" + a.id, auth,
+        rs, node.endpoint, node.host, "/ws/agent/" + a.id, auth,
         [&rs, acks](ws_conn& ws, const rapidjson::Document& doc) {
           if (member(doc, "type") != "user_message")
             return;
@@ -322,17 +325,21 @@ open_loop_row run_path(const open_loop_config& cfg, const std::string& path,
         }));
     }
   if (path != "ws>app")
-    for (auto& a : cfg.agents) {
+    for (size_t i = 0; i < n; ++i) {
       ++waiting;
-      if (path == "rest>app")
+      auto& a = cfg.agents[i];
+      if (path == "rest>app") {
+        auto& node = agent_node(cfg.nodes, i);
         http_conns.push_back(std::make_shared<http_conn>(
-          rs, cfg.endpoint, cfg.host, "/api/agent/events",
+          rs, node.endpoint, node.host, "/api/agent/events",
           http_conn::headers{{"X-Nod-Agent-Id", a.id},
                              {"X-Nod-Secret", a.secret}}));
-      else
+      } else {
+        auto& node = person_node(cfg.nodes, i);
         http_conns.push_back(std::make_shared<http_conn>(
-          rs, cfg.endpoint, cfg.host, "/api/agents/" + a.id + "/messages",
+          rs, node.endpoint, node.host, "/api/agents/" + a.id + "/messages",
           http_conn::headers{{"Authorization", "Bearer " + cfg.token}}));
+      }
     }
 
   auto total = static_cast<uint64_t>(std::ceil(

@@ -5,7 +5,8 @@
 // its scheduled send time, so a slow answer cannot hold back the next
 // sends (no coordinated omission).
 
-#include <boost/asio/ip/tcp.hpp>
+#include "bench/nodes.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,9 +22,9 @@ struct open_loop_agent {
 
 /// Where and how fast to send.
 struct open_loop_config {
-  boost::asio::ip::tcp::endpoint endpoint;
-  /// The `Host` header.
-  std::string host;
+  /// The app socket uses the first node; agents and people are spread
+  /// (nodes.hpp).
+  std::vector<server_node> nodes;
   /// A person's bearer token (the agents' owner).
   std::string token;
   std::vector<open_loop_agent> agents;

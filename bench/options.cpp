@@ -8,7 +8,7 @@ namespace nod::bench {
 
 void usage(FILE* out) {
   std::fputs(
-    "usage: nod-bench [--server=PATH | --url=http://HOST:PORT "
+    "usage: nod-bench [--server=PATH | --url=http://HOST:PORT[,...] "
     "[--admin-password=PW]]\n"
     "                 [--agents=N] [--seconds=S] [--phases=LIST] "
     "[--io-threads=T]\n"
@@ -22,9 +22,15 @@ void usage(FILE* out) {
     "                       NOD_WEBHOOK_MAX_PER_HOST (see below) and\n"
     "                       NOD_WEBHOOK_ALLOWED_HOSTS (loopback, for the\n"
     "                       webhook phase's receiver)\n"
-    "  --url=URL            use a running server instead (default\n"
+    "  --url=URL[,URL...]   use a running server instead (default\n"
     "                       http://127.0.0.1:8000); every phase but healthz\n"
-    "                       needs --admin-password (or NOD_ADMIN_PASSWORD)\n"
+    "                       needs --admin-password (or NOD_ADMIN_PASSWORD).\n"
+    "                       Several URLs: the nodes of one cluster;\n"
+    "                       connection i (agent i's) goes to node i % n,\n"
+    "                       the person writing to agent i (reply, webhook,\n"
+    "                       post>agent, post>acks) to node (i+1) % n, so\n"
+    "                       that a message crosses nodes; the app socket\n"
+    "                       (--rate), login and setup use the first node\n"
     "  --agents=N           agents per phase, one connection each (reply:\n"
     "                       two, the agent's and the person's) (default 64)\n"
     "  --seconds=S          measured time per phase, after 0.5 s warm-up\n"
@@ -81,7 +87,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 // Accepts http://HOST[:PORT][/]; https is not supported (the server speaks
 // plain HTTP behind an optional proxy).
-void parse_url(const std::string& url, options& opt) {
+url_address parse_url(const std::string& url) {
   const std::string scheme = "http://";
   if (url.compare(0, scheme.size(), scheme) != 0)
     bad_usage("--url must start with http://");
@@ -90,16 +96,18 @@ void parse_url(const std::string& url, options& opt) {
     rest.pop_back();
   if (rest.empty() || rest.find('/') != std::string::npos)
     bad_usage("--url must be http://HOST:PORT");
+  url_address a;
   auto colon = rest.rfind(':');
   if (colon == std::string::npos || rest.back() == ']') {
-    opt.host = rest;
-    opt.port = "80";
+    a.host = rest;
+    a.port = "80";
   } else {
-    opt.host = rest.substr(0, colon);
-    opt.port = rest.substr(colon + 1);
+    a.host = rest.substr(0, colon);
+    a.port = rest.substr(colon + 1);
   }
-  if (opt.host.size() > 2 && opt.host.front() == '[')
-    opt.host = opt.host.substr(1, opt.host.size() - 2);
+  if (a.host.size() > 2 && a.host.front() == '[')
+    a.host = a.host.substr(1, a.host.size() - 2);
+  return a;
 }
 
 int parse_int(const std::string& name, const std::string& v, int lo, int hi) {
@@ -135,7 +143,11 @@ options parse_options(int argc, char** argv) {
     if (key == "--server") {
       opt.server = val;
     } else if (key == "--url") {
-      parse_url(val, opt);
+      opt.urls.clear();
+      for (auto& url : split(val, ','))
+        opt.urls.push_back(parse_url(url));
+      if (opt.urls.empty())
+        bad_usage("--url is empty");
       have_url = true;
     } else if (key == "--admin-password") {
       opt.admin_password = val;

@@ -9,10 +9,16 @@
 
 namespace nod::bench {
 
+/// A server's address from --url.
+struct url_address {
+  std::string host;
+  std::string port;
+};
+
 struct options {
   std::string server;
-  std::string host = "127.0.0.1";
-  std::string port = "8000";
+  /// --url: one server, or the nodes of a cluster.
+  std::vector<url_address> urls{{"127.0.0.1", "8000"}};
   std::string admin_password;
   int agents = 64;
   double seconds = 5;

@@ -18,8 +18,9 @@ double percentile(const std::vector<float>& sorted, double p) {
 }
 
 phase_result
-run_phase(const std::string& name, const options& opt, const tcp::endpoint& ep,
-          server_process* srv, const connection_maker& make,
+run_phase(const std::string& name, const options& opt,
+          const std::vector<server_node>& nodes, server_process* srv,
+          const connection_maker& make,
           const std::function<void(net::io_context&, phase_state&)>& prepare) {
   auto n = static_cast<size_t>(opt.agents);
   std::fprintf(stderr, "%s: %zu connections, 0.5 s warm-up + %.1f s...\n",
@@ -29,8 +30,7 @@ run_phase(const std::string& name, const options& opt, const tcp::endpoint& ep,
   std::vector<conn_stats> stats(n);
   phase_result r;
   phase_state st;
-  st.endpoint = ep;
-  st.host = ep.address().to_string() + ":" + std::to_string(ep.port());
+  st.nodes = nodes;
   st.active = static_cast<int>(n);
   st.use_strands = opt.io_threads > 1;
   net::io_context io{opt.io_threads};

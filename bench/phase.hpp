@@ -5,6 +5,7 @@
 // connections (clients.hpp, webhook.hpp) derive from `conn_base`.
 
 #include "bench/common.hpp"
+#include "bench/nodes.hpp"
 #include "bench/options.hpp"
 
 #include <atomic>
@@ -44,8 +45,7 @@ struct phase_state {
   std::atomic<int> current{static_cast<int>(stage::warmup)};
   // Connections that have not finished yet (a reconnect hands its slot on).
   std::atomic<int> active{0};
-  tcp::endpoint endpoint;
-  std::string host;
+  std::vector<server_node> nodes;
   // With one io thread a strand only adds cost (type-erased, refcounted
   // executor copies were about a tenth of the client's CPU).
   bool use_strands = false;
@@ -70,6 +70,15 @@ public:
     : st_(st), stats_(stats), index_(index) {}
 
 protected:
+  // Where this connection's agent, and the person writing to it, connect.
+  const server_node& agent_node() const {
+    return bench::agent_node(st_.nodes, index_);
+  }
+
+  const server_node& person_node() const {
+    return bench::person_node(st_.nodes, index_);
+  }
+
   // Wraps a handler so nothing it throws escapes into asio.
   template <class F>
   auto guarded(F f) {
@@ -168,11 +177,13 @@ double percentile(const std::vector<float>& sorted, double p);
 using connection_maker
   = std::function<void(net::io_context&, phase_state&, conn_stats&, size_t)>;
 
-// Runs one phase: `prepare(io, state)`, if given, runs first (on this
-// thread), then `make(io, state, stats, i)` starts connection i.
+// Runs one phase against `nodes`: `prepare(io, state)`, if given, runs
+// first (on this thread), then `make(io, state, stats, i)` starts
+// connection i.
 phase_result
-run_phase(const std::string& name, const options& opt, const tcp::endpoint& ep,
-          server_process* srv, const connection_maker& make,
+run_phase(const std::string& name, const options& opt,
+          const std::vector<server_node>& nodes, server_process* srv,
+          const connection_maker& make,
           const std::function<void(net::io_context&, phase_state&)>& prepare
           = {});
 

@@ -5,14 +5,16 @@
 #include "bench/webhook.hpp"
 #include "testkit/json.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
 namespace nod::bench {
 
-phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
-                          const std::string& host_header, server_process* srv,
-                          api_client& client, setup_result& creds) {
+phases_outcome run_phases(const options& opt,
+                          const std::vector<server_node>& nodes,
+                          server_process* srv, api_client& client,
+                          setup_result& creds) {
   phases_outcome out;
   auto& rows = out.rows;
   auto& notes = out.notes;
@@ -23,7 +25,7 @@ phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
     std::vector<std::string> phase_notes;
     if (phase == "healthz") {
       rows.push_back(run_phase(
-        phase, opt, ep, srv,
+        phase, opt, nodes, srv,
         [](net::io_context& io, phase_state& st, conn_stats& s, size_t i) {
           start_healthz_client(io, st, s, i);
         }));
@@ -34,19 +36,20 @@ phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
         continue;
       }
       auto& agents = creds.agents;
-      rows.push_back(run_phase(phase, opt, ep, srv,
+      rows.push_back(run_phase(phase, opt, nodes, srv,
                                [&agents](net::io_context& io, phase_state& st,
                                          conn_stats& s, size_t i) {
                                  start_rest_client(io, st, s, i, &agents[i]);
                                }));
     } else if (phase == "ws") {
-      if (auto why = probe_ws(ep, host_header, creds.agents.front())) {
+      if (auto why = probe_ws(nodes.front().endpoint, nodes.front().host,
+                              creds.agents.front())) {
         notes.push_back("ws: skipped: " + *why);
         std::fprintf(stderr, "ws: skipped: %s\n", why->c_str());
         continue;
       }
       auto& agents = creds.agents;
-      rows.push_back(run_phase(phase, opt, ep, srv,
+      rows.push_back(run_phase(phase, opt, nodes, srv,
                                [&agents](net::io_context& io, phase_state& st,
                                          conn_stats& s, size_t i) {
                                  start_ws_client(io, st, s, i, &agents[i]);
@@ -54,7 +57,8 @@ phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
     } else if (phase == "reply" || phase == "reply-acks") {
       auto why = probe_message(client, creds.agents.front());
       if (!why)
-        why = probe_ws(ep, host_header, creds.agents.front());
+        why = probe_ws(nodes.front().endpoint, nodes.front().host,
+                       creds.agents.front());
       if (why) {
         notes.push_back(phase + ": skipped: " + *why);
         std::fprintf(stderr, "%s: skipped: %s\n", phase.c_str(), why->c_str());
@@ -64,7 +68,7 @@ phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
       auto* token = &creds.token;
       bool acks = phase == "reply-acks";
       rows.push_back(
-        run_phase(phase, opt, ep, srv,
+        run_phase(phase, opt, nodes, srv,
                   [&agents, token, acks](net::io_context& io, phase_state& st,
                                          conn_stats& s, size_t i) {
                     start_reply_client(io, st, s, i, &agents[i], token, acks);
@@ -73,7 +77,10 @@ phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
                             + delivery_summary(client, agents.front().id));
     } else if (phase == "webhook") {
       std::optional<std::string> why;
-      if (!ep.address().is_loopback())
+      // Whichever node sends the webhooks must reach the receiver.
+      if (!std::all_of(nodes.begin(), nodes.end(), [](auto& node) {
+            return node.endpoint.address().is_loopback();
+          }))
         why = "the receiver listens on 127.0.0.1, so the server must run "
               "on this machine";
       else
@@ -101,7 +108,7 @@ phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
         rx->start();
       };
       rows.push_back(run_phase(
-        phase, opt, ep, srv,
+        phase, opt, nodes, srv,
         [&hooked, &board, token](net::io_context& io, phase_state& st,
                                  conn_stats& s, size_t i) {
           start_webhook_client(io, st, s, i, &hooked[i], token, board);

@@ -4,6 +4,7 @@
 // probed first, then run (phase.hpp), with notes on what it saw.
 
 #include "bench/common.hpp"
+#include "bench/nodes.hpp"
 #include "bench/options.hpp"
 #include "bench/phase.hpp"
 #include "bench/setup.hpp"
@@ -23,11 +24,11 @@ struct phases_outcome {
   std::vector<agent_creds> hook_agents;
 };
 
-/// Runs `opt.phases` against `ep` (`host_header` for the Host header) with
-/// the admin's `client` and the agents of `creds`; `srv` is the server
-/// nod-bench started, if it did.
-phases_outcome run_phases(const options& opt, const tcp::endpoint& ep,
-                          const std::string& host_header, server_process* srv,
-                          api_client& client, setup_result& creds);
+/// Runs `opt.phases` against `nodes` with the admin's `client` and the
+/// agents of `creds`; `srv` is the server nod-bench started, if it did.
+phases_outcome run_phases(const options& opt,
+                          const std::vector<server_node>& nodes,
+                          server_process* srv, api_client& client,
+                          setup_result& creds);
 
 } // namespace nod::bench

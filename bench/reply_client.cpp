@@ -8,11 +8,12 @@ namespace nod::bench {
 namespace {
 
 // The return path to an online agent: the agent's WebSocket (authenticated,
-// then always reading) and a person's keep-alive HTTP connection that
-// posts a message with a unique text, one in flight. A message is done
-// when both the REST reply and the agent's `user_message` with that text
-// have arrived, in either order (the push may beat the reply); its latency
-// runs from sending the POST to reading the frame.
+// then always reading) and a person's keep-alive HTTP connection (to
+// another node, with a cluster) that posts a message with a unique text,
+// one in flight. A message is done when both the REST reply and the
+// agent's `user_message` with that text have arrived, in either order (the
+// push may beat the reply); its latency runs from sending the POST to
+// reading the frame.
 class reply_client : public conn_base<reply_client> {
 public:
   reply_client(net::io_context& io, phase_state& st, conn_stats& stats,
@@ -33,7 +34,8 @@ public:
       return finish();
     auto& tcp_layer = beast::get_lowest_layer(ws_);
     tcp_layer.expires_after(connect_timeout);
-    tcp_layer.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+    tcp_layer.async_connect(agent_node().endpoint,
+                            guarded([this](beast::error_code ec) {
                               if (ec)
                                 return fail("agent connect: " + ec.message());
                               handshake();
@@ -65,7 +67,7 @@ private:
     ws_.set_option(t);
     ws_.text(true);
     ws_.async_handshake(
-      upgrade_res_, st_.host, "/ws/agent/" + agent_->id,
+      upgrade_res_, agent_node().host, "/ws/agent/" + agent_->id,
       guarded([this](beast::error_code ec) {
         if (ec == websocket::error::upgrade_declined)
           return fail("agent upgrade declined: " + describe(upgrade_res_));
@@ -93,7 +95,8 @@ private:
     // Online now; the person connects.
     read_frame();
     http_.expires_after(connect_timeout);
-    http_.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+    http_.async_connect(person_node().endpoint,
+                        guarded([this](beast::error_code ec) {
                           if (failed_)
                             return;
                           if (ec)
@@ -147,7 +150,7 @@ private:
       return close_politely();
     text_
       = "bench reply " + std::to_string(index_) + "." + std::to_string(++seq_);
-    build_message_request(req_, st_, agent_->id, *token_, text_);
+    build_message_request(req_, person_node().host, agent_->id, *token_, text_);
     in_flight_ = true;
     got_reply_ = false;
     got_frame_ = false;

@@ -39,7 +39,8 @@ public:
       board_.clients[index_] = weak_from_this();
     }
     http_.expires_after(connect_timeout);
-    http_.async_connect(st_.endpoint, guarded([this](beast::error_code ec) {
+    http_.async_connect(person_node().endpoint,
+                        guarded([this](beast::error_code ec) {
                           if (ec)
                             return fail("connect: " + ec.message());
                           send();
@@ -72,7 +73,7 @@ private:
       return finish();
     }
     auto op = ++seq_;
-    build_message_request(req_, st_, agent_->id, *token_,
+    build_message_request(req_, person_node().host, agent_->id, *token_,
                           "bench webhook " + std::to_string(index_) + "."
                             + std::to_string(op));
     in_flight_ = true;

@@ -4,6 +4,7 @@
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <nats/nats.h>
@@ -18,8 +19,7 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// The journal stream: one subject, so that its per-subject sequence (which
-// publishes can expect) is the stream sequence.
+// The journal stream: one subject; each entry is the cluster's next batch.
 constexpr const char* stream_name = "NOD_JOURNAL";
 constexpr const char* subject = "nod.journal";
 // The lease: one key in a bucket whose age limit is the lease.
@@ -36,22 +36,24 @@ int64_t to_nanos(std::chrono::milliseconds d) {
 
 std::string status_text(natsStatus s,
                         jsErrCode jerr = static_cast<jsErrCode>(0)) {
-  std::string text = natsStatus_GetText(s);
+  // The library's last error on this thread says more than the status.
+  const char* last = nats_GetLastError(nullptr);
+  std::string text = last != nullptr && *last != '\0' && s != NATS_OK
+                       ? std::string{last}
+                       : std::string{natsStatus_GetText(s)};
   if (jerr != 0)
     text += " (JetStream error " + std::to_string(static_cast<int>(jerr)) + ")";
-  const char* last = nats_GetLastError(nullptr);
-  if (last != nullptr && *last != '\0' && s != NATS_OK)
-    text = std::string{last};
   return text;
 }
 
 // Publish outcomes worth retrying with the same message id: the request
 // did not get an answer, or JetStream is electing a leader.
 bool transient(natsStatus s, jsErrCode jerr) {
-  if (jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr)
+  // The stream may be missing for a moment while the first nodes make it.
+  if (jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr
+      || jerr == JSStreamNotFoundErr)
     return true;
-  if (jerr != 0)
-    return false;
+  // No answer at all (the library may still set a code): try again.
   return s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS
          || s == NATS_CONNECTION_CLOSED || s == NATS_CONNECTION_DISCONNECTED
          || s == NATS_NOT_YET_CONNECTED || s == NATS_IO_ERROR
@@ -182,6 +184,14 @@ struct node::impl {
 
   // --- setting up -------------------------------------------------------
 
+  // Retried publishes carry the same id: deduplicated this long (JetStream
+  // wants it no longer than the age limit).
+  int64_t duplicates_window() const {
+    auto window = to_nanos(std::chrono::minutes{2});
+    auto max_age = to_nanos(opts.journal_max_age);
+    return max_age > 0 ? std::min(window, max_age) : window;
+  }
+
   // The stream (made by the first node), the store's identity and the
   // lease bucket. False to try again later.
   bool set_up_cluster() {
@@ -197,8 +207,8 @@ struct node::impl {
       cfg.SubjectsLen = 1;
       cfg.Storage = js_FileStorage;
       cfg.Replicas = opts.replicas;
-      // Retried publishes carry the same id: deduplicated this long.
-      cfg.Duplicates = to_nanos(std::chrono::minutes{2});
+      cfg.MaxAge = to_nanos(opts.journal_max_age);
+      cfg.Duplicates = duplicates_window();
       s = js_AddStream(&info, js, &cfg, nullptr, &jerr);
       if (s != NATS_OK && jerr == JSStreamNameExistErr)
         s = js_GetStreamInfo(&info, js, stream_name, nullptr, &jerr);
@@ -210,6 +220,23 @@ struct node::impl {
       spdlog::warn("cluster: cannot read the journal stream {}: {}",
                    stream_name, status_text(s, jerr));
       return false;
+    }
+    // The age limit follows the setting of whichever node set up last.
+    if (info->Config != nullptr
+        && info->Config->MaxAge != to_nanos(opts.journal_max_age)) {
+      info->Config->MaxAge = to_nanos(opts.journal_max_age);
+      info->Config->Duplicates = duplicates_window();
+      jsStreamInfo* updated = nullptr;
+      auto changed
+        = js_UpdateStream(&updated, js, info->Config, nullptr, &jerr);
+      if (changed == NATS_OK) {
+        spdlog::info("cluster: the journal stream keeps entries for {} ms now",
+                     opts.journal_max_age.count());
+        jsStreamInfo_Destroy(updated);
+      } else {
+        spdlog::warn("cluster: cannot set the journal stream's age limit: {}",
+                     status_text(changed, jerr));
+      }
     }
     auto identity = std::to_string(info->Created);
     auto last = info->State.LastSeq;
@@ -345,8 +372,10 @@ struct node::impl {
   // Applies the next entry if one comes within `wait`; false on an error
   // that ends following (the node has failed).
   bool apply_next(std::chrono::milliseconds wait) {
-    if (sub == nullptr && !subscribe())
+    if (sub == nullptr && !subscribe()) {
+      std::this_thread::sleep_for(wait);
       return true;
+    }
     natsMsg* msg = nullptr;
     auto s = natsSubscription_NextMsg(&msg, sub, wait.count());
     if (s == NATS_TIMEOUT)
@@ -364,6 +393,8 @@ struct node::impl {
     if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
       return true; // not an entry (flow control, heartbeat)
     auto seq = meta->Sequence.Stream;
+    if (lag_gauge)
+      lag_gauge->set(static_cast<int64_t>(meta->NumPending));
     jsMsgMetaData_Destroy(meta);
     if (seq <= applied)
       return true;
@@ -459,6 +490,8 @@ struct node::impl {
     current = role::leading;
     if (leading_gauge)
       leading_gauge->set(1);
+    if (lag_gauge)
+      lag_gauge->set(0);
     spdlog::info("cluster: this node leads (journal at entry {})",
                  applied.load());
   }
@@ -559,11 +592,19 @@ struct node::impl {
     auto expect = applied.load();
     uint64_t seq = 0;
     bool retried = false;
+    // An entry whose fate stays unknown this long (no answer, nothing to
+    // read back) ends the term: following again settles it from the stream.
+    auto give_up = clock_type::now() + lease;
     while (seq == 0) {
       if (!may_write)
         return std::string{"this node no longer leads the cluster"};
       if (clock_type::now() >= deadline()) {
         depose("the lease ran out while writing");
+        return std::string{"this node no longer leads the cluster"};
+      }
+      if (clock_type::now() >= give_up) {
+        depose("journal entry " + std::to_string(expect + 1)
+               + " could not be confirmed within the lease");
         return std::string{"this node no longer leads the cluster"};
       }
       if (retried) {
@@ -576,10 +617,13 @@ struct node::impl {
       jsPubOptions_Init(&pub);
       pub.MsgId = id.c_str();
       pub.MaxWait = opts.request_timeout.count();
+      // The stream's last sequence outlives its entries' age limit (the
+      // subject's does not); a node leads with nothing applied only on a
+      // stream that never had an entry.
       if (expect == 0)
         pub.ExpectNoMessage = true;
       else
-        pub.ExpectLastSubjectSeq = expect;
+        pub.ExpectLastSeq = expect;
       jsPubAck* ack = nullptr;
       jsErrCode jerr = static_cast<jsErrCode>(0);
       s = js_PublishMsg(&ack, js, raw, &pub, &jerr);
@@ -659,6 +703,10 @@ std::unique_ptr<node> node::start(options opts,
     d.applied_gauge = &reg->get_gauge(
       "nod_cluster_applied_entry",
       "Last entry of the journal stream in this node's store.");
+    d.lag_gauge = &reg->get_gauge(
+      "nod_cluster_lag_entries",
+      "Entries of the journal stream this node has yet to apply (0 on the "
+      "leader).");
     d.publish_retries = &reg->get_counter(
       "nod_cluster_publish_retries_total",
       "Journal entries published again after no answer (elections).");

@@ -39,6 +39,10 @@ struct options {
   /// How long the leader's lease lasts without renewal: the longest a dead
   /// leader holds the cluster up. Fixed when the lease bucket is made.
   std::chrono::milliseconds lease{10000};
+  /// How long the journal stream keeps an entry (0: for ever): a node
+  /// down for longer must start from a copy of another node's data
+  /// directory.
+  std::chrono::milliseconds journal_max_age{7LL * 24 * 3600 * 1000};
   /// Time one JetStream request may take before it is retried.
   std::chrono::milliseconds request_timeout{2000};
   /// Where to report the link's state; may be null.

@@ -524,6 +524,11 @@ const std::vector<setting> settings = {
            "How long the leader's lease lasts unrenewed: the longest a dead "
            "leader holds the cluster up (set when the cluster is made).",
            &config::cluster_lease),
+  retention("cluster-journal-max-age", "NOD_CLUSTER_JOURNAL_MAX_AGE",
+            "How long the cluster's journal stream keeps an entry, e.g. 7d; "
+            "a node down longer starts from a backup of another; off keeps "
+            "them.",
+            &config::cluster_journal_max_age),
 };
 
 const setting* find_setting(const std::string& flag) {

@@ -150,6 +150,8 @@ struct config {
   /// How long a leader holds the cluster without renewing its lease: the
   /// longest a dead leader's work waits for another node.
   std::chrono::milliseconds cluster_lease{10000};
+  /// How long the cluster's journal stream keeps an entry; 0 for ever.
+  std::chrono::milliseconds cluster_journal_max_age{7LL * 86400000};
 };
 
 /// The URLs of `cluster-nats`, one per element.

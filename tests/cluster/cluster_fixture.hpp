@@ -109,6 +109,14 @@ protected:
 
   // -- processes
 
+  /// Children that get SIGTERM when the test dies (a pipe closed, ^C), so
+  /// no server outlives it.
+  static testkit::child_options child_options() {
+    testkit::child_options o;
+    o.own_group = true;
+    return o;
+  }
+
   static std::vector<uint16_t> free_ports(size_t n) {
     boost::asio::io_context ioc;
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> held;
@@ -143,7 +151,7 @@ protected:
   void start_nats(size_t i) {
     nats_[i].proc = std::make_unique<child_process>(
       NOD_NATS_SERVER, std::vector<std::string>{"-c", nats_[i].conf},
-      std::vector<std::string>{});
+      std::vector<std::string>{}, child_options());
   }
 
   std::string nats_urls(size_t i) const {
@@ -171,7 +179,7 @@ protected:
     for (auto& [name, value] : env)
       vars.push_back(name + "=" + value);
     nodes_[i].proc = std::make_unique<child_process>(
-      NOD_SERVER_BINARY, std::vector<std::string>{}, vars);
+      NOD_SERVER_BINARY, std::vector<std::string>{}, vars, child_options());
     auto out = nodes_[i].proc->wait_for_output("standing by on",
                                                std::chrono::seconds(20));
     EXPECT_TRUE(out) << nodes_[i].proc->output();

@@ -322,19 +322,26 @@ TEST_F(cut_off_test, a_leader_cut_off_from_nats_acknowledges_nothing) {
   nats_[old_leader].proc->signal(SIGCONT);
   attempt.join();
   EXPECT_FALSE(answered_ok) << "a write was acknowledged without a quorum";
-  // Healed: the old leader follows again and has what the new one wrote.
+  // Healed: the old leader is back in the cluster with everything (with a
+  // 3 s lease, a NATS election may even hand it the lease again).
+  int serving = -1;
   auto deadline = clock_type::now() + 30s;
-  while (clock_type::now() < deadline
-         && (metric(old_leader, "nod_cluster_leading") != 0
-             || metric(old_leader, "nod_cluster_applied_entry")
-                  < metric(next, "nod_cluster_applied_entry")))
+  while (clock_type::now() < deadline) {
+    serving = wait_for_leader(5s);
+    if (serving >= 0
+        && metric(old_leader, "nod_cluster_applied_entry")
+             >= metric(serving, "nod_cluster_applied_entry"))
+      break;
     std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(metric(old_leader, "nod_cluster_leading"), 0) << logs();
+  }
+  ASSERT_GE(serving, 0) << logs();
   EXPECT_GE(metric(old_leader, "nod_cluster_applied_entry"),
-            metric(next, "nod_cluster_applied_entry"))
+            metric(serving, "nod_cluster_applied_entry"))
     << logs();
-  auto history = app(
-    next, "GET", "/api/conversations/" + conversation_of(a.id) + "/messages");
+  token = login(serving);
+  auto history
+    = app(serving, "GET",
+          "/api/conversations/" + conversation_of(a.id) + "/messages");
   auto texts = texts_of(parse(history.body));
   EXPECT_EQ(texts.count("after the cut"), 1u) << history.body;
   EXPECT_EQ(texts.count("lost in the cut"), 0u) << history.body;
@@ -450,6 +457,79 @@ TEST_F(one_socket_test, a_second_socket_on_another_node_closes_the_first) {
   }
   EXPECT_TRUE(arrived);
   EXPECT_TRUE(first->closed());
+}
+
+// -- a node joins from a backup ----------------------------------------------
+
+class short_journal_test : public cluster_fixture {
+protected:
+  short_journal_test()
+    : cluster_fixture({{"NOD_CLUSTER_JOURNAL_MAX_AGE", "3s"}}) {}
+};
+
+TEST_F(short_journal_test,
+       a_node_behind_the_stream_refuses_then_joins_from_a_backup) {
+  ASSERT_GE(leader_, 0) << logs();
+  size_t away = (leader_ + 1) % nodes;
+  nodes_[away].proc->signal(SIGTERM);
+  ASSERT_EQ(nodes_[away].proc->wait(20s), 0) << nodes_[away].proc->output();
+  auto a = create_agent(leader_, "while away");
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(
+      agent_call(leader_, a, "POST", "/api/agent/events",
+                 R"({"type":"message","text":"e)" + std::to_string(i) + "\"}")
+        .status,
+      200u);
+  // Past the age limit, the entries it lacks are gone from the stream.
+  std::this_thread::sleep_for(5s);
+  start_node(away);
+  auto exit = nodes_[away].proc->wait(20s);
+  ASSERT_TRUE(exit) << nodes_[away].proc->output();
+  EXPECT_EQ(*exit, 1);
+  EXPECT_NE(nodes_[away].proc->output().find("start it on a copy of another "
+                                             "node's data directory"),
+            std::string::npos)
+    << nodes_[away].proc->output();
+
+  // A backup of the leader, restored in its place, follows from there.
+  auto backup = app(leader_, "POST", "/api/admin/backups");
+  ASSERT_EQ(backup.status, 201u) << backup.body;
+  auto path = str(parse(backup.body), "path");
+  auto restored = dir / "restored";
+  child_process restore{
+    NOD_SERVER_BINARY, {"restore", "--from", path, "--data-dir", restored}, {}};
+  ASSERT_EQ(restore.wait(30s), 0) << restore.output();
+  nodes_[away].data = restored;
+  start_node(away);
+  // Written after the backup: it must come from the stream.
+  ASSERT_EQ(agent_call(leader_, a, "POST", "/api/agent/events",
+                       R"({"type":"message","text":"after the backup"})")
+              .status,
+            200u)
+    << logs();
+  EXPECT_TRUE(wait_ready(away, 20s)) << logs();
+  auto deadline = clock_type::now() + 20s;
+  while (clock_type::now() < deadline
+         && metric(away, "nod_cluster_applied_entry")
+              < metric(leader_, "nod_cluster_applied_entry"))
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(metric(away, "nod_cluster_applied_entry"),
+            metric(leader_, "nod_cluster_applied_entry"))
+    << logs();
+  EXPECT_EQ(metric(away, "nod_cluster_lag_entries"), 0);
+  // And it can lead with everything: the leader goes, it takes over.
+  kill_node(leader_);
+  auto& other = nodes_[(leader_ + 2) % nodes];
+  other.proc->signal(SIGSTOP);
+  int next = wait_for_leader(30s, leader_);
+  other.proc->signal(SIGCONT);
+  ASSERT_EQ(next, static_cast<int>(away)) << logs();
+  token = login(away);
+  auto history = app(
+    away, "GET", "/api/conversations/" + conversation_of(a.id) + "/messages");
+  auto texts = texts_of(parse(history.body));
+  EXPECT_EQ(texts.size(), 6u) << history.body;
+  EXPECT_EQ(texts.count("after the backup"), 1u) << history.body;
 }
 
 // -- NATS stream leaders killed ---------------------------------------------

@@ -340,6 +340,10 @@ std::vector<good_case> good_cases() {
      [](const config& c) {
        EXPECT_EQ(c.cluster_lease, ms(4000));
      }},
+    {"cluster-journal-max-age", "NOD_CLUSTER_JOURNAL_MAX_AGE", "30d",
+     [](const config& c) {
+       EXPECT_EQ(c.cluster_journal_max_age, ms(30LL * 86400000));
+     }},
   };
 }
 
