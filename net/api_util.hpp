@@ -17,7 +17,8 @@ namespace nod::net {
 /// The HTTP answer for an actor's error: the project's codes map to their
 /// statuses with the detail as `{"detail"}`; `rate_limited` carries the
 /// seconds to wait as detail and becomes 429 with `Retry-After`; any other
-/// error (an actor gone or too slow) is 503.
+/// error (an actor gone or too slow) is 503. Every 503 says `Retry-After:
+/// 1`.
 http_response from_error(const caf::error& err);
 
 /// Parses the JSON object body of `req` into `doc`. Answers 415 for a

@@ -10,6 +10,7 @@
 #include "tests/support/temp_dir.hpp"
 
 #include <array>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <csignal>
@@ -315,6 +316,22 @@ protected:
       }
     return all;
   }
+
+  /// Load threads, told to stop and joined however the test ends (a
+  /// failed ASSERT returns early).
+  struct load_threads {
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    void finish() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable())
+          t.join();
+    }
+    ~load_threads() {
+      finish();
+    }
+  };
 
   temp_dir dir;
   std::array<nats_server, nodes> nats_;
