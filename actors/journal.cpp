@@ -252,8 +252,7 @@ caf::result<journal_written> append(self_ptr self, journal_write& w) {
   // A write that would take the open batch past its byte bound starts
   // the next one (a single bigger write goes alone).
   if (st.opts.max_batch_bytes != 0 && !st.open.waiting.empty()
-      && st.open.batch->data().size() + bytes_of(w)
-           > st.opts.max_batch_bytes) {
+      && st.open.batch->data().size() + bytes_of(w) > st.opts.max_batch_bytes) {
     close_open(self);
     start_write(self);
   }

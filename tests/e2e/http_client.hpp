@@ -7,10 +7,10 @@
 
 namespace nod::test {
 
+using testkit::header_list;
 using testkit::http_call;
 using testkit::http_reply;
 using testkit::raw_exchange;
 using testkit::ws_client;
-using testkit::header_list;
 
 } // namespace nod::test
