@@ -17,6 +17,7 @@
 #include "actors/task_clock.hpp"
 #include "actors/tasks.hpp"
 #include "actors/webhook_scheduler.hpp"
+#include "app/cluster_mode.hpp"
 #include "app/commands.hpp"
 #include "app/logging.hpp"
 #include "cluster/node.hpp"
@@ -64,6 +65,8 @@ namespace {
 
 using nod::app::exit_bad_setting;
 using nod::app::exit_failure;
+using nod::app::url_host;
+using nod::app::wait_signal;
 
 /// Raises the open-file limit to its hard limit and lowers max-connections
 /// to what that allows, so `accept` never runs out of descriptors: a
@@ -107,10 +110,6 @@ std::vector<std::string> environment() {
   for (char** e = environ; e && *e; ++e)
     env.emplace_back(*e);
   return env;
-}
-
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
 
 // Adds `port` on every address of this machine's interfaces (of `family`,
@@ -305,16 +304,17 @@ delivery_actors spawn_delivery(caf::actor_system& sys, const nod::config& cfg,
   return d;
 }
 
-// SIGHUP: the configuration is read again from the same sources (file,
-// environment, flags). log-level, log-format and access-log apply at once;
-// any other setting that differs from `started` waits for a restart, and
-// says so. A configuration that does not load changes nothing.
 // The retention settings as the sweeper takes them.
 nod::retention_periods retention_periods_of(const nod::config& cfg) {
   return {cfg.activity_retention.count(), cfg.delivered_event_retention.count(),
           cfg.run_retention.count(), cfg.message_retention.count(),
           cfg.retention_interval.count()};
 }
+
+// SIGHUP: the configuration is read again from the same sources (file,
+// environment, flags). log-level, log-format and access-log apply at once;
+// any other setting that differs from `started` waits for a restart, and
+// says so. A configuration that does not load changes nothing.
 
 void reload_config(const std::vector<std::string>& args,
                    const nod::config& started, nod::net::server& server,
@@ -462,18 +462,6 @@ struct serving {
   /// The link to the cluster; null for a single server.
   nod::cluster::node* node;
 };
-
-// The next handled signal; 0 when `poll` and none came within 100 ms.
-int wait_signal(const sigset_t& signals, bool poll) {
-  if (!poll) {
-    int received = 0;
-    sigwait(&signals, &received);
-    return received;
-  }
-  timespec wait{0, 100 * 1000 * 1000};
-  int received = sigtimedwait(&signals, nullptr, &wait);
-  return received < 0 ? 0 : received;
-}
 
 // Runs the actors and the network on the store until a signal stops them
 // (or, in a cluster, until this node loses the lease: `deposed`). Returns
@@ -738,57 +726,6 @@ int serve(serving& run, bool& deposed) {
   return 0;
 }
 
-// A node that does not lead relays every connection but its own health
-// checks and metrics to the leader (503 while there is none), until it
-// leads (true) or a signal stops it (false; `code` is the exit code).
-bool stand_by(serving& run, int& code) {
-  // Ready while it can relay: linked to NATS, with a leader to relay to.
-  auto* node = run.node;
-  nod::net::server server{run.cfg, run.metrics, [node] {
-                            return !node->relay_url().empty();
-                          }};
-  server.set_access_logger(run.access_logger);
-  server.set_forward([node]() -> std::optional<nod::net::forward_target> {
-    // The lease names the leader's URL: http://HOST:PORT.
-    auto url = node->relay_url();
-    if (url.rfind("http://", 0) != 0)
-      return std::nullopt;
-    auto authority = url.substr(7);
-    auto colon = authority.rfind(':');
-    if (colon == std::string::npos)
-      return std::nullopt;
-    auto host = authority.substr(0, colon);
-    if (host.size() > 1 && host.front() == '[' && host.back() == ']')
-      host = host.substr(1, host.size() - 2);
-    return nod::net::forward_target{host, authority.substr(colon + 1)};
-  });
-  if (auto err = server.start()) {
-    spdlog::critical("{}", *err);
-    code = exit_failure;
-    return false;
-  }
-  spdlog::info("nod-server {} standing by on {}:{} as cluster node {}",
-               NOD_VERSION_STRING, url_host(run.cfg.listen_host), server.port(),
-               run.cfg.node_name);
-  for (;;) {
-    auto received = wait_signal(run.signals, true);
-    if (received == SIGHUP)
-      continue;
-    if (received != 0) {
-      spdlog::info("received {}, shutting down", strsignal(received));
-      code = 0;
-      return false;
-    }
-    auto now = node->current();
-    if (now == nod::cluster::role::leading)
-      return true;
-    if (now == nod::cluster::role::failed) {
-      code = exit_failure;
-      return false;
-    }
-  }
-}
-
 int main(int argc, char** argv) {
   // Block the signals the server handles before any thread starts, so
   // every thread inherits the mask and only `sigwait` below ever sees them:
@@ -861,48 +798,17 @@ int main(int argc, char** argv) {
   int code = 0;
   std::unique_ptr<nod::cluster::node> node;
   if (!cfg.cluster_nats.empty()) {
-    // The other nodes relay to this one by its address: fixed, plain HTTP.
-    if (!cfg.tls_cert.empty()) {
-      spdlog::critical("cluster mode does not take tls-cert yet: terminate "
-                       "TLS in front of the nodes (docs/cluster.md)");
-      return exit_bad_setting;
-    }
-    if (cfg.listen_port == 0) {
-      spdlog::critical("cluster mode needs a fixed listen port: the other "
-                       "nodes relay requests to it");
-      return exit_bad_setting;
-    }
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    if (cfg.node_name.empty())
-      cfg.node_name = host;
-    if (cfg.node_url.empty()) {
-      bool every_address
-        = cfg.listen_host == "0.0.0.0" || cfg.listen_host == "::";
-      cfg.node_url
-        = "http://"
-          + (every_address ? std::string{host} : url_host(cfg.listen_host))
-          + ":" + std::to_string(cfg.listen_port);
-    }
-    nod::cluster::options cluster_opts;
-    cluster_opts.servers = nod::cluster_servers(cfg);
-    cluster_opts.node_name = cfg.node_name;
-    cluster_opts.url = cfg.node_url;
-    cluster_opts.replicas = static_cast<int>(cfg.cluster_replicas);
-    cluster_opts.lease = cfg.cluster_lease;
-    cluster_opts.journal_max_age = cfg.cluster_journal_max_age;
-    cluster_opts.metrics = &metrics;
-    node = nod::cluster::node::start(cluster_opts, shared_db, error);
-    if (!node) {
-      spdlog::critical("{}", error);
-      return exit_failure;
-    }
+    node = nod::app::start_cluster_node(cfg, metrics, shared_db, code);
+    if (!node)
+      return code;
   }
   serving run{args,      cfg,      started_cfg, access_logger,   metrics,
               shared_db, data_dir, backup_dir,  handled_signals, node.get()};
   shared_db.reset();
   for (;;) {
-    if (node && !stand_by(run, code))
+    if (node
+        && !nod::app::stand_by(cfg, metrics, access_logger, *node,
+                               handled_signals, code))
       break;
     bool deposed = false;
     code = serve(run, deposed);

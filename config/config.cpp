@@ -449,30 +449,8 @@ const std::vector<setting> settings = {
    [](const config& c) -> std::string {
      return c.cluster_nats.empty() ? "(none: a single server)" : c.cluster_nats;
    },
-   [](config& c, const std::string& v) -> reason {
-     std::string normal;
-     size_t start = 0;
-     while (start <= v.size()) {
-       auto comma = v.find(',', start);
-       if (comma == std::string::npos)
-         comma = v.size();
-       auto url = trim(v.substr(start, comma - start));
-       start = comma + 1;
-       if (url.empty())
-         continue;
-       bool scheme
-         = url.rfind("nats://", 0) == 0 || url.rfind("tls://", 0) == 0;
-       auto rest = url.substr(url.find("://") + 3);
-       if (!scheme || rest.empty()
-           || url.find_first_of(" \t\"") != std::string::npos)
-         return quote(url)
-                + " is not a nats://HOST:PORT or tls://HOST:PORT URL";
-       if (!normal.empty())
-         normal += ",";
-       normal += url;
-     }
-     c.cluster_nats = normal;
-     return std::nullopt;
+   [](config& c, const std::string& v) {
+     return parse_nats_urls(v, c.cluster_nats);
    }},
   {"node-name", "NOD_NODE_NAME", "NAME",
    "This node's name in the cluster (letters, digits, . _ -); default: the "
@@ -480,17 +458,8 @@ const std::vector<setting> settings = {
    [](const config& c) -> std::string {
      return c.node_name.empty() ? "(host name)" : c.node_name;
    },
-   [](config& c, const std::string& v) -> reason {
-     bool plain
-       = v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char ch) {
-           return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-                  || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
-                  || ch == '-';
-         });
-     if (!plain)
-       return std::string{"must be up to 64 letters, digits, '.', '_' or '-'"};
-     c.node_name = v;
-     return std::nullopt;
+   [](config& c, const std::string& v) {
+     return parse_node_name(v, c.node_name);
    }},
   {"node-url", "NOD_NODE_URL", "URL",
    "Where the other nodes relay requests while this node leads "
@@ -499,22 +468,8 @@ const std::vector<setting> settings = {
    [](const config& c) -> std::string {
      return c.node_url.empty() ? "(from listen)" : c.node_url;
    },
-   [](config& c, const std::string& v) -> reason {
-     if (v.empty()) {
-       c.node_url.clear();
-       return std::nullopt;
-     }
-     auto rest = v.rfind("http://", 0) == 0 ? v.substr(7) : std::string{};
-     auto colon = rest.rfind(':');
-     bool port
-       = colon != std::string::npos && colon + 1 < rest.size()
-         && std::all_of(rest.begin() + colon + 1, rest.end(), [](char ch) {
-              return ch >= '0' && ch <= '9';
-            });
-     if (!port || colon == 0 || rest.find_first_of("/ ") != std::string::npos)
-       return std::string{"must be http://HOST:PORT"};
-     c.node_url = v;
-     return std::nullopt;
+   [](config& c, const std::string& v) {
+     return parse_node_url(v, c.node_url);
    }},
   count("cluster-replicas", "NOD_CLUSTER_REPLICAS",
         "Copies NATS JetStream keeps of the journal (1-5), set when the "
@@ -882,21 +837,8 @@ std::optional<std::string> validate_environment(const config& cfg) {
   }
 }
 
-} // namespace nod
-
-namespace nod {
-
 std::vector<std::string> cluster_servers(const config& cfg) {
-  std::vector<std::string> urls;
-  size_t start = 0;
-  while (start < cfg.cluster_nats.size()) {
-    auto comma = cfg.cluster_nats.find(',', start);
-    if (comma == std::string::npos)
-      comma = cfg.cluster_nats.size();
-    urls.push_back(cfg.cluster_nats.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return urls;
+  return config_values::split_list(cfg.cluster_nats);
 }
 
 } // namespace nod

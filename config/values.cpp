@@ -331,4 +331,63 @@ reason parse_allowed_hosts(const std::string& v, std::string& out) {
   return std::nullopt;
 }
 
+std::vector<std::string> split_list(const std::string& v) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= v.size()) {
+    auto comma = v.find(',', start);
+    if (comma == std::string::npos)
+      comma = v.size();
+    auto item = trim(v.substr(start, comma - start));
+    start = comma + 1;
+    if (!item.empty())
+      items.push_back(std::move(item));
+  }
+  return items;
+}
+
+reason parse_nats_urls(const std::string& v, std::string& out) {
+  std::string normal;
+  for (auto& url : split_list(v)) {
+    bool scheme = starts_with(url, "nats://") || starts_with(url, "tls://");
+    if (!scheme || url.size() == url.find("://") + 3
+        || url.find_first_of(" \t\"") != std::string::npos)
+      return quote(url) + " is not a nats://HOST:PORT or tls://HOST:PORT URL";
+    if (!normal.empty())
+      normal += ",";
+    normal += url;
+  }
+  out = normal;
+  return std::nullopt;
+}
+
+reason parse_node_name(const std::string& v, std::string& out) {
+  bool plain = v.size() <= 64 && std::all_of(v.begin(), v.end(), [](char ch) {
+                 return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+                        || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
+                        || ch == '-';
+               });
+  if (!plain)
+    return std::string{"must be up to 64 letters, digits, '.', '_' or '-'"};
+  out = v;
+  return std::nullopt;
+}
+
+reason parse_node_url(const std::string& v, std::string& out) {
+  if (v.empty()) {
+    out.clear();
+    return std::nullopt;
+  }
+  auto rest = starts_with(v, "http://") ? v.substr(7) : std::string{};
+  auto colon = rest.rfind(':');
+  bool port = colon != std::string::npos && colon + 1 < rest.size()
+              && std::all_of(rest.begin() + colon + 1, rest.end(), [](char ch) {
+                   return ch >= '0' && ch <= '9';
+                 });
+  if (!port || colon == 0 || rest.find_first_of("/ ") != std::string::npos)
+    return std::string{"must be http://HOST:PORT"};
+  out = v;
+  return std::nullopt;
+}
+
 } // namespace nod::config_values

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace nod::config_values {
 
@@ -58,5 +59,19 @@ reason parse_trusted_proxies(const std::string& v, std::string& out);
 reason parse_allowed_hosts(const std::string& v, std::string& out);
 
 reason parse_cors_origins(const std::string& v, std::string& out);
+
+/// The items of a comma list, trimmed, empty ones dropped.
+std::vector<std::string> split_list(const std::string& v);
+
+/// NATS server URLs (`nats://` or `tls://`, comma-separated) in normal
+/// form: trimmed, joined by commas.
+reason parse_nats_urls(const std::string& v, std::string& out);
+
+/// A node name: up to 64 letters, digits, `.`, `_`, `-` (empty: the host
+/// name).
+reason parse_node_name(const std::string& v, std::string& out);
+
+/// `http://HOST:PORT`, or empty.
+reason parse_node_url(const std::string& v, std::string& out);
 
 } // namespace nod::config_values
