@@ -55,7 +55,6 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <set>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -335,16 +334,9 @@ void reload_config(const std::vector<std::string>& args,
                cfg.log_level, cfg.log_format, cfg.access_log ? "on" : "off");
   nod::logging::reconfigure(cfg.log_format, cfg.log_level);
   caf::anon_send(retention, retention_periods_of(cfg));
-  static const std::set<std::string> applied{"log-level",
-                                             "log-format",
-                                             "access-log",
-                                             "activity-retention",
-                                             "delivered-event-retention",
-                                             "run-retention",
-                                             "message-retention",
-                                             "retention-interval"};
+  const auto& applied = nod::reloaded_on_sighup();
   for (auto& name : nod::changed_settings(started, cfg))
-    if (applied.count(name) == 0)
+    if (std::find(applied.begin(), applied.end(), name) == applied.end())
       spdlog::warn("{} changed; takes effect after a restart", name);
 }
 

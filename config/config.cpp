@@ -212,7 +212,7 @@ const std::vector<setting> settings = {
    }},
   {"tls-cert", "NOD_TLS_CERT", "PATH",
    "PEM certificate chain: the listen port speaks HTTPS and WSS (with "
-   "tls-key; reloaded on SIGHUP).",
+   "tls-key; the files are read again on SIGHUP).",
    [](const config& c) -> std::string {
      return c.tls_cert.empty() ? "(none: plain HTTP)" : c.tls_cert;
    },
@@ -762,10 +762,14 @@ std::string config_help() {
     {"--config=FILE", "NOD_CONFIG",
      "Read settings from FILE (\"setting = value\" lines). (default: none)"},
   };
-  for (auto& s : settings)
-    rows.push_back(
-      {std::string("--") + s.flag + "=" + s.metavar, s.env,
-       std::string(s.help) + " (default: " + s.show(defaults) + ")"});
+  const auto& reloaded = reloaded_on_sighup();
+  for (auto& s : settings) {
+    std::string text = s.help;
+    if (std::find(reloaded.begin(), reloaded.end(), s.flag) != reloaded.end())
+      text += " Reloaded on SIGHUP.";
+    rows.push_back({std::string("--") + s.flag + "=" + s.metavar, s.env,
+                    text + " (default: " + s.show(defaults) + ")"});
+  }
   size_t flag_width = 0;
   size_t env_width = 0;
   for (auto& r : rows) {
@@ -795,6 +799,18 @@ std::string config_help() {
   }
   out.pop_back(); // callers add the final newline, as for other messages
   return out;
+}
+
+const std::vector<std::string>& reloaded_on_sighup() {
+  static const std::vector<std::string> flags{"log-level",
+                                              "log-format",
+                                              "access-log",
+                                              "activity-retention",
+                                              "delivered-event-retention",
+                                              "run-retention",
+                                              "message-retention",
+                                              "retention-interval"};
+  return flags;
 }
 
 std::vector<std::string> changed_settings(const config& a, const config& b) {

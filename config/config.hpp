@@ -182,6 +182,12 @@ config_result load_config(const std::vector<std::string>& args,
 /// The `--help` text: every setting, its flag, env name and default.
 std::string config_help();
 
+/// The flags of the settings SIGHUP applies to a running server; `--help`
+/// marks them, and a reload names any other changed setting as needing a
+/// restart. (SIGHUP also reads tls-cert and tls-key again, at the paths the
+/// server started with.)
+const std::vector<std::string>& reloaded_on_sighup();
+
 /// The flags of the settings whose values differ between `a` and `b`, in
 /// the order of `--help` (what a reload reports). Secrets are compared by
 /// value, though `--help` never shows them.

@@ -811,6 +811,23 @@ TEST_F(config_test, changed_settings_names_each_setting_that_differs) {
             (strings{"log-level", "access-log", "max-connections"}));
 }
 
+TEST_F(config_test, help_marks_the_settings_sighup_reloads) {
+  // An operator reads `--help` to know whether `systemctl reload` is
+  // enough; the reload applies exactly these.
+  std::set<std::string> marked;
+  std::istringstream lines(nod::config_help());
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("  --", 0) == 0
+        && line.find("Reloaded on SIGHUP.") != std::string::npos)
+      marked.insert(line.substr(4, line.find('=') - 4));
+  const auto& reloaded = nod::reloaded_on_sighup();
+  EXPECT_EQ(marked, std::set<std::string>(reloaded.begin(), reloaded.end()));
+  for (auto flag : {"log-level", "log-format", "access-log",
+                    "activity-retention", "retention-interval"})
+    EXPECT_TRUE(marked.count(flag)) << flag;
+  EXPECT_FALSE(marked.count("listen"));
+}
+
 TEST_F(config_test, changed_settings_compares_secrets_by_value) {
   auto a = must_load(
     {"--metrics-token=one", "--smtp-password=x", "--admin-password=p"});
