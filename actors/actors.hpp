@@ -26,10 +26,6 @@
 
 namespace nod {
 
-namespace storage {
-class write_batch;
-} // namespace storage
-
 // -- atoms ------------------------------------------------------------------
 
 /// Write a `journal_write` durably.
@@ -52,8 +48,6 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
 /// Read an agent's pending events.
 using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
-/// Internal: write one closed batch to the store (the journal's writer).
-using write_atom = caf::atom_constant<caf::atom("write")>;
 
 // -- journal messages -------------------------------------------------------
 
@@ -214,13 +208,6 @@ using journal_actor = caf::typed_actor<
   // Internal: group commit of what is waiting.
   caf::reacts_to<flush_atom>>;
 
-/// The journal's writer: applies one batch to the store (fsynced if the
-/// bool says so and `journal-sync` is on), blocking its own thread so that
-/// the journal never waits on the disk; replies with the number of
-/// operations written.
-using journal_writer_actor = caf::typed_actor<caf::replies_to<
-  write_atom, std::shared_ptr<storage::write_batch>, bool>::with<uint64_t>>;
-
 // -- people's side: atoms ---------------------------------------------------
 
 /// Log in with username and password.
@@ -341,7 +328,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::session_user)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::agent_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::client_link)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(nod::processing_update)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<nod::storage::write_batch>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<nod::agent_live>)
 

@@ -60,30 +60,16 @@ caf::expected<agent_stream*> stream_of(self_ptr self, uint64_t agent) {
 }
 
 // Current value of `key` as the staged writes would leave it: the open
-// unit first, then closed units from the newest, then the store.
+// unit, else the store.
 caf::expected<std::optional<std::string>>
 current_value(self_ptr self, const std::string& key) {
   auto& st = self->state;
-  auto staged = [&](const journal_unit& unit)
-    -> caf::expected<std::optional<std::optional<std::string>>> {
-    std::optional<std::optional<std::string>> last;
-    auto found = unit.batch->find(key, last);
-    if (!found.ok())
-      return make_error(ec::storage_error, found.message());
-    return last;
-  };
-  auto in_open = staged(st.open);
-  if (!in_open)
-    return in_open.error();
-  if (*in_open)
-    return std::move(**in_open);
-  for (auto u = st.closed.rbegin(); u != st.closed.rend(); ++u) {
-    auto in_closed = staged(*u);
-    if (!in_closed)
-      return in_closed.error();
-    if (*in_closed)
-      return std::move(**in_closed);
-  }
+  std::optional<std::optional<std::string>> staged;
+  auto found = st.open.batch->find(key, staged);
+  if (!found.ok())
+    return make_error(ec::storage_error, found.message());
+  if (staged)
+    return std::move(*staged);
   std::string value;
   auto got = st.db->get(key, value);
   if (got.is_not_found())
@@ -93,119 +79,68 @@ current_value(self_ptr self, const std::string& key) {
   return std::optional<std::string>{std::move(value)};
 }
 
-// Moves the open unit to the back of the closed ones, noting where it
-// leaves each stream it touched.
-void close_open(self_ptr self) {
+// Writes the open unit (through the cluster's hook when there is one) and
+// answers everyone waiting for it. Blocks this actor for the write: the
+// messages arriving meanwhile queue up and form the next batch.
+void write_open(self_ptr self) {
   auto& st = self->state;
   if (st.open.waiting.empty())
     return;
-  auto& unit = st.open;
-  std::sort(unit.touched.begin(), unit.touched.end());
-  unit.touched.erase(std::unique(unit.touched.begin(), unit.touched.end()),
-                     unit.touched.end());
-  for (auto agent : unit.touched)
-    unit.marks.emplace_back(agent, st.streams[agent]);
-  st.closed.push_back(std::move(unit));
+  auto unit = std::move(st.open);
   st.open = journal_unit{};
-}
-
-void on_written(self_ptr self, const caf::error& err);
-
-// Hands the oldest closed unit to the writer unless one is being written:
-// one write at a time keeps batches durable in the order they were staged.
-void start_write(self_ptr self) {
-  auto& st = self->state;
-  if (st.writing || st.closed.empty())
-    return;
-  st.writing = true;
-  st.write_started = std::chrono::steady_clock::now();
-  self
-    ->request(st.writer, caf::infinite, write_atom::value,
-              st.closed.front().batch, st.closed.front().sync)
-    .then(
-      [self](uint64_t) {
-        on_written(self, caf::error{});
-      },
-      [self](caf::error& err) {
-        on_written(self, err);
-      });
-}
-
-// Fails every staged write with `err`: later units hold seqs after the
-// lost ones, so nothing staged counts any more, and streams fall back to
-// their durable seqs and cursors.
-void fail_staged(self_ptr self, const caf::error& err) {
-  auto& st = self->state;
-  std::vector<journal_unit> failed;
-  for (auto& u : st.closed)
-    failed.push_back(std::move(u));
-  st.closed.clear();
-  failed.push_back(std::move(st.open));
-  st.open = journal_unit{};
-  st.writing = false;
-  for (auto& [agent, s] : st.streams) {
-    s.last_seq = s.durable_seq;
-    s.cursor = s.durable_cursor;
+  auto started = std::chrono::steady_clock::now();
+  std::optional<std::string> failure;
+  if (st.opts.write) {
+    failure = st.opts.write(*unit.batch, unit.sync);
+  } else if (auto written = st.db->write(*unit.batch, unit.sync);
+             !written.ok()) {
+    failure = written.message();
   }
-  for (auto& u : failed)
-    for (auto& done : u.waiting)
-      done(err);
-}
-
-// The writer is done with the oldest closed unit: answer everyone who
-// waits for it, then hand over what arrived meanwhile, as one batch.
-void on_written(self_ptr self, const caf::error& err) {
-  auto& st = self->state;
-  st.writing = false;
-  if (err) {
-    auto batch = st.closed.front().waiting.size();
-    size_t after = st.open.waiting.size();
-    for (size_t i = 1; i < st.closed.size(); ++i)
-      after += st.closed[i].waiting.size();
-    spdlog::error("journal write of {} changes failed: {}; {} changes staged "
-                  "after it fail with it",
-                  batch, to_string(err), after);
+  if (failure) {
+    spdlog::error("journal write of {} changes failed: {}", unit.waiting.size(),
+                  *failure);
     if (st.errors_total)
       st.errors_total->inc();
-    fail_staged(self, err);
-  } else {
-    auto elapsed = std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - st.write_started)
-                     .count();
-    auto unit = std::move(st.closed.front());
-    st.closed.pop_front();
-    for (auto& [agent, mark] : unit.marks) {
+    // The seqs and cursor moves of the unit are lost: numbering goes on
+    // from what is durable, so a failed batch leaves no gap.
+    for (auto agent : unit.touched) {
       auto& s = st.streams[agent];
-      s.durable_seq = mark.last_seq;
-      s.durable_cursor = mark.cursor;
+      s.last_seq = s.durable_seq;
+      s.cursor = s.durable_cursor;
     }
-    st.stats.batches += 1;
-    st.stats.writes += unit.waiting.size();
-    st.stats.max_batch
-      = std::max<uint64_t>(st.stats.max_batch, unit.waiting.size());
-    if (st.batch_size) {
-      st.batch_size->observe(static_cast<double>(unit.waiting.size()));
-      st.write_latency->observe(elapsed);
-    }
+    auto err = make_error(ec::storage_error, *failure);
     for (auto& done : unit.waiting)
       done(err);
+    return;
   }
-  if (st.closed.empty())
-    close_open(self);
-  start_write(self);
-  if (st.stopping && !st.writing)
-    self->quit(*st.stopping);
+  auto elapsed
+    = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+        .count();
+  for (auto agent : unit.touched) {
+    auto& s = st.streams[agent];
+    s.durable_seq = s.last_seq;
+    s.durable_cursor = s.cursor;
+  }
+  st.stats.batches += 1;
+  st.stats.writes += unit.waiting.size();
+  st.stats.max_batch
+    = std::max<uint64_t>(st.stats.max_batch, unit.waiting.size());
+  if (st.batch_size) {
+    st.batch_size->observe(static_cast<double>(unit.waiting.size()));
+    st.write_latency->observe(elapsed);
+  }
+  for (auto& done : unit.waiting)
+    done(caf::error{});
 }
 
 // Adds one acknowledged change to the open unit and makes sure it is
 // written: at once when full, else after every message already in the
-// mailbox (they join it: group commit), or after the write in progress.
+// mailbox (they join it: group commit).
 void enqueue(self_ptr self, std::function<void(const caf::error&)> done) {
   auto& st = self->state;
   st.open.waiting.push_back(std::move(done));
   if (st.open.waiting.size() >= st.opts.max_batch) {
-    close_open(self);
-    start_write(self);
+    write_open(self);
   } else if (!st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
@@ -252,10 +187,8 @@ caf::result<journal_written> append(self_ptr self, journal_write& w) {
   // A write that would take the open batch past its byte bound starts
   // the next one (a single bigger write goes alone).
   if (st.opts.max_batch_bytes != 0 && !st.open.waiting.empty()
-      && st.open.batch->data().size() + bytes_of(w) > st.opts.max_batch_bytes) {
-    close_open(self);
-    start_write(self);
-  }
+      && st.open.batch->data().size() + bytes_of(w) > st.opts.max_batch_bytes)
+    write_open(self);
   // 3. Stage.
   journal_written result;
   result.seqs.reserve(w.appends.size());
@@ -320,41 +253,17 @@ caf::result<uint64_t> ack(self_ptr self, uint64_t agent, uint64_t seq) {
 } // namespace
 
 journal_unit::journal_unit()
-  : batch(std::make_shared<storage::write_batch>()) {}
+  : batch(std::make_unique<storage::write_batch>()) {}
 
 journal_unit::journal_unit(journal_unit&&) noexcept = default;
 journal_unit& journal_unit::operator=(journal_unit&&) noexcept = default;
 journal_unit::~journal_unit() = default;
 
-journal_writer_actor::behavior_type journal_writer(
-  journal_writer_actor::pointer, std::shared_ptr<storage::store> db,
-  std::function<std::optional<std::string>(storage::write_batch&, bool)>
-    write) {
-  return {
-    [db, write](write_atom, const std::shared_ptr<storage::write_batch>& batch,
-                bool sync) -> caf::result<uint64_t> {
-      if (write) {
-        if (auto err = write(*batch, sync))
-          return make_error(ec::storage_error, *err);
-        return batch->size();
-      }
-      auto written = db->write(*batch, sync);
-      if (!written.ok())
-        return make_error(ec::storage_error, written.message());
-      return batch->size();
-    },
-  };
-}
-
 journal_actor::behavior_type journal(self_ptr self,
                                      std::shared_ptr<storage::store> db,
-                                     journal_options opts,
-                                     journal_writer_actor writer) {
+                                     journal_options opts) {
   auto& st = self->state;
   st.db = std::move(db);
-  st.writer = std::move(writer);
-  // The writer goes with the journal.
-  self->link_to(st.writer);
   st.opts = opts;
   if (st.opts.max_batch == 0)
     st.opts.max_batch = 1;
@@ -374,19 +283,8 @@ journal_actor::behavior_type journal(self_ptr self,
   // An orderly stop writes what is staged before the actor goes away, so
   // every promise is answered with the real outcome.
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    auto& st = self->state;
-    if (msg.source == st.writer.address()) {
-      // The writer is gone: nothing staged can be written any more.
-      fail_staged(self,
-                  make_error(ec::storage_error, "journal writer stopped"));
-      self->quit(msg.reason);
-      return;
-    }
-    st.stopping = msg.reason;
-    close_open(self);
-    start_write(self);
-    if (!st.writing)
-      self->quit(msg.reason);
+    write_open(self);
+    self->quit(msg.reason);
   });
   return {
     [self](append_atom, journal_write& w) {
@@ -481,14 +379,8 @@ journal_actor::behavior_type journal(self_ptr self,
       return events;
     },
     [self](flush_atom) {
-      auto& st = self->state;
-      st.flush_scheduled = false;
-      // During a write the open unit keeps filling; it goes when the
-      // write is done.
-      if (!st.writing) {
-        close_open(self);
-        start_write(self);
-      }
+      self->state.flush_scheduled = false;
+      write_open(self);
     },
   };
 }
@@ -496,15 +388,9 @@ journal_actor::behavior_type journal(self_ptr self,
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<storage::store> db,
                             journal_options opts, bool detached) {
-  journal_writer_actor writer;
   if (detached)
-    writer = sys.spawn<caf::detached>(journal_writer, db, opts.write);
-  else
-    writer = sys.spawn(journal_writer, db, opts.write);
-  if (detached)
-    return sys.spawn<caf::detached>(journal, std::move(db), opts,
-                                    std::move(writer));
-  return sys.spawn(journal, std::move(db), opts, std::move(writer));
+    return sys.spawn<caf::detached>(journal, std::move(db), std::move(opts));
+  return sys.spawn(journal, std::move(db), std::move(opts));
 }
 
 } // namespace nod

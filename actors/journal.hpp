@@ -6,7 +6,6 @@
 #include <caf/fwd.hpp>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,23 +57,19 @@ struct agent_stream {
 };
 
 /// One group commit: its operations (searched by expectations of later
-/// writes), who waits for it and where it leaves the streams it touched.
+/// writes), who waits for it and which streams it touched.
 struct journal_unit {
   journal_unit();
   journal_unit(journal_unit&&) noexcept;
   journal_unit& operator=(journal_unit&&) noexcept;
   ~journal_unit();
 
-  /// Shared with the writer while it is being written.
-  std::shared_ptr<storage::write_batch> batch;
+  std::unique_ptr<storage::write_batch> batch;
   /// Whether any change in it must be fsynced (`journal_write::sync`).
   bool sync = false;
   std::vector<std::function<void(const caf::error&)>> waiting;
   /// Agents whose stream or cursor this unit moves (may repeat).
   std::vector<uint64_t> touched;
-  /// Set when the unit is closed: each touched agent's (last_seq, cursor)
-  /// as this unit leaves them, made durable when it is written.
-  std::vector<std::pair<uint64_t, agent_stream>> marks;
 };
 
 /// State of the journal actor.
@@ -83,22 +78,13 @@ struct journal_state {
 
   std::shared_ptr<storage::store> db;
   journal_options opts;
-  /// Writes closed units one at a time, in order.
-  journal_writer_actor writer;
 
   /// Agents whose stream was touched since start.
   std::unordered_map<uint64_t, agent_stream> streams;
 
   /// The unit that takes new writes.
   journal_unit open;
-  /// Closed units, oldest first; the first is at the writer while
-  /// `writing`.
-  std::deque<journal_unit> closed;
-  bool writing = false;
-  std::chrono::steady_clock::time_point write_started;
   bool flush_scheduled = false;
-  /// Set by an orderly stop: quit once everything staged is written.
-  std::optional<caf::error> stopping;
 
   journal_stats stats;
 
@@ -108,17 +94,15 @@ struct journal_state {
   metrics::counter* errors_total = nullptr;
 };
 
-/// Behavior of the journal actor. Stages writes and hands closed batches to
-/// a writer actor, so a batch fills while the previous one is being
-/// synced. Reads call the store directly, so spawn it `detached` in the
-/// server (tests run it on the deterministic scheduler).
+/// Behavior of the journal actor. Stages writes and writes each batch
+/// itself (group commit: what waits in the mailbox during a write goes in
+/// the next batch). Reads and writes call the store directly, so spawn it
+/// `detached` in the server (tests run it on the deterministic scheduler).
 journal_actor::behavior_type
 journal(journal_actor::stateful_pointer<journal_state> self,
-        std::shared_ptr<storage::store> db, journal_options opts,
-        journal_writer_actor writer);
+        std::shared_ptr<storage::store> db, journal_options opts);
 
-/// Spawns the journal and its writer; `detached` gives each its own
-/// thread.
+/// Spawns the journal; `detached` gives it its own thread.
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<storage::store> db,
                             journal_options opts, bool detached = true);

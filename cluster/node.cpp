@@ -104,12 +104,14 @@ struct node::impl {
   std::atomic<size_t> max_batch_bytes{0};
   std::chrono::milliseconds lease{0};
 
-  // The lease (node thread), and its deadline (read by the writer too).
+  // The lease (node thread), and its deadline (read by the journal's thread
+  // too).
   uint64_t lease_rev = 0;
   std::atomic<int64_t> lease_deadline{0};
   clock_type::time_point next_lease_step{};
   clock_type::time_point next_leader_read{};
-  // Ids of this term's entries: node, term, counter (writer only).
+  // Ids of this term's entries: node, term, counter (the journal's thread
+  // only).
   std::string term;
   uint64_t written = 0;
 

@@ -106,7 +106,7 @@ public:
   /// message, less room for headers).
   size_t max_batch_bytes() const noexcept;
 
-  /// Leader only, from one thread (the journal's writer): publishes
+  /// Leader only, from one thread (the journal's): publishes
   /// `batch` as the next stream entry, waits until a quorum has it
   /// (retrying through elections while the lease lasts), then applies it
   /// to the local store. Returns an error line when the batch is not in
