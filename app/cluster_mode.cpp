@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "net/server.hpp"
 #include "nod_version.hpp"
+#include "protocol/webhook.hpp"
 
 #include <cstring>
 #include <optional>
@@ -78,17 +79,10 @@ namespace {
 // Where to relay: the leader's URL (http://HOST:PORT) as its lease names
 // it, while another node leads.
 std::optional<net::forward_target> relay_target(const cluster::node& node) {
-  auto url = node.relay_url();
-  if (url.rfind("http://", 0) != 0)
+  auto url = parse_http_url(node.relay_url());
+  if (!url || url->tls)
     return std::nullopt;
-  auto authority = url.substr(7);
-  auto colon = authority.rfind(':');
-  if (colon == std::string::npos)
-    return std::nullopt;
-  auto host = authority.substr(0, colon);
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  return net::forward_target{host, authority.substr(colon + 1)};
+  return net::forward_target{url->host, url->port};
 }
 
 } // namespace

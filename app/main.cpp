@@ -311,10 +311,9 @@ nod::retention_periods retention_periods_of(const nod::config& cfg) {
 }
 
 // SIGHUP: the configuration is read again from the same sources (file,
-// environment, flags). log-level, log-format and access-log apply at once;
+// environment, flags). The settings of `reloaded_on_sighup` apply at once;
 // any other setting that differs from `started` waits for a restart, and
 // says so. A configuration that does not load changes nothing.
-
 void reload_config(const std::vector<std::string>& args,
                    const nod::config& started, nod::net::server& server,
                    const nod::retention_actor& retention) {

@@ -2,6 +2,7 @@
 
 #include "protocol/address_policy.hpp"
 #include "protocol/cors.hpp"
+#include "protocol/webhook.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -378,14 +379,10 @@ reason parse_node_url(const std::string& v, std::string& out) {
     out.clear();
     return std::nullopt;
   }
-  auto rest = starts_with(v, "http://") ? v.substr(7) : std::string{};
-  auto colon = rest.rfind(':');
-  bool port = colon != std::string::npos && colon + 1 < rest.size()
-              && std::all_of(rest.begin() + colon + 1, rest.end(), [](char ch) {
-                   return ch >= '0' && ch <= '9';
-                 });
-  if (!port || colon == 0 || rest.find_first_of("/ ") != std::string::npos)
-    return std::string{"must be http://HOST:PORT"};
+  // The others connect to it as to a webhook: the same URL rules.
+  auto url = parse_http_url(v);
+  if (!url || url->tls || url->target != "/")
+    return std::string{"must be an http://HOST[:PORT] URL without a path"};
   out = v;
   return std::nullopt;
 }

@@ -71,7 +71,7 @@ reason parse_nats_urls(const std::string& v, std::string& out);
 /// name).
 reason parse_node_name(const std::string& v, std::string& out);
 
-/// `http://HOST:PORT`, or empty.
+/// `http://HOST[:PORT]` (no path, no TLS), or empty.
 reason parse_node_url(const std::string& v, std::string& out);
 
 } // namespace nod::config_values

@@ -9,11 +9,6 @@ namespace nod::net {
 
 http_response from_error(const caf::error& err) {
   auto code = code_of(err);
-  if (code == ec::none) {
-    auto res = error_response(503, "service unavailable");
-    res.headers.emplace_back("Retry-After", "1");
-    return res;
-  }
   if (code == ec::rate_limited) {
     auto seconds = detail_of(err);
     auto res = error_response(429, "too many requests; try again in " + seconds
@@ -21,9 +16,12 @@ http_response from_error(const caf::error& err) {
     res.headers.emplace_back("Retry-After", seconds);
     return res;
   }
-  auto res = error_response(http_status(code), detail_of(err));
-  // Unavailable is for now (a journal that cannot write, a cluster node
-  // that lost its lease): clients may come back.
+  // Not one of the project's errors: an actor gone or too slow.
+  auto res = code == ec::none
+               ? error_response(503, "service unavailable")
+               : error_response(http_status(code), detail_of(err));
+  // Unavailable is for now (an actor gone, a journal that cannot write, a
+  // cluster node that lost its lease): clients may come back.
   if (res.status == 503)
     res.headers.emplace_back("Retry-After", "1");
   return res;

@@ -600,8 +600,11 @@ const std::vector<bad_case>& bad_cases() {
      "must be up to 64 letters, digits, '.', '_' or '-'"},
     {"cluster-replicas", "NOD_CLUSTER_REPLICAS", "7", "out of range 1-5"},
     {"node-url", "NOD_NODE_URL", "https://10.0.0.2:8000",
-     "must be http://HOST:PORT"},
-    {"node-url", "NOD_NODE_URL", "http://10.0.0.2", "must be http://HOST:PORT"},
+     "must be an http://HOST[:PORT] URL without a path"},
+    {"node-url", "NOD_NODE_URL", "http://10.0.0.2:8000/nod",
+     "must be an http://HOST[:PORT] URL without a path"},
+    {"node-url", "NOD_NODE_URL", "http://10.0.0.2:99999",
+     "must be an http://HOST[:PORT] URL without a path"},
   };
   return cases;
 }
