@@ -1,5 +1,7 @@
 #include "bench/options.hpp"
 
+#include "protocol/webhook.hpp"
+
 #include <cstdlib>
 #include <exception>
 #include <sstream>
@@ -85,29 +87,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-// Accepts http://HOST[:PORT][/]; https is not supported (the server speaks
-// plain HTTP behind an optional proxy).
+// Accepts http://HOST[:PORT][/], by the server's own URL rules; https is
+// not supported (the server speaks plain HTTP behind an optional proxy).
 url_address parse_url(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.compare(0, scheme.size(), scheme) != 0)
-    bad_usage("--url must start with http://");
-  auto rest = url.substr(scheme.size());
-  while (!rest.empty() && rest.back() == '/')
-    rest.pop_back();
-  if (rest.empty() || rest.find('/') != std::string::npos)
-    bad_usage("--url must be http://HOST:PORT");
-  url_address a;
-  auto colon = rest.rfind(':');
-  if (colon == std::string::npos || rest.back() == ']') {
-    a.host = rest;
-    a.port = "80";
-  } else {
-    a.host = rest.substr(0, colon);
-    a.port = rest.substr(colon + 1);
-  }
-  if (a.host.size() > 2 && a.host.front() == '[')
-    a.host = a.host.substr(1, a.host.size() - 2);
-  return a;
+  auto parts = parse_http_url(url);
+  if (!parts || parts->tls || parts->target != "/")
+    bad_usage("--url must be http://HOST[:PORT]: " + url);
+  return {parts->host, parts->port};
 }
 
 int parse_int(const std::string& name, const std::string& v, int lo, int hi) {
