@@ -11,12 +11,40 @@ export class FakeNode {
     this.dataset = {};
   }
   appendChild(child) {
-    if (child.nodeName === '#fragment') this.childNodes.push(...child.childNodes);
-    else this.childNodes.push(child);
+    const added = child.nodeName === '#fragment' ? child.childNodes : [child];
+    for (const c of added) c.parentNode = this;
+    this.childNodes.push(...added);
     return child;
   }
   append(...children) {
     for (const c of children) this.appendChild(typeof c === 'string' ? fakeDocument.createTextNode(c) : c);
+  }
+  // The list operations of util.js's pagedList.
+  prepend(child) {
+    child.parentNode = this;
+    this.childNodes.unshift(child);
+  }
+  get firstChild() {
+    return this.childNodes[0] ?? null;
+  }
+  removeChild(child) {
+    this.childNodes = this.childNodes.filter((c) => c !== child);
+    child.parentNode = null;
+    return child;
+  }
+  remove() {
+    this.parentNode?.removeChild(this);
+  }
+  replaceWith(node) {
+    const at = this.parentNode.childNodes.indexOf(this);
+    node.parentNode = this.parentNode;
+    this.parentNode.childNodes[at] = node;
+    this.parentNode = null;
+  }
+  /** Only `.class` among the children, enough for the lists. */
+  querySelector(selector) {
+    const cls = selector.slice(1);
+    return this.childNodes.find((c) => (c.getAttribute?.('class') ?? '').split(' ').includes(cls)) ?? null;
   }
   addEventListener(type, listener) {
     this.listeners.push([type, listener]);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeDocument, FakeNode, toHTML } from './fakedom.mjs';
-import { el, safeUrl } from '../../web/js/util.js';
+import { el, pagedList, safeUrl } from '../../web/js/util.js';
 
 // el() creates nodes in the page's document.
 globalThis.document = fakeDocument;
@@ -43,4 +43,43 @@ test('safeUrl: absolute http(s) and mailto, relative ones only with a base', () 
   assert.equal(safeUrl('/relative'), null);
   assert.equal(safeUrl('/relative', 'https://nod.example/'), 'https://nod.example/relative');
   assert.equal(safeUrl('javascript:x', 'https://nod.example/'), null);
+});
+
+// A list whose fetch the test answers by hand, and what it shows.
+function deliveryList() {
+  const list = el('ol');
+  const more = el('button');
+  let answer;
+  const rows = pagedList({
+    list, more, empty: 'none', key: (d) => d.id, cursor: (d) => d.id,
+    fetch: () => new Promise((resolve) => { answer = resolve; }),
+    render: (d) => el('li', { 'data-state': d.state }),
+    version: (d) => d.at,
+  });
+  const shown = () => list.childNodes.map((n) => n.getAttribute('data-state'));
+  return { rows, shown, answer: (page) => answer(page) };
+}
+
+test('pagedList: a live change during a load is not lost to the older page', async () => {
+  const { rows, shown, answer } = deliveryList();
+  const loading = rows.load();
+  // The record moved on while the page was on its way.
+  rows.upsert({ id: 'e1', state: 'pending', at: '2026-12-07T10:00:02Z' });
+  answer([{ id: 'e1', state: 'retrying', at: '2026-12-07T10:00:01Z' }]);
+  await loading;
+  assert.deepEqual(shown(), ['pending']);
+});
+
+test('pagedList: a page newer than a crossing live change wins', async () => {
+  const { rows, shown, answer } = deliveryList();
+  const loading = rows.load();
+  rows.upsert({ id: 'e1', state: 'retrying', at: '2026-12-07T10:00:01Z' });
+  rows.upsert({ id: 'e2', state: 'queued', at: '2026-12-07T10:00:03Z' });
+  answer([{ id: 'e1', state: 'pending', at: '2026-12-07T10:00:02Z' }]);
+  await loading;
+  // e1 as the page has it; e2, new, on top.
+  assert.deepEqual(shown(), ['queued', 'pending']);
+  // After the load, live changes apply as they come.
+  rows.upsert({ id: 'e1', state: 'delivered', at: '2026-12-07T10:00:04Z' });
+  assert.deepEqual(shown(), ['queued', 'delivered']);
 });

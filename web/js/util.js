@@ -218,32 +218,68 @@ export function setChildren(node, ...children) {
  * A newest-first list that pages backwards ("Load older"). fetch(before)
  * returns a page; key(item) identifies an item, cursor(item) is what
  * `before` takes; render(item) makes its node. upsert() adds or replaces
- * one item (live pushes).
+ * one item (live pushes); version(item), if given, orders the states of one
+ * item (e.g. its updated_at) for a push that crosses a page.
  */
-export function pagedList({ list, more, fetch, key, cursor, render, empty, pageSize = 50 }) {
+export function pagedList({ list, more, fetch, key, cursor, render, empty, version, pageSize = 50 }) {
   const rows = new Map();
+  const versions = new Map();
   let last = null;
   let gen = 0;
+  // Live changes that arrive while a fresh page loads: the page replaces the
+  // list, so they are applied again on top of it (an item the page has in a
+  // newer `version` stays as the page has it).
+  let live = null;
   const showEmpty = () => {
     if (!rows.size && !list.querySelector('.empty')) list.append(el('li', { class: 'empty', text: empty }));
   };
+  const newer = (a, b) => version !== undefined && a !== undefined && b !== undefined && a > b;
+  const upsert = (item) => {
+    const k = key(item);
+    const node = render(item);
+    const old = rows.get(k);
+    rows.set(k, node);
+    if (version) versions.set(k, version(item));
+    list.querySelector('.empty')?.remove();
+    if (old) old.replaceWith(node);
+    else list.prepend(node);
+  };
+  const remove = (k) => {
+    rows.get(k)?.remove();
+    rows.delete(k);
+    versions.delete(k);
+    showEmpty();
+  };
   const load = async (older = false) => {
     const mine = ++gen;
+    if (!older) live = new Map();
     try {
       const page = await fetch(older ? last : undefined);
       if (mine !== gen) return;
-      if (!older) { clear(list); rows.clear(); }
+      if (!older) { clear(list); rows.clear(); versions.clear(); }
       for (const item of page) {
         if (rows.has(key(item))) continue;
         const node = render(item);
         rows.set(key(item), node);
+        if (version) versions.set(key(item), version(item));
         list.append(node);
       }
       if (page.length) last = cursor(page[page.length - 1]);
       more.hidden = page.length < pageSize;
+      if (!older) {
+        const changes = live;
+        live = null;
+        for (const [k, item] of changes) {
+          if (item === null) remove(k);
+          else if (!newer(versions.get(k), version?.(item))) upsert(item);
+        }
+      }
       showEmpty();
     } catch (err) {
-      if (mine === gen) setChildren(list, el('li', { class: 'form-error', text: err.detail || String(err) }));
+      if (mine === gen) {
+        live = null;
+        setChildren(list, el('li', { class: 'form-error', text: err.detail || String(err) }));
+      }
     }
   };
   more.addEventListener('click', () => load(true));
@@ -251,17 +287,12 @@ export function pagedList({ list, more, fetch, key, cursor, render, empty, pageS
     load,
     has: (k) => rows.has(k),
     upsert(item) {
-      const node = render(item);
-      const old = rows.get(key(item));
-      rows.set(key(item), node);
-      list.querySelector('.empty')?.remove();
-      if (old) old.replaceWith(node);
-      else list.prepend(node);
+      live?.set(key(item), item);
+      upsert(item);
     },
     remove(k) {
-      rows.get(k)?.remove();
-      rows.delete(k);
-      showEmpty();
+      live?.set(k, null);
+      remove(k);
     },
   };
 }

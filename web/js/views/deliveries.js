@@ -64,6 +64,8 @@ export function mountDeliveries(root, { agentId }) {
   // Records are keyed by seq: `before` is a seq here.
   const rows = pagedList({
     list, more, empty: 'No events have been sent to this agent yet.', key: (d) => d.event_id, cursor: (d) => d.seq,
+    // A record's live frames and the page may cross: the later change wins.
+    version: (d) => d.updated_at,
     fetch: (before) => api.deliveries(agentId, { status: status.value, before, limit: 50 }),
     render: deliveryRow,
   });
